@@ -77,6 +77,7 @@ class Part:
         Returns the current time in seconds; timed ports stamp messages with it.
     keys:
         A ``CurveKeys`` pair (or a ``(public, secret)`` tuple) to turn CURVE on, or ``None``.
+        Only with ``transport="tcp"``: inproc connections have no security handshake.
     transport:
         ``"tcp"`` (default) or ``"inproc"``. With ``inproc``, endpoints are ``inproc://host:port``
         names in the shared context, so parts in one process can talk without TCP.
@@ -107,6 +108,11 @@ class Part:
             raise ValueError(f"Part transport must be 'tcp' or 'inproc', got {transport!r}")
         if keys is not None and not isinstance(keys, CurveKeys):
             keys = CurveKeys(*keys)
+        if keys is not None and transport == "inproc":
+            raise ValueError(
+                "CURVE keys need the tcp transport: ZeroMQ's inproc connections skip the security handshake, "
+                "so keys would protect nothing; use transport='tcp' or drop the keys"
+            )
         self.appContext = context
         self.host = host
         self.clock = clock

@@ -1,0 +1,453 @@
+"""The four group ports, run unchanged in every world (real ZeroMQ over tcp and inproc, simulation)."""
+
+from __future__ import annotations
+
+import errno
+import pickle
+import struct
+
+import pytest
+import zmq
+
+import ports
+from worlds import SPEC, TIMED_SPEC, World, publish_until_received
+
+
+def member(world: World, name: str, spec: dict = SPEC, keys: ports.CurveKeys | None = None, identity: bytes | None = None):
+    """A part with its four group ports set up: (part, pub, sub, qry, ans)."""
+    part = world.part(name, keys=keys)
+    pub = ports.GroupPubPort(part, f"{name}_pub", spec)
+    sub = ports.GroupSubPort(part, f"{name}_sub", spec)
+    qry = ports.GroupQryPort(part, f"{name}_qry", spec, identity=identity)
+    ans = ports.GroupAnsPort(part, f"{name}_ans", spec)
+    for port in (pub, sub, qry, ans):
+        port.setupSocket(None)
+    return part, pub, sub, qry, ans
+
+
+def mesh(world: World, names: list[str], spec: dict = SPEC):
+    """Members whose subs are connected to every pub, their own included, as RIAPS discovery does."""
+    members = [member(world, name, spec) for name in names]
+    for _, _, sub, _, _ in members:
+        for _, pub, _, _, _ in members:
+            info = pub.getInfo()
+            sub.update(info.portHost, info.portNum)
+    return members
+
+
+def drain(world: World, port, socket=None, timeout: float = 0.3) -> list[bytes]:
+    """Payloads received on *port* until it stays quiet for *timeout* seconds."""
+    socket = socket or port.getSocket()
+    got = []
+    while world.wait_readable(socket, timeout):
+        got.append(port.recv())
+    return got
+
+
+# -- set-up, PortInfo, life cycle ---------------------------------------------------------------------
+
+
+def test_setup_returns_port_info_of_each_kind(world: World) -> None:
+    """setupSocket returns the reference's PortInfo: kind, global scope, name, message type, host, port."""
+    part, pub, sub, qry, ans = member(world, "a")
+    assert pub.getInfo() == ports.PortInfo("gpub", ports.PortScope.GLOBAL, "a_pub", "Msg", part.host, pub.portNum)
+    assert pub.portNum > 0
+    assert sub.getInfo() == ports.PortInfo("gsub", ports.PortScope.GLOBAL, "a_sub", "Msg", part.host, -1)
+    assert qry.getInfo() == ports.PortInfo("gqry", ports.PortScope.GLOBAL, "a_qry", "group-mtl#group-mfl", part.host, -1)
+    assert ans.getInfo() == ports.PortInfo("gans", ports.PortScope.GLOBAL, "a_ans", "group-mtl#group-mfl", part.host, None)
+    assert ports.PortScope.GLOBAL.scope() == "global"
+
+
+def test_sockets_and_directions_are_reported(world: World) -> None:
+    """getSocket gives the socket to poll; inSocket says whether it carries input (only the pub does not)."""
+    _, pub, sub, qry, ans = member(world, "a")
+    assert [p.inSocket() for p in (pub, sub, qry, ans)] == [False, True, True, True]
+    assert all(p.getSocket() is not None for p in (pub, sub, qry, ans))
+    for port in (pub, sub, qry, ans):
+        port.setup()
+        port.reset()
+        port.closeSocket()
+        assert port.getSocket() is None
+
+
+def test_using_a_port_before_setup_raises_setup_error(world: World) -> None:
+    """A port without a socket says to call setupSocket first."""
+    pub = ports.GroupPubPort(world.part("a"), "a_pub", SPEC)
+    with pytest.raises(ports.SetupError, match=r"'a_pub' has no socket: call setupSocket\(owner\) first"):
+        pub.send(b"x")
+
+
+@pytest.mark.parametrize(
+    "spec, message",
+    [
+        ({"timed": False}, "needs 'message'"),
+        ({"message": "Msg", "timed": "yes"}, "'timed' must be True or False"),
+        ({"message": "Msg", "kind": "raft"}, "'kind' must be one of"),
+        (["Msg"], "groupSpec must be a mapping"),
+    ],
+)
+def test_bad_group_spec_is_named(world: World, spec, message: str) -> None:
+    """A wrong group specification raises SetupError naming the field."""
+    with pytest.raises(ports.SetupError, match=message):
+        ports.GroupSubPort(world.part("a"), "a_sub", spec)
+
+
+def test_timeouts_and_hwm_accessors(world: World) -> None:
+    """Timeouts are read and set in seconds (None for none) and reach the socket in ms."""
+    _, pub, _, _, _ = member(world, "a")
+    assert pub.get_send_timeout() is None and pub.get_recv_timeout() is None
+    pub.set_send_timeout(2.5)
+    pub.set_recv_timeout(0.25)
+    assert pub.get_send_timeout() == 2.5 and pub.get_recv_timeout() == 0.25
+    assert pub.getSocket().getsockopt(zmq.SNDTIMEO) == 2500
+    assert pub.getSocket().getsockopt(zmq.RCVTIMEO) == 250
+    assert pub.get_hwm() == (100, 100)
+    assert pub.getSocket().getsockopt(zmq.SNDHWM) == 100
+
+
+# -- wrong directions and unsupported updates ---------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "index, method, message",
+    [
+        (1, "recv", r"GroupPubPort 'a_pub' cannot recv\(\): pub ports only send; read group messages from the group's sub port"),
+        (1, "recv_pyobj", r"GroupPubPort 'a_pub' cannot recv_pyobj\(\): pub ports only send"),
+        (2, "send", r"GroupSubPort 'a_sub' cannot send\(\): sub ports only receive; publish through the group's pub port"),
+        (2, "send_pyobj", r"GroupSubPort 'a_sub' cannot send_pyobj\(\): sub ports only receive"),
+    ],
+)
+def test_wrong_direction_raises_operation_error(world: World, index: int, method: str, message: str) -> None:
+    """The wrong direction on a simplex port raises OperationError saying which way the port goes."""
+    port = member(world, "a")[index]
+    args = () if method.startswith("recv") else (b"x",)
+    with pytest.raises(ports.OperationError, match=message):
+        getattr(port, method)(*args)
+
+
+def test_unsupported_updates(world: World) -> None:
+    """A pub port cannot be pointed at a peer; the ans port's update takes no address at all."""
+    _, pub, _, _, ans = member(world, "a")
+    with pytest.raises(ports.OperationError, match="pub ports bind and are connected to"):
+        pub.update("127.0.0.1", 5555)
+    with pytest.raises(ports.OperationError, match="binds when its member becomes leader"):
+        ans.update()
+    with pytest.raises(TypeError):
+        ans.update("127.0.0.1", 5555)  # type: ignore[call-arg]
+
+
+def test_ans_port_refuses_to_send_before_binding_or_without_identity(world: World) -> None:
+    """An unbound ans port, or one that has no member to answer, says what to do instead of dropping."""
+    _, _, _, _, ans = member(world, "a")
+    with pytest.raises(ports.OperationError, match="it is not bound"):
+        ans.send(b"x")
+    ans.updatePoller()
+    with pytest.raises(ports.OperationError, match="receive from a member first or call set_identity"):
+        ans.send(b"x")
+
+
+# -- pub/sub ----------------------------------------------------------------------------------------------
+
+
+def test_three_members_fan_out_including_self(world: World) -> None:
+    """Every member's message reaches all three members, the sender included (B26)."""
+    members = mesh(world, ["a", "b", "c"])
+    for _, pub, _, _, _ in members:
+        for _, _, sub, _, _ in members:
+            publish_until_received(world, pub, sub, b"warm-up from " + pub.name.encode())
+    for _, _, sub, _, _ in members:
+        drain(world, sub, timeout=0.2)
+    for i, (_, pub, _, _, _) in enumerate(members):
+        assert pub.send(f"hello {i}".encode()) is True
+    for _, _, sub, _, _ in members:
+        assert sorted(drain(world, sub)) == [b"hello 0", b"hello 1", b"hello 2"]
+
+
+def test_send_group_carries_command_and_payload(world: World) -> None:
+    """sendGroup puts [cmd, payload] on the wire and recvGroup returns exactly that."""
+    (_, pub, sub, _, _), = mesh(world, ["a"])
+    publish_until_received(world, pub, sub)
+    pub.sendGroup(b"tic", b"\x01" * 16)
+    assert world.wait_readable(sub.getSocket())
+    assert sub.recvGroup() == [b"tic", b"\x01" * 16]
+
+
+def test_pyobj_round_trip(world: World) -> None:
+    """send_pyobj pickles and recv_pyobj unpickles."""
+    (_, pub, sub, _, _), = mesh(world, ["a"])
+    publish_until_received(world, pub, sub)
+    pub.send_pyobj({"reading": 3.5, "unit": "kW"})
+    assert world.wait_readable(sub.getSocket())
+    assert sub.recv_pyobj() == {"reading": 3.5, "unit": "kW"}
+
+
+def test_sub_connects_once_per_pub(world: World) -> None:
+    """update with a pub already connected does nothing; a float port number is accepted (B22)."""
+    (_, pub, sub, _, _), = mesh(world, ["a"])
+    info = pub.getInfo()
+    sub.update(info.portHost, float(info.portNum))
+    assert sub.connected() == 1
+    publish_until_received(world, pub, sub)
+    pub.send(b"once")
+    assert drain(world, sub) == [b"once"]
+
+
+def test_recv_with_nothing_waiting_raises_eagain(world: World) -> None:
+    """Receiving never blocks: with nothing waiting it raises PortError with EAGAIN."""
+    _, _, sub, _, _ = member(world, "a")
+    with pytest.raises(ports.PortError, match="nothing to receive") as caught:
+        sub.recv()
+    assert caught.value.errno == errno.EAGAIN
+
+
+def test_statistics_count_traffic(world: World) -> None:
+    """statistics() counts what the port sent and received."""
+    (_, pub, sub, _, _), = mesh(world, ["a"])
+    frames = publish_until_received(world, pub, sub)
+    assert frames == [b"msg", b"probe"]
+    before = pub.statistics().sent
+    pub.send(b"x")
+    assert pub.statistics().sent == before + 1
+    assert world.wait_readable(sub.getSocket())
+    sub.recv()
+    assert sub.statistics().received >= 2
+    assert "GroupSubPort 'a_sub'" in repr(sub)
+
+
+# -- qry/ans ----------------------------------------------------------------------------------------------
+
+
+def test_round_trips_reach_the_member_that_asked(world: World) -> None:
+    """Three members ask the leader; each reply goes back to the member that asked and no other."""
+    leader = member(world, "leader")
+    ans = leader[4]
+    port = ans.updatePoller()
+    assert ans.getPortNumber() == port and ans.getInfo().portNum == port
+    members = [member(world, name) for name in ("a", "b", "c")]
+    for _, _, _, qry, _ in members:
+        qry.update(leader[0].host, port)
+        assert qry.connected() == 1
+    for _, _, _, qry, _ in members:
+        assert qry.send(b"from " + qry.name.encode()) is True
+    for _ in members:
+        assert world.wait_readable(ans.getSocket())
+        question = ans.recv()
+        ans.send(b"answer to " + question)
+    for _, _, _, qry, _ in members:
+        assert drain(world, qry) == [b"answer to from " + qry.name.encode()]
+
+
+def test_routing_identity_is_the_member_id(world: World) -> None:
+    """The leader sees the member's 16-byte id as routing identity (B8) and can address it directly."""
+    member_id = bytes([10, 0, 0, 7]) + bytes(range(12))
+    leader = member(world, "leader")
+    port = leader[4].updatePoller()
+    _, _, _, qry, _ = member(world, "a", identity=member_id)
+    qry.update(leader[0].host, port)
+    qry.sendToLeader(b"rfv", b"vote please")
+    ans = leader[4]
+    assert world.wait_readable(ans.getSocket())
+    assert ans.recvFromMember() == [b"rfv", b"vote please"]
+    assert ans.get_identity() == member_id
+    ans.set_identity(member_id)
+    ans.sendToMember(b"mfl", b"noted")
+    assert world.wait_readable(qry.getSocket())
+    assert qry.recvFromLeader() == [b"mfl", b"noted"]
+
+
+def test_default_identities_are_unique_16_bytes(world: World) -> None:
+    """Without a member id each qry port gets its own 16-byte identity."""
+    identities = {member(world, name)[3].identity for name in ("a", "b", "c")}
+    assert len(identities) == 3 and all(len(i) == 16 for i in identities)
+    with pytest.raises(ValueError, match="not starting with a zero byte"):
+        ports.GroupQryPort(world.part("z"), "z_qry", SPEC, identity=b"\x00abc")
+
+
+def test_qry_without_leader_returns_false_and_update_none_hangs_up(world: World) -> None:
+    """sendToLeader is False with no leader; update(None, None) hangs up; update to the same leader is a no-op."""
+    leader = member(world, "leader")
+    port = leader[4].updatePoller()
+    _, _, _, qry, _ = member(world, "a")
+    assert qry.send(b"x") is False
+    qry.update(leader[0].host, port)
+    qry.update(leader[0].host, port)
+    assert qry.connected() == 1
+    qry.update(None, None)
+    assert qry.connected() == 0
+    assert qry.sendToLeader(b"mtl", b"x") is False
+
+
+def test_ans_port_lost_and_regained(world: World) -> None:
+    """Winning leadership a second time rebinds the ans port (B5) and members reach it again."""
+    leader = member(world, "leader")
+    ans = leader[4]
+    first = ans.updatePoller()
+    _, _, _, qry, _ = member(world, "a")
+    qry.update(leader[0].host, first)
+    qry.send(b"term 1")
+    assert world.wait_readable(ans.getSocket())
+    assert ans.recv() == b"term 1"
+
+    qry.update(None, None)  # the member follows someone else for a while
+    second = ans.updatePoller()  # then this member wins again
+    assert ans.getPortNumber() == second and ans.getSocket() is not None
+    qry.update(leader[0].host, second)
+    qry.send(b"term 2")
+    assert world.wait_readable(ans.getSocket())
+    assert ans.recv() == b"term 2"
+    ans.send(b"welcome back")
+    assert drain(world, qry) == [b"welcome back"]
+
+
+def test_qry_and_ans_pyobj(world: World) -> None:
+    """Objects travel pickled both ways between qry and ans."""
+    leader = member(world, "leader")
+    port = leader[4].updatePoller()
+    _, _, _, qry, _ = member(world, "a")
+    qry.update(leader[0].host, port)
+    qry.send_pyobj(("question", 1))
+    assert world.wait_readable(leader[4].getSocket())
+    assert leader[4].recv_pyobj() == ("question", 1)
+    leader[4].send_pyobj(["answer", 2])
+    assert world.wait_readable(qry.getSocket())
+    assert qry.recv_pyobj() == ["answer", 2]
+
+
+# -- timed groups -----------------------------------------------------------------------------------------
+
+
+def test_timed_frames_stamp_send_and_receive_times(world: World) -> None:
+    """A timed group adds an 8-byte native double; the receiver exposes sendTime and recvTime as floats (B2)."""
+    (part, pub, sub, qry, ans), = mesh(world, ["a"], TIMED_SPEC)
+    frames = publish_until_received(world, pub, sub)
+    assert len(frames) == 3 and len(frames[2]) == 8
+    sent = struct.unpack("d", frames[2])[0]
+    assert sub.sendTime == sent and isinstance(sub.recvTime, float)
+    assert sent <= sub.recvTime < sent + 5.0
+    port = ans.updatePoller()
+    qry.update(part.host, port)
+    qry.send(b"timed question")
+    assert world.wait_readable(ans.getSocket())
+    cmd, payload, stamp = ans.recvFromMember()
+    assert (cmd, payload, len(stamp)) == (b"mtl", b"timed question", 8)
+    assert ans.sendTime <= ans.recvTime
+    ans.send(b"timed answer")
+    assert world.wait_readable(qry.getSocket())
+    assert qry.recvFromLeader()[:2] == [b"mfl", b"timed answer"]
+    assert qry.get_sendTime() <= qry.get_recvTime()
+
+
+# -- malformed input from a raw socket --------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "frames, spec, problem",
+    [
+        ([b"msg"], SPEC, r"received 1 frame\(s\), expected 2: \[cmd, payload\]"),
+        ([b"msg", b"x", b"y"], SPEC, r"received 3 frame\(s\), expected 2"),
+        ([b"msg", b"x"], TIMED_SPEC, r"expected 3: \[cmd, payload, timestamp\]"),
+        ([b"msg", b"x", b"1234"], TIMED_SPEC, "timestamp frame of 4 bytes"),
+    ],
+)
+def test_malformed_frames_on_sub_raise_port_error_then_port_works(world: World, frames, spec, problem: str) -> None:
+    """A frame list of the wrong shape raises PortError naming port and shape; the next good one arrives."""
+    part, pub, sub, _, _ = member(world, "a", spec)
+    raw = part.appContext.socket(zmq.PUB)
+    port = part.bind_random(raw, part.host)
+    sub.update(part.host, port)
+    good = [b"msg", b"good"] + ([ports.pack_timestamp(1.0)] if spec["timed"] else [])
+    assert world.wait_until(lambda: _send_until_readable(world, raw, good, sub))
+    sub.recvGroup()
+    raw.send_multipart(frames)
+    assert world.wait_readable(sub.getSocket())
+    with pytest.raises(ports.PortError, match=problem) as caught:
+        sub.recvGroup()
+    assert caught.value.errno == errno.EPROTO
+    assert "GroupSubPort 'a_sub'" in str(caught.value)
+    assert sub.statistics().malformed == 1
+    raw.send_multipart(good)
+    assert world.wait_readable(sub.getSocket())
+    assert sub.recvGroup()[:2] == [b"msg", b"good"]
+    raw.close(linger=0)
+
+
+def _send_until_readable(world: World, raw, frames, sub) -> bool:
+    raw.send_multipart(frames)
+    return world.wait_readable(sub.getSocket(), 0.05)
+
+
+def test_malformed_frames_on_ans_and_bad_pickles(world: World) -> None:
+    """A raw DEALER sending one frame, or a payload that does not unpickle, is a PortError; the port goes on."""
+    leader = member(world, "leader")
+    ans = leader[4]
+    port = ans.updatePoller()
+    raw = world.part("raw").appContext.socket(zmq.DEALER)
+    raw.connect(leader[0].endpoint(leader[0].host, port))
+    raw.send_multipart([b"only-one-frame"])
+    assert world.wait_readable(ans.getSocket())
+    with pytest.raises(ports.PortError, match=r"expected 3: \[identity, cmd, payload\]"):
+        ans.recvFromMember()
+    raw.send_multipart([b"mtl", b"not a pickle"])
+    assert world.wait_readable(ans.getSocket())
+    with pytest.raises(ports.PortError, match="does not unpickle"):
+        ans.recv_pyobj()
+    assert ans.statistics().malformed == 2
+    raw.send_multipart([b"mtl", pickle.dumps("fine")])
+    assert world.wait_readable(ans.getSocket())
+    assert ans.recv_pyobj() == "fine"
+    raw.close(linger=0)
+
+
+# -- CURVE ----------------------------------------------------------------------------------------------
+
+
+def skip_without_handshake(world: World) -> None:
+    if world.name == "real-inproc":
+        pytest.skip("inproc connections have no security handshake; Part refuses keys with inproc")
+
+
+def test_curve_members_with_the_keys_talk(world: World) -> None:
+    """With the application's key pair on both sides, pub/sub and qry/ans work as without."""
+    skip_without_handshake(world)
+    keys = ports.CurveKeys.generate()
+    a = member(world, "a", keys=keys)
+    b = member(world, "b", keys=keys)
+    a[2].update(b[0].host, b[1].portNum)
+    publish_until_received(world, b[1], a[2], b"secret hello")
+    port = b[4].updatePoller()
+    a[3].update(b[0].host, port)
+    a[3].send(b"secret question")
+    assert world.wait_readable(b[4].getSocket())
+    assert b[4].recv() == b"secret question"
+
+
+def test_curve_refuses_a_peer_without_keys_and_logs_it(world: World, caplog: pytest.LogCaptureFixture) -> None:
+    """A subscriber without the keys receives nothing, and the server port logs the refused handshake."""
+    skip_without_handshake(world)
+    keys = ports.CurveKeys.generate()
+    server = member(world, "server", keys=keys)
+    plain = member(world, "plain")
+    plain[2].update(server[0].host, server[1].portNum)
+    for _ in range(20):
+        server[1].send(b"for key holders only")
+        assert not world.wait_readable(plain[2].getSocket(), 0.05)
+    if world.reports_handshakes:
+        monitor = server[1].getMonitorSocket()
+        assert world.wait_readable(monitor)
+        with caplog.at_level("WARNING", logger="ports"):
+            reports = server[1].checkSecurity()
+        assert reports and "CURVE handshake with" in reports[0] and "refused" in reports[0]
+        assert "refused" in caplog.text
+        assert server[1].statistics().handshake_failures >= 1
+
+
+def test_curve_keys_are_validated() -> None:
+    """Keys that are not 40-byte Z85 text are refused with the reason."""
+    with pytest.raises(ValueError, match="40 bytes of Z85 text"):
+        ports.CurveKeys(public=b"short", secret=b"x" * 40)
+
+
+def test_curve_keys_need_tcp() -> None:
+    """Keys with the inproc transport are refused: inproc would silently skip the handshake."""
+    with pytest.raises(ValueError, match="CURVE keys need the tcp transport"):
+        ports.Part(zmq.Context.instance(), keys=ports.CurveKeys.generate(), transport="inproc")
