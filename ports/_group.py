@@ -60,6 +60,8 @@ class _GroupPort(Port):
         On a timed group, record ``recvTime`` and ``sendTime``. A frame list of another shape is
         counted, logged and raised as ``PortError``; the port keeps working.
         """
+        if not self.isTimed and len(frames) == head + 2:
+            return frames  # the hot path: no strings built unless something is wrong
         where = f"{type(self).__name__} {self.name!r}"
         layout = ("[identity, " if head else "[") + ("cmd, payload, timestamp]" if self.isTimed else "cmd, payload]")
         try:

@@ -26,9 +26,9 @@ log = logging.getLogger("ports")
 _HANDSHAKE_FAILURES = (
     zmq.EVENT_HANDSHAKE_FAILED_NO_DETAIL | zmq.EVENT_HANDSHAKE_FAILED_PROTOCOL | zmq.EVENT_HANDSHAKE_FAILED_AUTH
 )
-_PROTOCOL_ERRORS = {
-    zmq.PROTOCOL_ERROR_ZMTP_MECHANISM_MISMATCH: "the peer does not use CURVE",
-    zmq.PROTOCOL_ERROR_ZMTP_CRYPTOGRAPHIC: "the peer holds other keys",
+_PROTOCOL_ERRORS: dict[int, str] = {
+    int(zmq.PROTOCOL_ERROR_ZMTP_MECHANISM_MISMATCH): "the peer does not use CURVE",
+    int(zmq.PROTOCOL_ERROR_ZMTP_CRYPTOGRAPHIC): "the peer holds other keys",
 }
 
 
@@ -274,7 +274,8 @@ class Port:
         monitor = self._monitor
         while monitor is not None and monitor.poll(0):
             event = parse_monitor_message(monitor.recv_multipart())
-            reason = _PROTOCOL_ERRORS.get(event["value"], f"code {event['value']:#x}")
+            value = int(event["value"])
+            reason = _PROTOCOL_ERRORS.get(value, f"code {value:#x}")
             endpoint = event["endpoint"].decode("utf-8", "replace")
             text = f"{type(self).__name__} {self.name!r}: CURVE handshake with {endpoint} refused: {reason}"
             log.warning(text)
@@ -299,9 +300,8 @@ class Port:
     # -- the one place where ZeroMQ errors become PortErrors --------------------------------------------
 
     def _send_frames(self, frames: list[bytes]) -> None:
-        socket = self._require_socket()
         try:
-            socket.send_multipart(frames, zmq.NOBLOCK)
+            self.socket.send_multipart(frames, zmq.NOBLOCK)
         except zmq.Again:
             self._send_failures += 1
             raise PortError(
@@ -312,12 +312,15 @@ class Port:
         except zmq.ZMQError as exc:
             self._send_failures += 1
             raise PortError(f"{type(self).__name__} {self.name!r} send failed: {exc.strerror}", exc.errno) from exc
+        except AttributeError:
+            if self.socket is None:
+                self._require_socket()
+            raise
         self._sent += 1
 
     def _recv_frames(self) -> list[bytes]:
-        socket = self._require_socket()
         try:
-            frames: list[bytes] = socket.recv_multipart(zmq.NOBLOCK)
+            frames: list[bytes] = self.socket.recv_multipart(zmq.NOBLOCK)
         except zmq.Again:
             raise PortError(
                 f"{type(self).__name__} {self.name!r} has nothing to receive; poll its socket until it is readable",
@@ -325,6 +328,10 @@ class Port:
             ) from None
         except zmq.ZMQError as exc:
             raise PortError(f"{type(self).__name__} {self.name!r} receive failed: {exc.strerror}", exc.errno) from exc
+        except AttributeError:
+            if self.socket is None:
+                self._require_socket()
+            raise
         self._received += 1
         return frames
 
