@@ -1,0 +1,196 @@
+"""The event trace: one table of what happened, with the same columns in both worlds.
+
+Every run, simulated or real, yields a ``Trace``. Metrics, invariant checks and plots read the trace
+alone, so one analysis serves both worlds and a simulated run can be laid beside a real one.
+
+Columns (``TraceEvent`` fields):
+
+=========== ==============================================================================
+time        seconds on the observing node's clock (skewed and drifting in simulation)
+true_time   seconds of true virtual time in simulation; ``None`` in the real world
+node        the node that observed the event
+component   the component instance, or ``None`` for node-level events
+group       ``"<type>.<instance>"``, or ``None``
+kind        a ``Kind``: send, deliver, drop, state, member_joined, ..., fault, error
+peer        the other party (a node, member id in hex, or host), or ``None``
+msg_id      an identifier shared by a message's send, deliver and drop events, or ``None``
+size        bytes on the wire, or ``None``
+term        the election term where it matters, or ``None``
+detail      the rest in words: the drop cause, the new role, the vote result, the fault
+=========== ==============================================================================
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Iterable, Iterator
+from enum import StrEnum
+from pathlib import Path
+from typing import Any, NamedTuple
+
+__all__ = ["Kind", "TraceEvent", "Trace"]
+
+
+class Kind(StrEnum):
+    """What a trace event records."""
+
+    SEND = "send"
+    DELIVER = "deliver"
+    DROP = "drop"
+    STATE = "state"
+    MEMBER_JOINED = "member_joined"
+    MEMBER_LEFT = "member_left"
+    LEADER_ELECTED = "leader_elected"
+    LEADER_EXITED = "leader_exited"
+    VOTE_REQUESTED = "vote_requested"
+    VOTE_CAST = "vote_cast"
+    VOTE_ANNOUNCED = "vote_announced"
+    GROUP_JOINED = "group_joined"
+    GROUP_LEFT = "group_left"
+    CALLBACK = "callback"
+    FAULT = "fault"
+    TIMER = "timer"
+    ERROR = "error"
+
+
+class TraceEvent(NamedTuple):
+    """One row of the trace; see the module docstring for the columns."""
+
+    time: float
+    true_time: float | None
+    node: str
+    component: str | None
+    group: str | None
+    kind: str
+    peer: str | None = None
+    msg_id: int | str | None = None
+    size: int | None = None
+    term: int | None = None
+    detail: str | None = None
+
+    @property
+    def when(self) -> float:
+        """True time where known (simulation), else the observer's clock."""
+        return self.time if self.true_time is None else self.true_time
+
+
+_KINDS = frozenset(Kind)
+
+
+class Trace:
+    """An append-only sequence of ``TraceEvent`` rows, with selection, files and notebook display.
+
+    Examples
+    --------
+    >>> trace = Trace()
+    >>> trace.record(1.5, None, "n1", "c1", "G.g1", Kind.LEADER_ELECTED, peer="n1", term=1)
+    >>> [e.kind for e in trace.select(kind="leader_elected")]
+    ['leader_elected']
+    """
+
+    def __init__(self, events: Iterable[TraceEvent] = ()) -> None:
+        self._events: list[TraceEvent] = list(events)
+
+    def __len__(self) -> int:
+        return len(self._events)
+
+    def __iter__(self) -> Iterator[TraceEvent]:
+        return iter(self._events)
+
+    def __getitem__(self, index: int) -> TraceEvent:
+        return self._events[index]
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Trace) and self._events == other._events
+
+    def __repr__(self) -> str:
+        times = [e.when for e in self._events]
+        span = f" {min(times):.3f}..{max(times):.3f} s" if times else ""
+        return f"<Trace {len(self._events)} events{span}>"
+
+    def record(self, time: float, true_time: float | None, node: str, component: str | None, group: str | None, kind: str, **fields: Any) -> None:
+        """Append one event. *kind* must be a ``Kind`` value; other columns go by keyword."""
+        if kind not in _KINDS:
+            raise ValueError(f"trace kind must be one of {sorted(_KINDS)}, got {kind!r}")
+        self._events.append(TraceEvent(time, true_time, node, component, group, str(kind), **fields))
+
+    def append(self, event: TraceEvent) -> None:
+        """Append a ready-made event."""
+        self._events.append(event)
+
+    def extend(self, events: Iterable[TraceEvent]) -> None:
+        self._events.extend(events)
+
+    def select(
+        self,
+        kind: str | Iterable[str] | None = None,
+        node: str | None = None,
+        group: str | None = None,
+        since: float | None = None,
+        until: float | None = None,
+    ) -> Trace:
+        """The events matching every given filter; times compare against ``when`` (true time if known)."""
+        kinds = {kind} if isinstance(kind, str) else (set(kind) if kind is not None else None)
+        return Trace(
+            e
+            for e in self._events
+            if (kinds is None or e.kind in kinds)
+            and (node is None or e.node == node)
+            and (group is None or e.group == group)
+            and (since is None or e.when >= since)
+            and (until is None or e.when <= until)
+        )
+
+    def sorted(self) -> Trace:
+        """The events in order of ``when``; ties keep their recorded order."""
+        return Trace(sorted(self._events, key=lambda e: e.when))
+
+    def nodes(self) -> list[str]:
+        """Node names in order of first appearance."""
+        return list(dict.fromkeys(e.node for e in self._events))
+
+    def counts(self) -> dict[str, int]:
+        """Number of events of each kind."""
+        return dict(Counter(e.kind for e in self._events))
+
+    def rows(self) -> list[dict[str, Any]]:
+        """The events as dicts, one per row (ready for ``pandas.DataFrame``)."""
+        return [e._asdict() for e in self._events]
+
+    @classmethod
+    def merge(cls, traces: Iterable[Trace]) -> Trace:
+        """One trace of several (say, one per node process), in order of ``when``."""
+        return cls(e for t in traces for e in t).sorted()
+
+    def to_jsonl(self, path: str | Path) -> None:
+        """Write one JSON object per line."""
+        with Path(path).open("w", encoding="utf-8") as out:
+            for event in self._events:
+                out.write(json.dumps(event._asdict(), separators=(",", ":")) + "\n")
+
+    @classmethod
+    def from_jsonl(cls, path: str | Path) -> Trace:
+        """Read a trace written by ``to_jsonl``; a bad line raises ``ValueError`` naming file and line."""
+        events = []
+        with Path(path).open(encoding="utf-8") as lines:
+            for number, line in enumerate(lines, 1):
+                try:
+                    fields = json.loads(line)
+                    if fields["kind"] not in _KINDS:
+                        raise ValueError(f"unknown kind {fields['kind']!r}")
+                    events.append(TraceEvent(**fields))
+                except (ValueError, TypeError, KeyError) as exc:
+                    raise ValueError(f"{path}:{number}: not a trace event: {exc}") from None
+        return cls(events)
+
+    def _repr_html_(self, limit: int = 20) -> str:
+        columns = TraceEvent._fields
+        head = "".join(f"<th>{c}</th>" for c in columns)
+        body = "".join(
+            "<tr>" + "".join(f"<td>{'' if v is None else (f'{v:.4f}' if isinstance(v, float) else v)}</td>" for v in e) + "</tr>"
+            for e in self._events[:limit]
+        )
+        more = f"<p>... {len(self._events) - limit} more</p>" if len(self._events) > limit else ""
+        counts = ", ".join(f"{k}: {n}" for k, n in sorted(self.counts().items()))
+        return f"<p><b>{len(self._events)} events</b> ({counts})</p><table><tr>{head}</tr>{body}</table>{more}"
