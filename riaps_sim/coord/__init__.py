@@ -1,0 +1,1 @@
+"""Coordination protocols (membership, leader election, polls) as pure state machines."""

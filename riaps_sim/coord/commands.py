@@ -1,0 +1,205 @@
+"""Commands a coordination machine returns for its runtime to carry out, in list order.
+
+A runtime executes each command with its ports, timers and component, and reports anything that
+fails back as an input (``SendFailed``, ``AnswerPortFailed``). All are frozen, slotted,
+keyword-only dataclasses; do not subclass them.
+
+=====================  ===================================================================
+command                the runtime ...
+=====================  ===================================================================
+``Publish``            ``pub.sendGroup(cmd, payload)`` (reaches every member, itself too)
+``SendToLeader``       ``qry.sendToLeader(cmd, payload)``
+``SendToMember``       ``ans.set_identity(identity); ans.sendToMember(cmd, payload)``
+``FollowLeader``       ``qry.update(host, port)``
+``Disconnect``         ``qry.update(None, None)``
+``BindAnswerPort``     binds the ans port, then feeds ``AnswerPortBound(host, port)`` back (or
+                       ``AnswerPortFailed``); once bound it stays bound, the machine remembers
+``ArmTimer``           (re)arms the one timer called *name* to fire ``TimerFired(name)`` in
+                       *delay_s* seconds; re-arming replaces it
+``CancelTimer``        cancels the timer called *name* (no-op if not armed)
+``Notify``             calls the component's RIAPS callback (see ``CALLBACKS``)
+``TraceEvent``         records a fact in the trace
+``Result``             returns *value* from the ``Group`` method that made the local request
+=====================  ===================================================================
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from ._checks import check_bytes, check_host, check_port, check_term
+from .wire import Code
+
+__all__ = [
+    "Command", "Publish", "SendToLeader", "SendToMember", "FollowLeader", "Disconnect",
+    "BindAnswerPort", "ArmTimer", "CancelTimer", "Notify", "TraceEvent", "Result",
+    "CALLBACKS", "TRACE_KINDS",
+]
+
+#: The component callbacks a ``Notify`` may name, with the meaning of its ``args``. Payloads
+#: (message, topic) are queued by the Group facade for ``recv()`` before the callback runs.
+CALLBACKS: dict[str, tuple[str, ...]] = {
+    "handleMemberJoined": ("member_id",),
+    "handleMemberLeft": ("member_id",),
+    "handleLeaderElected": ("leader_id",),
+    "handleLeaderExited": ("leader_id",),
+    "handleGroupMessage": ("payload",),
+    "handleMessageToLeader": ("payload", "identity"),
+    "handleMessageFromLeader": ("payload",),
+    "handleVoteRequest": ("rfv_id", "topic"),
+    "handleActionVoteRequest": ("rfv_id", "topic", "when_s"),
+    "handleVoteResult": ("rfv_id", "result"),
+}
+
+#: Trace facts a machine records. ``state``: role or term changed; ``vote_requested``: the
+#: leader opened a poll; ``vote_cast``: the leader counted a ballot; ``vote_announced``: the
+#: leader published a result; ``drop``: an input was discarded (``cause`` says why); ``error``:
+#: the runtime reported a failure.
+TRACE_KINDS = ("state", "vote_requested", "vote_cast", "vote_announced", "drop", "error")
+
+
+class Command:
+    """Base of every command; abstract, carries no fields."""
+
+    __slots__ = ()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Publish(Command):
+    """Publish ``[cmd, payload]`` on the group's pub port."""
+
+    cmd: Code
+    payload: bytes
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.cmd, Code):
+            raise ValueError(f"Publish.cmd must be a wire.Code, got {self.cmd!r}")
+        check_bytes("Publish", "payload", self.payload)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SendToLeader(Command):
+    """Send ``[cmd, payload]`` to the leader through the qry port."""
+
+    cmd: Code
+    payload: bytes
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.cmd, Code):
+            raise ValueError(f"SendToLeader.cmd must be a wire.Code, got {self.cmd!r}")
+        check_bytes("SendToLeader", "payload", self.payload)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SendToMember(Command):
+    """Send ``[cmd, payload]`` through the ans port to the member with routing *identity*."""
+
+    identity: bytes
+    cmd: Code
+    payload: bytes
+
+    def __post_init__(self) -> None:
+        check_bytes("SendToMember", "identity", self.identity, 255)
+        if not isinstance(self.cmd, Code):
+            raise ValueError(f"SendToMember.cmd must be a wire.Code, got {self.cmd!r}")
+        check_bytes("SendToMember", "payload", self.payload)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class FollowLeader(Command):
+    """Connect the qry port to the leader's ans port at *host*:*port* (dropping any other)."""
+
+    host: str
+    port: int
+
+    def __post_init__(self) -> None:
+        check_host("FollowLeader", self.host)
+        check_port("FollowLeader", self.port, 1)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Disconnect(Command):
+    """Disconnect the qry port from the leader."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class BindAnswerPort(Command):
+    """Bind the ans port to a random port; answer with ``AnswerPortBound`` or ``AnswerPortFailed``."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ArmTimer(Command):
+    """(Re)arm the timer *name* to fire ``TimerFired(name)`` after *delay_s* seconds (node clock)."""
+
+    name: str
+    delay_s: float
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.name, str) or not self.name:
+            raise ValueError(f"ArmTimer.name must be a non-empty str, got {self.name!r}")
+        if isinstance(self.delay_s, bool) or not isinstance(self.delay_s, (int, float)) or not (
+            math.isfinite(self.delay_s) and self.delay_s >= 0
+        ):
+            raise ValueError(f"ArmTimer.delay_s must be a finite number of seconds >= 0, got {self.delay_s!r}")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CancelTimer(Command):
+    """Cancel the timer *name*, if armed."""
+
+    name: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Notify(Command):
+    """Call the component callback *callback* with *args* (see :data:`CALLBACKS`)."""
+
+    callback: str
+    args: tuple[object, ...] = ()
+
+    def __post_init__(self) -> None:
+        names = CALLBACKS.get(self.callback)
+        if names is None:
+            raise ValueError(f"Notify.callback must be one of {sorted(CALLBACKS)}, got {self.callback!r}")
+        if not isinstance(self.args, tuple) or len(self.args) != len(names):
+            raise ValueError(f"Notify({self.callback!r}) takes args {names}, got {self.args!r}")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TraceEvent(Command):
+    """A fact for the trace: *kind* (see :data:`TRACE_KINDS`) with the machine's role and term.
+
+    Parameters
+    ----------
+    kind : str
+    role : str
+        The role after the fact, ``'FOLLOWER'``, ``'CANDIDATE'`` or ``'LEADER'``.
+    term : int
+    peer : bytes or None
+        The other member involved (candidate, voter, leader), if any.
+    rfv_id : str or None
+        The poll involved, if any.
+    cause : str
+        For ``drop`` and ``error``, why; for ``vote_*``, the vote or result.
+    """
+
+    kind: str
+    role: str
+    term: int
+    peer: bytes | None = None
+    rfv_id: str | None = None
+    cause: str = ""
+
+    def __post_init__(self) -> None:
+        if self.kind not in TRACE_KINDS:
+            raise ValueError(f"TraceEvent.kind must be one of {TRACE_KINDS}, got {self.kind!r}")
+        check_term("TraceEvent", self.term)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Result(Command):
+    """The return value of the local request being handled; *reason* says why it is falsy."""
+
+    value: object
+    reason: str = ""
