@@ -18,6 +18,22 @@ size        bytes on the wire, or ``None``
 term        the election term where it matters, or ``None``
 detail      the rest in words: the drop cause, the new role, the vote result, the fault
 =========== ==============================================================================
+
+What each kind carries (the runtimes write these; the analysis reads them):
+
+- ``group_joined`` / ``group_left``: a component joined or left *group*; ``peer`` is its member id
+  (hex), ``detail`` the protocol name on joining.
+- ``state``: the member's role or term changed; ``detail`` is the new role (``follower``,
+  ``candidate``, ``leader``), ``term`` the term, ``peer`` the member id.
+- ``member_joined`` / ``member_left`` / ``leader_elected`` / ``leader_exited``: the component was
+  told so; ``peer`` is the member or leader id (hex).
+- ``vote_requested`` / ``vote_cast`` / ``vote_announced``: ``msg_id`` is the poll id, ``detail``
+  the ballot or result; ``vote_announced`` with a component is a result delivered to it.
+- ``send`` / ``deliver``: ``detail`` is the command (``tic``, ``ldr``, ``msg``, ...), ``peer`` the
+  other node, ``msg_id`` pairs them where the world knows it (simulation).
+- ``drop``: ``detail`` is the cause (``partition``, ``loss``, ``hwm``, ``crash``, ``malformed``...).
+- ``fault``: ``detail`` describes it, e.g. ``crash n3``, ``partition n1 | n2,n3``, ``heal``.
+- ``error``: ``detail`` says what failed; ``loop crashed: ...`` marks a node loop that died.
 """
 
 from __future__ import annotations

@@ -1,0 +1,130 @@
+"""Invariant checks over a trace: safety properties every run should keep, and the evidence when it does not.
+
+Each check returns a list of ``Violation`` naming the time, the nodes and the events involved;
+``check_all`` runs every check. Tests assert ``check_all(trace) == []``; summaries print them.
+The reference protocol (``riaps``) is known to break ``one_leader_per_term`` under partitions
+(B6, B12): the check reports it, it is the user's finding.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from ..trace import Kind, Trace, TraceEvent
+
+__all__ = [
+    "Violation", "one_leader_per_term", "vote_results_agree", "no_delivery_outside_group",
+    "no_callback_after_leaving", "no_crashed_loop", "check_all", "CHECKS",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class Violation:
+    """A broken invariant: which, when, where, and the events that show it."""
+
+    invariant: str
+    time: float
+    nodes: tuple[str, ...]
+    events: tuple[TraceEvent, ...]
+    text: str
+
+    def __str__(self) -> str:
+        return f"[{self.invariant}] t={self.time:.3f} s, nodes {', '.join(self.nodes)}: {self.text}"
+
+
+def one_leader_per_term(trace: Trace) -> list[Violation]:
+    """At most one member becomes leader in any (group, term)."""
+    firsts: dict[tuple[str | None, int | None], dict[str, TraceEvent]] = defaultdict(dict)
+    for e in trace.select(kind=Kind.STATE).sorted():
+        if e.detail == "leader":
+            firsts[(e.group, e.term)].setdefault(e.peer or e.node, e)
+    out = []
+    for (group, term), leaders in firsts.items():
+        if len(leaders) > 1:
+            events = tuple(leaders.values())
+            nodes = tuple(e.node for e in events)
+            out.append(Violation("one_leader_per_term", events[1].when, nodes, events, f"{len(leaders)} leaders in term {term} of {group}"))
+    return out
+
+
+def vote_results_agree(trace: Trace) -> list[Violation]:
+    """Every member given a poll's result is given the same result."""
+    by_poll: dict[object, list[TraceEvent]] = defaultdict(list)
+    for e in trace.select(kind=Kind.VOTE_ANNOUNCED).sorted():
+        by_poll[(e.group, e.msg_id)].append(e)
+    out = []
+    for (group, rfv), events in by_poll.items():
+        results = sorted({e.detail or "" for e in events})
+        if len(results) > 1:
+            out.append(Violation("vote_results_agree", events[-1].when, tuple(dict.fromkeys(e.node for e in events)), tuple(events), f"poll {rfv} of {group} announced as {results}"))
+    return out
+
+
+def _membership_spans(trace: Trace) -> dict[tuple[str, str | None], list[tuple[float, float]]]:
+    """(node, group) -> [(joined, left)] spans; an open span ends at infinity."""
+    spans: dict[tuple[str, str | None], list[tuple[float, float]]] = defaultdict(list)
+    for e in trace.select(kind=[Kind.GROUP_JOINED, Kind.GROUP_LEFT]).sorted():
+        key = (e.node, e.group)
+        if e.kind == Kind.GROUP_JOINED:
+            spans[key].append((e.when, float("inf")))
+        elif spans[key] and spans[key][-1][1] == float("inf"):
+            spans[key][-1] = (spans[key][-1][0], e.when)
+    return spans
+
+
+def _inside(spans: list[tuple[float, float]], when: float) -> bool:
+    return any(start <= when <= end for start, end in spans)
+
+
+def no_delivery_outside_group(trace: Trace) -> list[Violation]:
+    """A node is given a group's messages only while one of its components is a member of that group."""
+    spans = _membership_spans(trace)
+    out = []
+    for e in trace.select(kind=Kind.DELIVER).sorted():
+        if e.group is not None and not _inside(spans.get((e.node, e.group), []), e.when):
+            out.append(Violation("no_delivery_outside_group", e.when, (e.node,), (e,), f"{e.detail} of {e.group} delivered to a non-member"))
+    return out
+
+
+_CALLBACK_KINDS = (Kind.CALLBACK, Kind.MEMBER_JOINED, Kind.MEMBER_LEFT, Kind.LEADER_ELECTED, Kind.LEADER_EXITED)
+
+
+def no_callback_after_leaving(trace: Trace) -> list[Violation]:
+    """No group callback reaches a component after it left the group (until it joins again)."""
+    left_at: dict[tuple[str, str | None, str | None], float] = {}
+    out = []
+    for e in trace.sorted():
+        key = (e.node, e.component, e.group)
+        if e.kind == Kind.GROUP_LEFT:
+            left_at[key] = e.when
+        elif e.kind == Kind.GROUP_JOINED:
+            left_at.pop(key, None)
+        elif e.kind in _CALLBACK_KINDS or (e.kind == Kind.VOTE_ANNOUNCED and e.component is not None):
+            if key in left_at:
+                out.append(Violation("no_callback_after_leaving", e.when, (e.node,), (e,), f"{e.kind} for {e.component} after it left {e.group} at {left_at[key]:.3f} s"))
+    return out
+
+
+def no_crashed_loop(trace: Trace) -> list[Violation]:
+    """No node's loop died of an exception."""
+    return [
+        Violation("no_crashed_loop", e.when, (e.node,), (e,), e.detail or "")
+        for e in trace.select(kind=Kind.ERROR).sorted()
+        if (e.detail or "").startswith("loop crashed")
+    ]
+
+
+CHECKS: dict[str, Callable[[Trace], list[Violation]]] = {
+    "one_leader_per_term": one_leader_per_term,
+    "vote_results_agree": vote_results_agree,
+    "no_delivery_outside_group": no_delivery_outside_group,
+    "no_callback_after_leaving": no_callback_after_leaving,
+    "no_crashed_loop": no_crashed_loop,
+}
+
+
+def check_all(trace: Trace) -> list[Violation]:
+    """Run every check; violations in time order."""
+    return sorted((v for check in CHECKS.values() for v in check(trace)), key=lambda v: v.time)
