@@ -1,0 +1,159 @@
+"""The ``fixed`` protocol: the reference's messages and roles with its safety and liveness
+findings repaired (B6, B9, B10, B11, B12, B17).
+
+- Quorum is a majority of ``groupMinSize``, read as the configured group size, both to start
+  and to win an election; a leader that sees fewer members than that steps down (B12).
+- Terms never go backwards; a lower-term ``req`` or ``ldr`` is dropped; a higher term makes a
+  leader or candidate step down (B6, B9). Two leaders of the same term (only possible with a
+  forged message or more members than ``groupMinSize``) resolve to the larger member id.
+- One vote per term, kept across ``ldr``; a candidate counts each known member once, and only
+  for its current term (B9).
+- A voter re-arms its deadline, so a vanished candidate cannot stall the group (B11).
+- A follower whose deadline passes without a quorum drops its leader and notifies
+  ``handleLeaderExited``; so does a stepping-down leader's own component (B10).
+- Polls decide as soon as the outcome is certain, count each electorate member once, and
+  expire on their own timer (B17, see :class:`~riaps_sim.coord.polls.FixedPolls`).
+
+Safety (at most one leader per term) needs the group to have at most ``groupMinSize`` members.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from .election import FIXED_TABLE, Role, Table
+from .events import LeaderAnnounce, RequestVote, VoteReply
+from .polls import FixedPolls, PollRules
+from .requests import TimerFired
+from .riaps import RiapsProtocol
+
+__all__ = ["FixedProtocol"]
+
+
+class FixedProtocol(RiapsProtocol):
+    """A group member with the reference's wire format and the fixes listed in this module.
+
+    Shares the ``riaps`` actions its table still names (candidate timeout, winning, shared
+    rows); see :data:`~riaps_sim.coord.election.FIXED_TABLE` and
+    :func:`~riaps_sim.coord.election.differences`.
+    """
+
+    name: ClassVar[str] = "fixed"
+    TABLE: ClassVar[Table] = FIXED_TABLE
+    POLLS: ClassVar[PollRules] = FixedPolls()
+
+    @property
+    def quorum(self) -> int:
+        """A majority of the configured group size: ``groupMinSize//2 + 1``."""
+        return self.group_min_size // 2 + 1
+
+    # ------------------------------------------------------------------ follower
+
+    def _follower_deadline_fixed(self, event: TimerFired, now: float) -> None:
+        """Deadline passed: elect with a quorum in view; without one, drop the leader (with
+        ``lex``) and wait again (B10, B12)."""
+        if len(self.peers) >= self.quorum:
+            self._start_election(now)
+            return
+        if self.leader is not None:
+            self._notify("handleLeaderExited", self.leader)
+            self.leader = None
+        self._disconnect()
+        self._arm_leader_deadline(now)
+
+    def _vote_by_term(self, event: RequestVote, now: float) -> None:
+        """Drop lower terms; a higher term is adopted (clearing vote and leader); grant one
+        candidate per term; re-arm the deadline after voting (B9, B11)."""
+        if event.term < self.term:
+            self._drop("vote request for a lower term", peer=event.candidate)
+            return
+        if event.term > self.term:
+            self.term, self.voted_for = event.term, None
+            if self.leader is not None:
+                self._notify("handleLeaderExited", self.leader)
+                self.leader = None
+                self._disconnect()
+        grant = self.voted_for in (None, event.candidate)
+        self._publish(event.reply(granted=grant, voter=self.member_id))
+        if grant:
+            self.voted_for = event.candidate
+            self._arm_leader_deadline(now)
+
+    def _follow_newer_leader(self, event: LeaderAnnounce, now: float) -> None:
+        """Follow an ``ldr`` of our term or newer; drop older ones; between two leaders of one
+        term keep the larger id (B6, B9)."""
+        if event.term < self.term:
+            self._drop("leader announcement for a lower term", peer=event.leader)
+            return
+        if (event.term == self.term and self.leader not in (None, event.leader)
+                and event.leader < self.leader):  # type: ignore[operator]
+            self._drop("conflicting leader of the same term with a smaller id", peer=event.leader)
+            return
+        if event.term > self.term:
+            self.voted_for = None
+        self.role = Role.FOLLOWER
+        self.term = event.term
+        previous, self.leader = self.leader, event.leader
+        if previous != event.leader:
+            self._notify("handleLeaderElected", event.leader)
+        self._arm_leader_deadline(now)
+        self._follow(event.host, event.port)
+
+    # ------------------------------------------------------------------ candidate
+
+    def _candidate_on_request_fixed(self, event: RequestVote, now: float) -> None:
+        """Higher term: step down and vote as a follower would. Same term, other candidate:
+        vote no. Own request or lower term: ignore; the wait for votes is not extended."""
+        if event.term > self.term:
+            self.role = Role.FOLLOWER
+            self._vote_by_term(event, now)
+        elif event.term == self.term and event.candidate != self.member_id:
+            self._publish(event.reply(granted=False, voter=self.member_id))
+
+    def _count_vote_once(self, event: VoteReply, now: float) -> None:
+        """Count a yes for us in our term from a known member, once; win with a majority of
+        ``groupMinSize`` (B9, B12)."""
+        if not event.granted or event.candidate != self.member_id:
+            return
+        if event.term != self.term:
+            self._drop("vote for another term", peer=event.voter)
+        elif event.voter not in self.peers:
+            self._drop("vote from an unknown member", peer=event.voter)
+        elif event.voter in self.voters:
+            self._drop("second vote from the same member", peer=event.voter)
+        else:
+            self.voters[event.voter] = None
+            self.votes = len(self.voters)
+            if self.votes >= self.quorum:
+                self._become_leader(now)
+
+    # ------------------------------------------------------------------ leader
+
+    def _step_down(self) -> None:
+        """Leader to follower; our own component learns that its leadership ended (B10)."""
+        self._notify("handleLeaderExited", self.member_id)
+        self.role, self.leader = Role.FOLLOWER, None
+        self._cancel("leader")
+
+    def _leader_heartbeat_checked(self, event: TimerFired, now: float) -> None:
+        """Publish ``ldr`` while a quorum is in view; otherwise step down (B12)."""
+        if len(self.peers) < self.quorum:
+            self._step_down()
+            self._arm_leader_deadline(now)
+            return
+        self._publish_ldr()
+        self._arm("leader", self._heartbeat_s, now)
+
+    def _leader_on_request(self, event: RequestVote, now: float) -> None:
+        """A higher-term candidate: step down and vote as a follower (B6); else ignore."""
+        if event.term > self.term:
+            self._step_down()
+            self._vote_by_term(event, now)
+
+    def _leader_on_announce(self, event: LeaderAnnounce, now: float) -> None:
+        """Yield to a higher term, or in the same term to a larger id (B6); else ignore."""
+        if event.leader == self.member_id:
+            return
+        if event.term > self.term or (event.term == self.term and event.leader > self.member_id):
+            self._step_down()
+            self._follow_newer_leader(event, now)

@@ -1,0 +1,257 @@
+"""The machine core: state, the one dispatch through the table, and the command helpers."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any, ClassVar, Protocol, TypeVar
+
+from .commands import (
+    ArmTimer, CancelTimer, Command, Disconnect, FollowLeader, Notify, Publish, TraceEvent,
+)
+from .election import Role, Row, Table, input_key
+from .errors import CoordError
+from ._checks import check_id
+from .events import Heartbeat, Input, LeaderAnnounce
+from .membership import Membership
+from .polls import Poll, PollRules
+from .requests import Join, TimerFired
+from .timing import Timing
+from .wire import encode
+
+__all__ = ["GroupMachine", "RandomLike"]
+
+T = TypeVar("T")
+
+
+class RandomLike(Protocol):
+    """What a machine draws from: a ``random.Random`` seeded per node by the runtime."""
+
+    def random(self) -> float: ...
+
+    def randrange(self, start: int, stop: int) -> int: ...
+
+    def choices(self, population: Sequence[T], *, k: int = 1) -> list[T]: ...
+
+
+class GroupMachine:
+    """A member of one coordinated group, as a pure state machine: inputs in, commands out.
+
+    Subclasses supply ``TABLE`` (see :mod:`riaps_sim.coord.election`), ``POLLS`` (see
+    :mod:`riaps_sim.coord.polls`) and the action methods the table names.
+
+    Parameters
+    ----------
+    member_id : bytes
+        This member's 16-byte id (``tic``, ``req``, ``vot``, ``ldr``, ``mlt``).
+    rng : RandomLike
+        The node's generator; every draw (timeouts, poll ids) comes from it.
+    timing : Timing, optional
+        Timing parameters, milliseconds (defaults are the reference's).
+    group_min_size : int, optional
+        ``groupMinSize``, at least 2 (default 2). Its meaning differs by protocol: a threshold
+        on the live view in ``riaps``, the configured group size in ``fixed``.
+
+    Raises
+    ------
+    ValueError
+        For a malformed *member_id* or a *group_min_size* below 2.
+    """
+
+    name: ClassVar[str] = ""
+    TABLE: ClassVar[Table]
+    POLLS: ClassVar[PollRules]
+
+    def __init__(self, *, member_id: bytes, rng: RandomLike, timing: Timing | None = None,
+                 group_min_size: int = 2) -> None:
+        check_id(type(self).__name__, "member_id", member_id)
+        if not isinstance(group_min_size, int) or isinstance(group_min_size, bool) or group_min_size < 2:
+            raise ValueError(f"group_min_size (groupMinSize) must be an int >= 2, got {group_min_size!r}")
+        self.member_id = member_id
+        self.timing = timing if timing is not None else Timing()
+        self.group_min_size = group_min_size
+        self._rng = rng
+        # seconds, converted once
+        self._heartbeat_s = self.timing.heartbeat_ms / 1000.0
+        self._peer_timeout_s = self.timing.peer_timeout_ms / 1000.0
+        self._consensus_timeout_s = self.timing.consensus_timeout_ms / 1000.0
+        # state
+        self.role = Role.FOLLOWER
+        self.term = 0
+        self.leader: bytes | None = None
+        self.voted_for: bytes | None = None
+        self.votes = 0
+        self.voters: dict[bytes, None] = {}
+        self.peers = Membership()
+        self.polls: dict[str, Poll] = {}
+        self.following: tuple[str, int] | None = None
+        self.answer_endpoint: tuple[str, int] | None = None
+        self.binding = False
+        self.joined = False
+        self.left = False
+        self.timers: dict[str, float] = {}  # name -> due time (node clock, s)
+        self._out: list[Command] = []
+
+    # ------------------------------------------------------------------ public
+
+    def handle(self, event: Input, now: float) -> list[Command]:
+        """Process one input at node time *now* (seconds); return the commands to carry out.
+
+        Parameters
+        ----------
+        event : Input
+            A network message, a runtime report or a local request.
+        now : float
+            This node's clock, seconds. Never read by the machine in any other way.
+
+        Returns
+        -------
+        list of Command
+            In the order the runtime must execute them.
+
+        Raises
+        ------
+        CoordError
+            For a local request the machine cannot take: anything before ``Join``, a second
+            ``Join``, anything after ``Leave``, or a request with no row in the table. The state
+            is then unchanged. Peers' and the runtime's inputs never raise: when they cannot be
+            taken they are dropped with a ``TraceEvent('drop', cause=...)``.
+        """
+        if not isinstance(event, Input):
+            raise CoordError(f"{self!r} takes Input events such as Heartbeat or Join, got {event!r}")
+        if isinstance(event, Join):
+            if self.joined:
+                raise CoordError(f"{self!r} cannot Join twice; make a new machine to rejoin")
+            return self._run(self._join, event, now)
+        if not self.joined or self.left:
+            why = "has left the group" if self.left else "has not joined yet; send Join first"
+            if event.origin == "local":
+                raise CoordError(f"{self!r} cannot take {input_key(event)}: it {why}")
+            return [self._trace("drop", cause=f"{input_key(event)}: member {why}")]
+        if isinstance(event, TimerFired) and event.name not in self.timers:
+            return [self._trace("drop", cause=f"{input_key(event)}: stale timer (not armed)")]
+        row = self.TABLE.get((self.role, input_key(event)))
+        if row is None:  # the single error path
+            cause = f"no transition for {input_key(event)} in role {self.role.name} at term {self.term}"
+            if event.origin == "local":
+                raise CoordError(f"{self!r}: {cause}")
+            return [self._trace("drop", cause=cause)]
+        return self._run(self._dispatch, event, now, row)
+
+    @property
+    def group_size(self) -> int:
+        """``groupSize()``: the members in view, this one included once its ``tic`` looped back."""
+        return len(self.peers)
+
+    @property
+    def is_leader(self) -> bool:
+        """``isLeader()``: this member is the leader it knows of."""
+        return self.leader == self.member_id
+
+    @property
+    def has_leader(self) -> bool:
+        """``hasLeader()``: a leader is known."""
+        return self.leader is not None
+
+    def snapshot(self) -> dict[str, Any]:
+        """Everything that defines the machine's state, as plain values (for tests and notebooks)."""
+        return {
+            "role": self.role, "term": self.term, "leader": self.leader, "voted_for": self.voted_for,
+            "votes": self.votes, "voters": tuple(self.voters), "peers": tuple(
+                (m, self.peers.last_heard(m)) for m in self.peers.members()),
+            "polls": {k: (p.count, p.yes, tuple(p.ballots)) for k, p in self.polls.items()},
+            "following": self.following, "answer_endpoint": self.answer_endpoint, "binding": self.binding,
+            "joined": self.joined, "left": self.left, "timers": dict(self.timers),
+        }
+
+    def __repr__(self) -> str:
+        state = "left" if self.left else self.role.name if self.joined else "not joined"
+        return (f"<{type(self).__name__} {self.member_id.hex()[:8]}.. {state} term={self.term} "
+                f"peers={len(self.peers)}>")
+
+    # ------------------------------------------------------------------ dispatch
+
+    def _run(self, step: Callable[..., None], event: Input, now: float, *args: Any) -> list[Command]:
+        before = (self.role, self.term)
+        self._out = []
+        step(event, now, *args)
+        if (self.role, self.term) != before:
+            self._out.append(self._trace("state"))
+        out, self._out = self._out, []
+        return out
+
+    def _dispatch(self, event: Input, now: float, row: Row) -> None:
+        for member in self.peers.expire(now, self._peer_timeout_s):
+            self._notify("handleMemberLeft", member)
+        if isinstance(event, TimerFired):
+            del self.timers[event.name]
+        getattr(self, row.action)(event, now)
+        if isinstance(event, TimerFired) and self.POLLS.lazy_expiry:
+            self._check_polls(now)  # riaps: any timer is the reference's shared poll timeout (B24)
+        if self.role not in row.targets:
+            raise CoordError(f"{self!r}: {row.action} left role {self.role.name}, outside {row}")
+
+    def _join(self, event: Join, now: float) -> None:
+        self.joined = True
+        self._publish_tic()
+        self._arm("heartbeat", self._heartbeat_s, now)
+        self._arm_leader_deadline(now)
+        self._out.append(self._trace("state"))
+
+    # ------------------------------------------------------------------ helpers
+
+    def _emit(self, command: Command) -> None:
+        self._out.append(command)
+
+    def _publish(self, event: Input) -> None:
+        cmd, payload = encode(event)
+        self._out.append(Publish(cmd=cmd, payload=payload))
+
+    def _publish_tic(self) -> None:
+        self._publish(Heartbeat(member=self.member_id))
+
+    def _publish_ldr(self) -> None:
+        if self.answer_endpoint is not None:
+            host, port = self.answer_endpoint
+            self._publish(LeaderAnnounce(term=self.term, leader=self.member_id, host=host, port=port))
+
+    def _notify(self, callback: str, *args: object) -> None:
+        self._out.append(Notify(callback=callback, args=args))
+
+    def _trace(self, kind: str, *, peer: bytes | None = None, rfv_id: str | None = None, cause: str = "") -> TraceEvent:
+        return TraceEvent(kind=kind, role=self.role.name, term=self.term, peer=peer, rfv_id=rfv_id, cause=cause)
+
+    def _drop(self, cause: str, *, peer: bytes | None = None, rfv_id: str | None = None) -> None:
+        self._out.append(self._trace("drop", peer=peer, rfv_id=rfv_id, cause=cause))
+
+    def _arm(self, name: str, delay_s: float, now: float) -> None:
+        self.timers[name] = now + delay_s
+        self._out.append(ArmTimer(name=name, delay_s=delay_s))
+
+    def _cancel(self, name: str) -> None:
+        if self.timers.pop(name, None) is not None:
+            self._out.append(CancelTimer(name=name))
+
+    def _election_timeout_s(self) -> float:
+        """A candidate's wait for votes: ``randrange(electionMin, electionMax)`` ms, in s."""
+        return self._rng.randrange(self.timing.election_min_ms, self.timing.election_max_ms) / 1000.0
+
+    def _arm_leader_deadline(self, now: float) -> None:
+        """A follower's deadline for the leader: ``randrange(electionMax, peerTimeout)`` ms ahead."""
+        delay = self._rng.randrange(self.timing.election_max_ms, self.timing.peer_timeout_ms) / 1000.0
+        self._arm("election", delay, now)
+
+    def _follow(self, host: str, port: int) -> None:
+        """Point the qry port at the leader's ans port (port 0: no endpoint, disconnect)."""
+        if port == 0:
+            self._disconnect()
+        elif self.following != (host, port):
+            self.following = (host, port)
+            self._out.append(FollowLeader(host=host, port=port))
+
+    def _disconnect(self) -> None:
+        if self.following is not None:
+            self.following = None
+            self._out.append(Disconnect())
+
+    def _check_polls(self, now: float) -> None:
+        raise NotImplementedError  # provided by SharedActions
