@@ -1,0 +1,263 @@
+"""Faults a network can suffer, each applied now or at a virtual time, and each undoable.
+
+- ``partition(*groups, one_way=False, mode="hold")``: no traffic between hosts of different
+  groups (only from the first group to the second when *one_way*). In ``hold`` mode (the
+  default, what TCP does under a firewall DROP) messages wait and are released in order on heal;
+  in ``drop`` mode they are dropped with cause ``"partition"``. Connection set-up cannot cross it.
+- ``crash(host)`` / ``restart(host)``: sockets gone, messages to it lost, its processes stopped;
+  peers stay half-open until the restart resets them.
+- ``set_link(a, b, latency=, bandwidth=)``, ``set_loss(a, b, rate)``, ``set_duplication(a, b, rate)``:
+  change the graph edge between nodes *a* and *b* (both directions unless *one_way*).
+- ``set_clock(host, offset=, rate=)``: the host's clock reads ``offset + rate * true time``.
+
+Every call returns a ``Fault`` whose ``undo(at=None)`` reverses it; ``heal()`` undoes partitions.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Hashable, Iterable
+from typing import TYPE_CHECKING, Any
+
+from .latency import as_latency
+from .links import check_bandwidth, check_rate
+
+if TYPE_CHECKING:
+    from .host import Host
+    from .network import Network
+
+__all__ = ["Fault", "Partition", "FaultsMixin"]
+
+_UNSET: Any = object()
+MODES = ("hold", "drop")
+
+
+class Partition:
+    """Which hosts cannot reach which: a host's group index, and the direction and mode."""
+
+    __slots__ = ("groups", "one_way", "mode", "_side")
+
+    def __init__(self, groups: list[list[Host]], one_way: bool, mode: str) -> None:
+        self.groups = tuple(tuple(group) for group in groups)
+        self.one_way = one_way
+        self.mode = mode
+        self._side = {host: index for index, group in enumerate(groups) for host in group}
+
+    def blocks(self, source: Host, target: Host) -> bool:
+        """Whether this partition stops traffic from *source* to *target*."""
+        a = self._side.get(source)
+        if a is None:
+            return False
+        b = self._side.get(target)
+        if b is None or a == b:
+            return False
+        return not self.one_way or (a == 0 and b == 1)
+
+    def __repr__(self) -> str:
+        names = " | ".join(",".join(str(h.name) for h in group) for group in self.groups)
+        return f"<Partition {names}{' one-way' if self.one_way else ''} {self.mode}>"
+
+
+class Fault:
+    """A fault on a network: applied now or at ``at`` seconds; ``undo()`` reverses it."""
+
+    def __init__(self, network: Network, description: str, apply: Callable[[], Callable[[], None]]) -> None:
+        self.network = network
+        self.description = description
+        self._apply = apply
+        self._reverse: Callable[[], None] | None = None
+        self.applied_at: float | None = None
+        self.undone_at: float | None = None
+
+    def __repr__(self) -> str:
+        if self.undone_at is not None:
+            state = f"undone at {self.undone_at:g} s"
+        elif self.applied_at is not None:
+            state = f"applied at {self.applied_at:g} s"
+        else:
+            state = "scheduled"
+        return f"<Fault {self.description} {state}>"
+
+    def _run(self) -> None:
+        if self.applied_at is not None:
+            return
+        self.applied_at = self.network.now
+        self._reverse = self._apply()
+        self.network._note("fault", "", "", self.description)
+
+    def undo(self, at: float | None = None) -> Fault:
+        """Reverse the fault now, or at virtual time *at* (seconds); nothing if not applied by then."""
+        self.network._when(at, self._undo_now)
+        return self
+
+    def _undo_now(self) -> None:
+        if self._reverse is None or self.undone_at is not None:
+            return
+        self.undone_at = self.network.now
+        self._reverse()
+        self.network._note("fault", "", "", "undo " + self.description)
+
+
+class FaultsMixin:
+    """The fault methods of ``Network``; they use its hosts, links, wire and clock."""
+
+    if TYPE_CHECKING:
+        env: Any
+        wire: Any
+        now: float
+        hosts: list[Host]
+
+        def host(self, name: Hashable) -> Host: ...
+        def hosts_named(self, names: Any) -> list[Host]: ...
+        def link(self, a: Hashable, b: Hashable) -> Any: ...
+        def _reweigh(self, a: Hashable, b: Hashable) -> None: ...
+        def _note(self, kind: str, source: Any, target: Any, detail: Any) -> None: ...
+
+    def _init_faults(self) -> None:
+        self.faults: list[Fault] = []
+
+    def _when(self, at: float | None, action: Callable[[], None]) -> None:
+        now = self.env.now
+        if at is None or at == now:
+            action()
+        elif at < now:
+            raise ValueError(f"cannot schedule a fault at {at!r} s: the simulation is already at {now!r} s")
+        else:
+            self.wire.call_later(at - now, action)
+
+    def _fault(self, description: str, apply: Callable[[], Callable[[], None]], at: float | None) -> Fault:
+        fault = Fault(self, description, apply)  # type: ignore[arg-type]
+        self.faults.append(fault)
+        self._when(at, fault._run)
+        return fault
+
+    # -- partitions ----------------------------------------------------------------------------------
+
+    def partition(self, *groups: Hashable | Iterable[Hashable], one_way: bool = False, mode: str = "hold", at: float | None = None) -> Fault:
+        """Cut traffic between *groups* of host names (one group: it against every other host).
+
+        *one_way* cuts only traffic from the first group to the second. *mode* is ``"hold"``
+        (messages wait and are released on heal, as TCP under a firewall DROP) or ``"drop"``.
+        """
+        if mode not in MODES:
+            raise ValueError(f"partition mode must be 'hold' or 'drop', got {mode!r}")
+        if not groups:
+            raise ValueError("partition needs at least one group of host names")
+        hosts = [self.hosts_named(group) for group in groups]
+        seen: set[int] = set()
+        for group in hosts:
+            for host in group:
+                if id(host) in seen:
+                    raise ValueError(f"host {host.name!r} is in two partition groups; each host belongs to one side")
+                seen.add(id(host))
+        if len(hosts) == 1:
+            hosts.append([h for h in self.hosts if id(h) not in seen])
+        if one_way and len(hosts) != 2:
+            raise ValueError(f"a one-way partition needs exactly two groups, got {len(hosts)}")
+        part = Partition(hosts, one_way, mode)
+
+        def apply() -> Callable[[], None]:
+            self.wire.partitions.append(part)
+
+            def heal() -> None:
+                if part in self.wire.partitions:
+                    self.wire.partitions.remove(part)
+                self.wire.release()
+
+            return heal
+
+        return self._fault(f"partition {part!r}", apply, at)
+
+    def heal(self, fault: Fault | None = None, at: float | None = None) -> None:
+        """Undo partition *fault*, or every partition when ``None``, now or at *at* seconds."""
+        if fault is not None:
+            fault.undo(at)
+            return
+        for f in list(self.faults):
+            if f.description.startswith("partition"):
+                f.undo(at)
+
+    # -- hosts ---------------------------------------------------------------------------------------
+
+    def crash(self, host: Hashable, at: float | None = None) -> Fault:
+        """Crash *host*: its sockets vanish, messages to it are lost, its processes stop. Undo restarts it."""
+        target = self.host(host)
+
+        def apply() -> Callable[[], None]:
+            if target.alive:
+                target._crash()
+            return lambda: target._restart() if not target.alive else None
+
+        return self._fault(f"crash {target.name}", apply, at)
+
+    def restart(self, host: Hashable, at: float | None = None) -> Fault:
+        """Restart a crashed *host* with a fresh context (its old sockets stay dead)."""
+        target = self.host(host)
+
+        def apply() -> Callable[[], None]:
+            if not target.alive:
+                target._restart()
+            return lambda: target._crash() if target.alive else None
+
+        return self._fault(f"restart {target.name}", apply, at)
+
+    def set_clock(self, host: Hashable, offset: float | None = None, rate: float | None = None, at: float | None = None) -> Fault:
+        """Set *host*'s clock to ``offset + rate * true time`` (seconds); unset parts stay as they are."""
+        target = self.host(host)
+        if rate is not None and not rate > 0:
+            raise ValueError(f"clock rate must be > 0 (1.0 is a perfect clock), got {rate!r}")
+
+        def apply() -> Callable[[], None]:
+            before = (target.offset, target.rate)
+            if offset is not None:
+                target.offset = float(offset)
+            if rate is not None:
+                target.rate = float(rate)
+
+            def undo() -> None:
+                target.offset, target.rate = before
+
+            return undo
+
+        return self._fault(f"clock {target.name} offset={offset} rate={rate}", apply, at)
+
+    # -- links ---------------------------------------------------------------------------------------
+
+    def set_link(self, a: Hashable, b: Hashable, *, latency: Any = _UNSET, bandwidth: Any = _UNSET, one_way: bool = False, at: float | None = None) -> Fault:
+        """Change the latency (seconds or ``Latency``) and/or bandwidth (bits/s, None) of edge *a*–*b*."""
+        changes: dict[str, Any] = {}
+        if latency is not _UNSET:
+            changes["latency"] = as_latency(latency)
+        if bandwidth is not _UNSET:
+            changes["bandwidth"] = check_bandwidth(bandwidth)
+        if not changes:
+            raise ValueError("set_link needs latency= and/or bandwidth=")
+        return self._change_link(a, b, changes, one_way, at)
+
+    def set_loss(self, a: Hashable, b: Hashable, rate: float, one_way: bool = False, at: float | None = None) -> Fault:
+        """Lose each message crossing edge *a*–*b* with probability *rate*."""
+        return self._change_link(a, b, {"loss": check_rate("loss rate", rate)}, one_way, at)
+
+    def set_duplication(self, a: Hashable, b: Hashable, rate: float, one_way: bool = False, at: float | None = None) -> Fault:
+        """Duplicate each message crossing edge *a*–*b* with probability *rate*."""
+        return self._change_link(a, b, {"duplication": check_rate("duplication rate", rate)}, one_way, at)
+
+    def _change_link(self, a: Hashable, b: Hashable, changes: dict[str, Any], one_way: bool, at: float | None) -> Fault:
+        links = [self.link(a, b)] if one_way else [self.link(a, b), self.link(b, a)]
+        text = " ".join(f"{k}={v!r}" for k, v in changes.items())
+
+        def apply() -> Callable[[], None]:
+            before = [{k: getattr(link, k) for k in changes} for link in links]
+            for link in links:
+                for k, v in changes.items():
+                    setattr(link, k, v)
+                self._reweigh(link.source, link.target)
+
+            def undo() -> None:
+                for link, old in zip(links, before):
+                    for k, v in old.items():
+                        setattr(link, k, v)
+                    self._reweigh(link.source, link.target)
+
+            return undo
+
+        return self._fault(f"link {a}{'->' if one_way else '<->'}{b} {text}", apply, at)

@@ -1,0 +1,328 @@
+"""``Network``: hosts and switches on a networkx graph over a SimPy environment, with routing and accounts.
+
+Edges carry ``latency`` (seconds, or a ``Latency``), ``bandwidth`` (bits/s, optional), ``loss``
+and ``duplication`` rates. An undirected graph's edges apply both ways; a ``DiGraph`` gives each
+direction its own attributes. Traffic follows the path of least mean latency, recomputed when
+the topology or a latency changes. Nodes with ``switch=True`` forward traffic and have no
+sockets; every other node is a host with an address (node attribute ``address``, else the next
+free 10.0.x.y).
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable, Hashable, Iterable
+from typing import Any
+
+import networkx as nx
+import simpy
+
+from .addressing import check_address, default_address
+from .faults import FaultsMixin
+from .host import Host
+from .latency import Latency, as_latency
+from .links import Link, Route
+from .stats import NetworkStatistics, freeze
+from .wire import Event, Wire
+
+__all__ = ["Network"]
+
+_EDGE_KEYS = ("latency", "bandwidth", "loss", "duplication")
+
+
+class Network(FaultsMixin):
+    """A simulated network of hosts whose sockets keep ZeroMQ's semantics.
+
+    Parameters
+    ----------
+    env:
+        The SimPy environment to run in; a new one if ``None``.
+    graph:
+        A networkx ``Graph`` or ``DiGraph`` to copy the topology from (the caller's graph is not
+        modified), or ``None`` to start empty.
+    seed:
+        Seeds every generator in the network: hosts', links', nothing else.
+    latency:
+        Latency of the links ``add_host`` makes to its switch, in seconds or a ``Latency``
+        (default 0.5 ms, so 1 ms host to host through one switch).
+    bandwidth:
+        Bandwidth of those links in bits/s, or ``None`` for unlimited.
+    loopback:
+        One-way latency between two sockets of the same host, in seconds (default 25 µs).
+    record:
+        Keep every event in ``events`` (a list of tuples), for determinism checks and traces.
+
+    Examples
+    --------
+    >>> import zmq
+    >>> net = Network(seed=1)
+    >>> a, b = net.add_host("a"), net.add_host("b")
+    >>> pub, sub = a.context.socket(zmq.PUB), b.context.socket(zmq.SUB)
+    >>> pub.bind("tcp://10.0.0.1:5555"); sub.setsockopt(zmq.SUBSCRIBE, b""); sub.connect("tcp://10.0.0.1:5555")
+    >>> net.run(until=0.01); pub.send_multipart([b"hi"]); net.run(until=0.02)
+    >>> sub.recv_multipart()
+    [b'hi']
+    """
+
+    def __init__(
+        self,
+        env: simpy.Environment | None = None,
+        graph: nx.Graph | None = None,
+        seed: int | str = 0,
+        *,
+        latency: Latency | float = 0.0005,
+        bandwidth: float | None = None,
+        loopback: Latency | float = 25e-6,
+        record: bool = False,
+    ) -> None:
+        self.env = env if env is not None else simpy.Environment()
+        self.seed = seed
+        self.default_latency = as_latency(latency)
+        self.default_bandwidth = bandwidth
+        self.loopback = as_latency(loopback)
+        self.graph = nx.DiGraph()
+        self._hosts: dict[Hashable, Host] = {}
+        self._by_address: dict[str, Host] = {}
+        self._routes: dict[tuple[Host, Host], Route | None] = {}
+        self._loopbacks: dict[Host, Link] = {}
+        self._version = 0
+        self._next_address = 0
+        self._listeners: list[Callable[[Event], None]] = []
+        self.wire = Wire(self)
+        self.events: list[Event] | None = None
+        self._init_faults()
+        if record:
+            self.events = []
+            self.on_event(self.events.append)
+        if graph is not None:
+            self._load(graph)
+
+    def __repr__(self) -> str:
+        switches = self.graph.number_of_nodes() - len(self._hosts)
+        return f"<Network {len(self._hosts)} hosts, {switches} switches, seed={self.seed!r}, t={self.env.now:g} s>"
+
+    # -- topology ------------------------------------------------------------------------------------
+
+    def _load(self, graph: nx.Graph) -> None:
+        for node, data in graph.nodes(data=True):
+            if data.get("switch"):
+                self.add_switch(node)
+            else:
+                self.add_host(node, address=data.get("address"), switch=None)
+        one_way = graph.is_directed()
+        for u, v, data in graph.edges(data=True):
+            extra = {k: data[k] for k in _EDGE_KEYS if k in data}
+            self.add_link(u, v, one_way=one_way, **extra)
+
+    def add_host(
+        self,
+        name: Hashable,
+        address: str | None = None,
+        *,
+        switch: Hashable | None = "lan",
+        latency: Latency | float | None = None,
+        bandwidth: float | None = None,
+    ) -> Host:
+        """Add a host called *name* and return it; link it both ways to *switch* (made if missing).
+
+        *address* defaults to the next free 10.0.x.y. ``switch=None`` adds no link: wire the host
+        with ``add_link``. *latency* and *bandwidth* default to the network's. Raises ``ValueError``
+        if the name or address is taken.
+        """
+        if name in self.graph:
+            raise ValueError(f"the network already has a node called {name!r}; pick another name")
+        if address is None:
+            while default_address(self._next_address) in self._by_address:
+                self._next_address += 1
+            address = default_address(self._next_address)
+        address = check_address(address)
+        if address in self._by_address:
+            raise ValueError(f"address {address} is taken by host {self._by_address[address].name!r}; give another")
+        host = Host(self, name, address)
+        self._hosts[name] = host
+        self._by_address[address] = host
+        self.graph.add_node(name, address=address)
+        if switch is not None:
+            if switch not in self.graph:
+                self.add_switch(switch)
+            self.add_link(name, switch, latency=latency, bandwidth=bandwidth)
+        self._touch()
+        return host
+
+    def add_switch(self, name: Hashable) -> None:
+        """Add a switch: a node that forwards traffic and has no sockets."""
+        if name in self.graph:
+            raise ValueError(f"the network already has a node called {name!r}; pick another name")
+        self.graph.add_node(name, switch=True)
+        self._touch()
+
+    def add_link(
+        self,
+        a: Hashable,
+        b: Hashable,
+        latency: Latency | float | None = None,
+        bandwidth: float | None = None,
+        loss: float = 0.0,
+        duplication: float = 0.0,
+        one_way: bool = False,
+    ) -> None:
+        """Link nodes *a* and *b* (both ways unless *one_way*): *latency* s, *bandwidth* bit/s, rates."""
+        for node in (a, b):
+            if node not in self.graph:
+                raise KeyError(f"no node {node!r} in the network; add it with add_host() or add_switch() first")
+        latency = self.default_latency if latency is None else latency
+        bandwidth = self.default_bandwidth if bandwidth is None else bandwidth
+        pairs = [(a, b)] if one_way else [(a, b), (b, a)]
+        for u, v in pairs:
+            link = Link(u, v, self.seed, latency, bandwidth, loss, duplication)
+            self.graph.add_edge(u, v, link=link, weight=link.latency.mean)
+        self._touch()
+
+    def link(self, a: Hashable, b: Hashable) -> Link:
+        """The link from *a* to *b*; ``KeyError`` naming both if there is none."""
+        try:
+            link: Link = self.graph.edges[a, b]["link"]
+        except KeyError:
+            raise KeyError(f"no link from {a!r} to {b!r}; add one with add_link()") from None
+        return link
+
+    def _touch(self) -> None:
+        """The topology or a link changed: cached routes are stale."""
+        self._version += 1
+        self._routes.clear()
+
+    def _reweigh(self, a: Hashable, b: Hashable) -> None:
+        self.graph.edges[a, b]["weight"] = self.link(a, b).latency.mean
+        self._touch()
+
+    # -- hosts and routes ----------------------------------------------------------------------------
+
+    def host(self, name: Hashable) -> Host:
+        """The host called *name*; ``KeyError`` listing a few names if there is none."""
+        try:
+            return self._hosts[name]
+        except KeyError:
+            known = ", ".join(map(repr, itertools.islice(self._hosts, 8)))
+            raise KeyError(f"no host {name!r} in the network (hosts: {known}...); add it with add_host()") from None
+
+    @property
+    def hosts(self) -> list[Host]:
+        """Every host, in the order they were added."""
+        return list(self._hosts.values())
+
+    def host_by_address(self, address: str, here: Host | None = None) -> Host | None:
+        """The host an endpoint's address (or host name) designates; loopback means *here*."""
+        if address in ("127.0.0.1", "localhost"):
+            return here
+        host = self._by_address.get(address)
+        if host is None:
+            host = self._hosts.get(address)
+        return host
+
+    def route(self, source: Host, target: Host) -> Route | None:
+        """The path of least mean latency from *source* to *target*, or ``None`` if there is none."""
+        key = (source, target)
+        try:
+            return self._routes[key]
+        except KeyError:
+            pass
+        route: Route | None
+        if source is target:
+            if self.loopback.constant:
+                route = Route([source.name], [], self._version, self.loopback.mean)
+            else:
+                link = self._loopbacks.get(source)
+                if link is None:
+                    link = self._loopbacks[source] = Link(source.name, source.name, self.seed, self.loopback)
+                route = Route([source.name], [link], self._version)
+        else:
+            try:
+                path = nx.dijkstra_path(self.graph, source.name, target.name, weight="weight")
+            except nx.NetworkXNoPath:
+                route = None
+            else:
+                edges = self.graph.edges
+                hops = [edges[u, v]["link"] for u, v in zip(path, path[1:])]
+                route = Route(path, hops, self._version)
+        self._routes[key] = route
+        return route
+
+    def part(self, host_name: Hashable, **kwargs: Any) -> Any:
+        """A ``ports.Part`` on host *host_name* (added if missing): its context, address and clock.
+
+        *kwargs* go to ``ports.Part`` (``keys``, ``options``, ``name``...).
+        """
+        import ports  # the layer above the network's sockets; imported here to keep net importable alone
+
+        host = self._hosts.get(host_name) or self.add_host(host_name)
+        kwargs.setdefault("name", str(host_name))
+        return ports.Part(host.context, host=host.address, clock=host.clock, **kwargs)
+
+    # -- running -------------------------------------------------------------------------------------
+
+    @property
+    def now(self) -> float:
+        """True virtual time in seconds."""
+        return float(self.env.now)
+
+    def run(self, until: float | simpy.Event | None = None) -> Any:
+        """Run the environment until *until* (a time in seconds or an event), as ``Environment.run``."""
+        return self.env.run(until=until)
+
+    def step(self) -> None:
+        """Process the next event."""
+        self.env.step()
+
+    def peek(self) -> float:
+        """The time of the next event (``inf`` if none)."""
+        return float(self.env.peek())
+
+    # -- events and accounts -------------------------------------------------------------------------
+
+    def on_event(self, callback: Callable[[Event], None]) -> None:
+        """Call *callback* with every event tuple ``(time, kind, source, target, message id, detail)``.
+
+        Kinds: send, deliver, drop (detail: cause), duplicate, release, fault (detail: text).
+        """
+        self._listeners.append(callback)
+        listeners = list(self._listeners)
+        if len(listeners) == 1:
+            self.wire.emit = listeners[0]
+        else:
+            self.wire.emit = lambda event: [listener(event) for listener in listeners] and None
+
+    def _note(self, kind: str, source: Any, target: Any, detail: Any) -> None:
+        emit = self.wire.emit
+        if emit is not None:
+            emit((self.env.now, kind, source, target, 0, detail))
+
+    def statistics(self) -> NetworkStatistics:
+        """Counts of every data message copy: sent, delivered, dropped by cause, in flight."""
+        wire = self.wire
+        travelling = sum(
+            1 for bucket in wire._buckets.values() for item in bucket if item[2].__class__ is tuple
+        )
+        held = sum(1 for pipe in wire.holding for item in pipe.held if item[2].__class__ is tuple)
+        pending = sum(len(conn.cp.pending) for conn in wire.connections)
+        queued = sum(
+            1
+            for host in self._hosts.values()
+            for sock in host.context._sockets
+            for _frames, pipe, _mid in sock._inbox
+            if pipe is not None
+        )
+        return NetworkStatistics(
+            sent=wire.sent,
+            delivered=wire.delivered,
+            dropped=freeze(wire.dropped),
+            in_flight=travelling + held + pending + queued,
+            held=held,
+            queued=queued,
+            duplicated=wire.duplicated,
+        )
+
+    def hosts_named(self, names: Iterable[Hashable]) -> list[Host]:
+        """The hosts called *names* (a single name counts as one), in the given order."""
+        if isinstance(names, (str, bytes)) or not isinstance(names, Iterable):
+            names = [names]
+        return [self.host(name) for name in names]

@@ -1,0 +1,236 @@
+"""The wire: pipes, message timing, arrival, partitions holding or dropping, and the message accounts.
+
+A ``Pipe`` is one socket's end of one connection; what it sends travels to its peer pipe in
+order, like a TCP stream: a copy arrives at ``max(sampled arrival, previous arrival)``. Arrivals
+are grouped by exact arrival time and each group costs one SimPy event, so a PUB fan-out over
+equal paths is one event, and no SimPy process is ever made per message.
+
+On arrival a copy is dropped if its receiving pipe is dead (the socket closed, or its host
+crashed), held or dropped if a partition stands between the two hosts, and otherwise handed to
+the receiving socket. Held copies wait in their pipe and are sent again, in order, on heal.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+import simpy
+
+if TYPE_CHECKING:
+    from .handshake import Connection
+    from .host import Host
+    from .network import Network
+    from .sockets import SimSocket
+
+__all__ = ["Pipe", "Control", "Wire", "Event"]
+
+#: An event-log record: (time s, kind, source host, destination host, message id, detail).
+Event = tuple[float, str, str, str, int, Any]
+
+
+class Pipe:
+    """One end of a connection as its socket sees it; it sends toward ``peer``.
+
+    ``up`` says whether copies can go on the wire now; before that a connecting socket's copies
+    wait in ``pending``. ``outstanding`` counts copies sent through this pipe and neither
+    delivered nor dropped yet: it is what the high-water mark limits. ``dead`` is ``None`` while
+    the pipe can receive, else the drop cause for copies that reach it.
+    """
+
+    __slots__ = (
+        "sock", "conn", "peer", "up", "pending", "held", "last_arrival", "outstanding",
+        "identity", "subs", "match_all", "dead", "route",
+    )
+
+    def __init__(self, sock: SimSocket, conn: Connection) -> None:
+        self.sock = sock
+        self.conn = conn
+        self.peer: Pipe | None = None
+        self.up = False
+        self.pending: deque[tuple[tuple[bytes, ...], int]] = deque()
+        self.held: deque[tuple[Any, ...]] = deque()
+        self.last_arrival = 0.0
+        self.outstanding = 0
+        self.identity = b""  # the peer's routing identity, as this socket sees it
+        self.subs: list[bytes] | None = None  # the peer's subscriptions (PUB side); None until known
+        self.match_all = False
+        self.dead: str | None = None
+        self.route: Any = None
+
+    def __repr__(self) -> str:
+        state = "up" if self.up else ("dead: " + self.dead if self.dead else "connecting")
+        return f"<Pipe {self.sock.host.name} {self.conn.endpoint} {state} outstanding={self.outstanding}>"
+
+
+class Control:
+    """A connection-level message that travels in order with data but is not counted: FIN, SUBSCRIBE."""
+
+    __slots__ = ("kind", "data")
+
+    def __init__(self, kind: str, data: Any = None) -> None:
+        self.kind = kind
+        self.data = data
+
+
+class Wire:
+    """Times, delivers, holds and drops message copies for one network, and keeps the accounts."""
+
+    def __init__(self, network: Network) -> None:
+        self.network = network
+        self.env: simpy.Environment = network.env
+        self.sent = 0
+        self.delivered = 0
+        self.duplicated = 0
+        self.dropped: dict[str, int] = {}
+        self.emit: Callable[[Event], None] | None = None
+        self.partitions: list[Any] = []
+        self.holding: dict[Pipe, None] = {}
+        self.connections: dict[Connection, None] = {}
+        self._buckets: dict[float, list[tuple[Any, ...]]] = {}
+        self._mid = 0
+
+    # -- scheduling ----------------------------------------------------------------------------------
+
+    def call_later(self, delay: float, function: Callable[..., None], *args: Any) -> None:
+        """Call *function*(*args*) after *delay* seconds of virtual time (control plane only)."""
+        event = self.env.timeout(delay)
+        event.callbacks.append(lambda _event: function(*args))
+
+    def _at(self, at: float, item: tuple[Any, ...]) -> None:
+        bucket = self._buckets.get(at)
+        if bucket is None:
+            self._buckets[at] = [item]
+            event = self.env.timeout(at - self.env.now, at)
+            event.callbacks.append(self._fire)
+        else:
+            bucket.append(item)
+
+    def _fire(self, event: simpy.Event) -> None:
+        arrive = self._arrive
+        for item in self._buckets.pop(event.value):
+            arrive(item)
+
+    # -- sending -------------------------------------------------------------------------------------
+
+    def put(self, pipe: Pipe, frames: tuple[bytes, ...]) -> None:
+        """Count one copy sent through *pipe* and put it on the wire, or queue it until the pipe is up."""
+        self.sent += 1
+        self._mid = mid = self._mid + 1
+        pipe.outstanding += 1
+        emit = self.emit
+        if emit is not None:
+            emit((self.env.now, "send", pipe.sock.host.name, pipe.conn.peer_name(pipe), mid, sum(map(len, frames))))
+        if pipe.up:
+            self.transmit(pipe, pipe.peer, frames, mid)  # type: ignore[arg-type]
+        else:
+            pipe.pending.append((frames, mid))
+
+    def drop_unsent(self, pipe: Pipe | None, sock: SimSocket, cause: str, peer: str = "") -> None:
+        """Count one copy that *sock* sent and dropped at once, with *cause* (HWM, slow joiner, unroutable)."""
+        self.sent += 1
+        self._mid = mid = self._mid + 1
+        self.dropped[cause] = self.dropped.get(cause, 0) + 1
+        sock._drops[cause] = sock._drops.get(cause, 0) + 1
+        emit = self.emit
+        if emit is not None:
+            dst = pipe.conn.peer_name(pipe) if pipe is not None else peer
+            now = self.env.now
+            emit((now, "send", sock.host.name, dst, mid, 0))
+            emit((now, "drop", sock.host.name, dst, mid, cause))
+
+    def drop(self, pipe: Pipe, cause: str, mid: int) -> None:
+        """Count copy *mid*, sent through *pipe*, as dropped with *cause*."""
+        pipe.outstanding -= 1
+        self.dropped[cause] = self.dropped.get(cause, 0) + 1
+        emit = self.emit
+        if emit is not None:
+            emit((self.env.now, "drop", pipe.sock.host.name, pipe.conn.peer_name(pipe), mid, cause))
+
+    def transmit(self, pipe: Pipe, peer: Pipe, frames: Any, mid: int) -> None:
+        """Send a copy already counted (or a ``Control``) from *pipe* to *peer*, in stream order."""
+        route = pipe.route
+        if route is None or route.version != self.network._version:
+            route = pipe.route = self.network.route(pipe.sock.host, peer.sock.host)
+            if route is None:
+                if frames.__class__ is tuple:
+                    self.drop(pipe, "unroutable", mid)
+                return
+        now = self.env.now
+        copies = 1
+        if route.fixed:
+            at = now + route.delay
+        else:
+            if route.lossy and frames.__class__ is tuple:
+                copies = route.fate()
+                if copies == 0:
+                    self.drop(pipe, "loss", mid)
+                    return
+            at = now + route.sample_delay(now, sum(map(len, frames)) if frames.__class__ is tuple else 64)
+        if at < pipe.last_arrival:
+            at = pipe.last_arrival
+        pipe.last_arrival = at
+        self._at(at, (pipe, peer, frames, mid))
+        if copies == 2:
+            self.sent += 1
+            self.duplicated += 1
+            pipe.outstanding += 1
+            self._mid = dup = self._mid + 1
+            if self.emit is not None:
+                self.emit((now, "duplicate", pipe.sock.host.name, peer.sock.host.name, dup, mid))
+            self._at(at, (pipe, peer, frames, dup))
+
+    # -- arriving ------------------------------------------------------------------------------------
+
+    def _arrive(self, item: tuple[Any, ...]) -> None:
+        pipe, peer, frames, mid = item
+        if peer.dead is not None:
+            if frames.__class__ is tuple:
+                self.drop(pipe, peer.dead, mid)
+            return
+        if self.partitions or pipe.held:
+            partition = self.blocking(pipe.sock.host, peer.sock.host)
+            if partition is not None and partition.mode == "drop" and frames.__class__ is tuple:
+                self.drop(pipe, "partition", mid)
+                return
+            if partition is not None or pipe.held:
+                if not pipe.held:
+                    self.holding[pipe] = None
+                pipe.held.append(item)
+                return
+        if frames.__class__ is tuple:
+            peer.sock._arrive(frames, pipe, peer, mid)
+        else:
+            peer.conn.control(peer, frames)
+
+    def blocking(self, source: Host, target: Host) -> Any:
+        """The first active partition that stops traffic from *source* to *target*, or ``None``."""
+        for partition in self.partitions:
+            if partition.blocks(source, target):
+                return partition
+        return None
+
+    def release(self) -> None:
+        """Send again, in order, what partitions held and no partition blocks any more."""
+        for pipe in list(self.holding):
+            held = pipe.held
+            peer = held[0][1]
+            if self.blocking(pipe.sock.host, peer.sock.host) is not None:
+                continue
+            del self.holding[pipe]
+            pipe.held = deque()
+            if self.emit is not None:
+                self.emit((self.env.now, "release", pipe.sock.host.name, peer.sock.host.name, 0, len(held)))
+            for _pipe, target, frames, mid in held:
+                self.transmit(pipe, target, frames, mid)
+
+    def discard_held(self, pipe: Pipe, cause: str) -> None:
+        """Drop what *pipe* holds (its host crashed: the kernel's buffers are gone)."""
+        if not pipe.held:
+            return
+        self.holding.pop(pipe, None)
+        held, pipe.held = pipe.held, deque()
+        for _pipe, _target, frames, mid in held:
+            if frames.__class__ is tuple:
+                self.drop(pipe, cause, mid)
