@@ -83,9 +83,9 @@ def test_two_nodes_find_each_other_and_see_departures(beacon_port: int) -> None:
     two = BeaconDiscovery("App", "n2", "127.0.0.2", port=beacon_port)
     events = watched(two.directory)
     pub = Endpoint(GROUP, "127.0.0.1", 40001, "n1")
-    one.register(pub, now=0.0)
+    one.register(pub)
     wait_beacons(two, 0.0, lambda: events == [(pub, True)])
-    one.unregister(pub, now=0.1)
+    one.unregister(pub)
     wait_beacons(two, 0.1, lambda: events == [(pub, True), (pub, False)])
     one.close()
     two.close()
@@ -97,7 +97,7 @@ def test_silent_node_expires_after_ttl(beacon_port: int) -> None:
     two = BeaconDiscovery("App", "n2", "127.0.0.2", port=beacon_port, interval=0.25)
     events = watched(two.directory)
     pub = Endpoint(GROUP, "127.0.0.1", 40001, "n1")
-    one.register(pub, now=0.0)
+    one.register(pub)
     wait_beacons(two, 10.0, lambda: events == [(pub, True)])
     one._socket.close()  # dies without a farewell beacon
     two.tick(10.7)
@@ -115,9 +115,9 @@ def test_malformed_and_foreign_beacons_are_ignored(beacon_port: int, caplog: pyt
     events = watched(two.directory)
     one._socket.sendto(b"RIAPS-SIM/1 {not json", ("127.255.255.255", beacon_port))
     one._socket.sendto(b"hello", ("127.255.255.255", beacon_port))
-    other_app.register(Endpoint(GROUP, "127.0.0.3", 40003, "x1"), now=0.0)
+    other_app.register(Endpoint(GROUP, "127.0.0.3", 40003, "x1"))
     pub = Endpoint(GROUP, "127.0.0.1", 40001, "n1")
-    one.register(pub, now=0.0)
+    one.register(pub)
     with caplog.at_level("WARNING", logger="riaps_sim.discovery"):
         wait_beacons(two, 0.0, lambda: events == [(pub, True)] and two.malformed == 2)
     assert "ignored a malformed beacon" in caplog.text
@@ -134,7 +134,7 @@ def test_static_file_gives_unicast_destinations(tmp_path, beacon_port: int) -> N
     assert one.destinations == [("127.0.0.1", beacon_port), ("127.0.0.2", beacon_port + 1)]
     events = watched(two.directory)
     pub = Endpoint(GROUP, "127.0.0.1", 40001, "n1")
-    one.register(pub, now=0.0)
+    one.register(pub)
     wait_beacons(two, 0.0, lambda: events == [(pub, True)])
     one.close()
     two.close()

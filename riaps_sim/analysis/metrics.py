@@ -87,8 +87,10 @@ def agreed_leader_intervals(trace: Trace, group: str | None = None) -> list[Inte
     return _intervals(samples, _end(trace))
 
 
-def first_leader_time(trace: Trace, group: str | None = None, since: float = 0.0) -> float | None:
-    """Seconds from *since* until all live members first agreed on one leader; ``None`` if never."""
+def first_leader_time(trace: Trace, group: str | None = None, since: float | None = None) -> float | None:
+    """Seconds from *since* (default: the trace's first event) until all live members first agreed on one leader; ``None`` if never."""
+    if since is None:
+        since = min((e.when for e in trace), default=0.0)
     for interval in agreed_leader_intervals(trace, group):
         if interval.start >= since:
             return interval.start - since

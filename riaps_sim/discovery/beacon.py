@@ -138,15 +138,15 @@ class BeaconDiscovery:
         """The UDP socket's descriptor, for the runtime's poller."""
         return self._socket.fileno()
 
-    def register(self, endpoint: Endpoint, now: float) -> None:
-        """Offer a pub endpoint; peers hear of it in the next beacon, sent at once."""
+    def register(self, endpoint: Endpoint) -> None:
+        """Offer a pub endpoint; peers hear of it from the beacon sent at once."""
         self.directory.register(endpoint)
-        self.tick(now)
+        self._send_beacon()
 
-    def unregister(self, endpoint: Endpoint, now: float) -> None:
+    def unregister(self, endpoint: Endpoint) -> None:
         """Withdraw a pub endpoint; peers hear it is gone from the beacon sent at once."""
         self.directory.unregister(endpoint)
-        self.tick(now)
+        self._send_beacon()
 
     def tick(self, now: float) -> float:
         """Send a beacon, expire silent nodes, and return when to tick next (seconds)."""

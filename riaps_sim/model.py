@@ -1,0 +1,64 @@
+"""Group types: what a RIAPS model declares about a group (``group G with leader using Msg ...``)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from .coord.timing import Timing
+
+__all__ = ["GroupType", "GROUP_KINDS"]
+
+GROUP_KINDS = ("default", "leader", "consensus")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class GroupType:
+    """A group type of the application model.
+
+    Parameters
+    ----------
+    name:
+        The group type's name, e.g. ``"TheGroup"``.
+    kind:
+        ``"default"`` (a leaderless broadcast group), ``"leader"`` or ``"consensus"`` (coordinated:
+        heartbeats, membership, election, polls; the two behave alike, as in RIAPS).
+    message:
+        The message type name; it only labels the ports and the discovery key.
+    timed:
+        Whether messages carry a send timestamp frame.
+    timing:
+        Heartbeat, election and poll timing (ms, validated on construction).
+    protocol:
+        The coordination protocol: ``"riaps"`` (the reference's semantics) or ``"fixed"``.
+    """
+
+    name: str
+    kind: str = "leader"
+    message: str = "Msg"
+    timed: bool = False
+    timing: Timing = field(default_factory=Timing)
+    protocol: str = "riaps"
+
+    def __post_init__(self) -> None:
+        if not self.name.isidentifier():
+            raise ValueError(f"group type name must be an identifier, got {self.name!r}")
+        if self.kind not in GROUP_KINDS:
+            raise ValueError(f"group type {self.name!r}: kind must be one of {GROUP_KINDS}, got {self.kind!r}")
+
+    @property
+    def coordinated(self) -> bool:
+        """Whether members run membership and election (every kind but ``default``)."""
+        return self.kind != "default"
+
+    def spec(self) -> dict[str, Any]:
+        """The ``groupSpec`` its ports are built with."""
+        return {"message": self.message, "timed": self.timed, "kind": self.kind}
+
+    def group_name(self, instance: str) -> str:
+        """``"<type>.<instance>"``, as ``Group.getGroupName`` returns it."""
+        return f"{self.name}.{instance}"
+
+    def discovery_key(self, instance: str) -> str:
+        """The discovery key of the group's pubs: ``"<Msg>@<type>.<instance>"``."""
+        return f"{self.message}@{self.name}.{instance}"
