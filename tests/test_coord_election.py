@@ -1,0 +1,431 @@
+"""Election tables: one case per row with exact command lists, illegal inputs, properties."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from riaps_sim.coord import (
+    FIXED_TABLE, PROTOCOLS, RIAPS_TABLE, TIMERS, AnswerPortBound, AnswerPortFailed, ArmTimer, AskVote,
+    BindAnswerPort, CancelTimer, CastVote, CoordError, Disconnect, FollowLeader, GroupMachine, GroupMessage,
+    Heartbeat, Input, Join, LeaderAnnounce, Leave, MemberLeave, MessageFromLeader, MessageToLeader, Notify,
+    PollAnnounce, PollOpened, PollRequest, PollSpec, Post, PostToLeader, PostToMember, Publish, RequestVote,
+    Result, Role, SendFailed, SendToLeader, SendToMember, TimerFired, Timing, TraceEvent, VoteCast, VoteReply,
+    differences, encode, format_table, input_key, make_machine,
+)
+from riaps_sim.coord.wire import Code
+from test_coord_group import Cluster
+
+T = TypeVar("T")
+A, B, C, D = (bytes([i]) * 16 for i in (0xA, 0xB, 0xC, 0xD))  # A is "us"
+F, CA, L = Role.FOLLOWER, Role.CANDIDATE, Role.LEADER
+HOST_A, HOST_B = ("10.0.0.1", 4000), ("10.0.0.2", 4001)
+
+
+class LowRandom:
+    """Always the low end: election timeout 1.5 s, leader deadline 2.0 s, poll id 'ABCDEFGH'."""
+
+    def random(self) -> float:
+        return 0.0
+
+    def randrange(self, start: int, stop: int) -> int:
+        return start
+
+    def choices(self, population: Sequence[T], *, k: int = 1) -> list[T]:
+        return list(population[:k])
+
+
+def machine(protocol: str, gms: int | None = None) -> GroupMachine:
+    return make_machine(protocol, member_id=A, rng=LowRandom(), group_min_size=gms or (2 if protocol == "riaps" else 3))
+
+
+def follower(protocol: str, peers: Sequence[bytes] = (A, B, C)) -> GroupMachine:
+    m = machine(protocol)
+    m.handle(Join(), 0.0)
+    for p in peers:
+        m.handle(Heartbeat(member=p), 0.0)
+    return m
+
+
+def following(protocol: str, term: int = 1) -> GroupMachine:
+    m = follower(protocol)
+    m.handle(LeaderAnnounce(term=term, leader=B, host=HOST_B[0], port=HOST_B[1]), 0.5)
+    return m
+
+
+def candidate(protocol: str, peers: Sequence[bytes] = (A, B, C)) -> GroupMachine:
+    m = follower(protocol, peers)
+    m.handle(TimerFired(name="election"), 2.0)
+    assert m.role is CA and m.term == 1
+    return m
+
+
+def leader(protocol: str) -> GroupMachine:
+    m = candidate(protocol)
+    m.handle(VoteReply(term=1, candidate=A, granted=True, voter=B), 2.1)
+    m.handle(AnswerPortBound(host=HOST_A[0], port=HOST_A[1]), 2.1)
+    assert m.role is L
+    return m
+
+
+SETUPS: dict[Role, Callable[[str], GroupMachine]] = {F: following, CA: candidate, L: leader}
+
+
+def pub(event: Input) -> Publish:
+    cmd, payload = encode(event)
+    return Publish(cmd=cmd, payload=payload)
+
+
+def arm(name: str, delay: float) -> ArmTimer:
+    return ArmTimer(name=name, delay_s=delay)
+
+
+def note(callback: str, *args: object) -> Notify:
+    return Notify(callback=callback, args=args)
+
+
+def state(role: Role, term: int) -> TraceEvent:
+    return TraceEvent(kind="state", role=role.name, term=term)
+
+
+def drop(role: Role, term: int, cause: str, peer: bytes | None = None) -> TraceEvent:
+    return TraceEvent(kind="drop", role=role.name, term=term, peer=peer, cause=cause)
+
+
+def req(term: int, cand: bytes) -> RequestVote:
+    return RequestVote(term=term, candidate=cand)
+
+
+def vot(term: int, cand: bytes, granted: bool, voter: bytes) -> VoteReply:
+    return VoteReply(term=term, candidate=cand, granted=granted, voter=voter)
+
+
+def ldr(term: int, who: bytes, at: tuple[str, int] = HOST_B) -> LeaderAnnounce:
+    return LeaderAnnounce(term=term, leader=who, host=at[0], port=at[1])
+
+
+FOLLOW_B = FollowLeader(host=HOST_B[0], port=HOST_B[1])
+BOTH = ("riaps", "fixed")
+
+# (protocols, setup, input, now, next role, exact commands); the setup's role and the input
+# class name are the table row under test.
+CASES: list[tuple[tuple[str, ...], Callable[[str], GroupMachine], Input, float, Role, list[Any]]] = [
+    # FOLLOWER
+    (BOTH, follower, TimerFired(name="election"), 2.0, CA, [pub(req(1, A)), arm("election", 1.5), state(CA, 1)]),
+    (BOTH, following, TimerFired(name="election"), 2.5, CA,
+     [note("handleLeaderExited", B), Disconnect(), pub(req(2, A)), arm("election", 1.5), state(CA, 2)]),
+    (("riaps",), lambda p: follower(p, (A, B)), TimerFired(name="election"), 2.0, F, [arm("election", 2.0)]),
+    (("riaps",), lambda p: follower(p, (A, B, C)), TimerFired(name="election"), 2.0, CA,
+     [pub(req(1, A)), arm("election", 1.5), state(CA, 1)]),  # 3 > 2//2 + 1
+    (("fixed",), lambda p: follower(p, (A,)), TimerFired(name="election"), 2.0, F, [arm("election", 2.0)]),
+    (("riaps",), lambda p: (m := following(p), m.peers.remove(C), m.peers.remove(B), m)[-1],
+     TimerFired(name="election"), 2.5, F, [arm("election", 2.0)]),  # keeps the stale leader (B10)
+    (("fixed",), lambda p: (m := following(p), m.peers.remove(C), m.peers.remove(B), m)[-1],
+     TimerFired(name="election"), 2.5, F, [note("handleLeaderExited", B), Disconnect(), arm("election", 2.0)]),
+    (("riaps",), follower, req(1, B), 0.5, F, [pub(vot(1, B, True, A)), CancelTimer(name="election"), state(F, 1)]),
+    (("fixed",), follower, req(1, B), 0.5, F, [pub(vot(1, B, True, A)), arm("election", 2.0), state(F, 1)]),
+    (("riaps",), lambda p: following(p, 3), req(1, C), 0.6, F,  # lower term granted, term goes back (B9)
+     [pub(vot(1, C, True, A)), note("handleLeaderExited", B), CancelTimer(name="election"), Disconnect(), state(F, 1)]),
+    (("fixed",), lambda p: following(p, 3), req(1, C), 0.6, F, [drop(F, 3, "vote request for a lower term", C)]),
+    (("fixed",), lambda p: following(p, 3), req(4, C), 0.6, F,
+     [note("handleLeaderExited", B), Disconnect(), pub(vot(4, C, True, A)), arm("election", 2.0), state(F, 4)]),
+    (BOTH, follower, vot(1, B, True, C), 0.5, F, []),
+    (BOTH, follower, ldr(1, B), 0.5, F, [note("handleLeaderElected", B), arm("election", 2.0), FOLLOW_B, state(F, 1)]),
+    (("riaps",), lambda p: following(p, 3), ldr(1, C, HOST_A), 0.6, F,  # any term (B9)
+     [note("handleLeaderElected", C), arm("election", 2.0), FollowLeader(host=HOST_A[0], port=HOST_A[1]), state(F, 1)]),
+    (("fixed",), lambda p: following(p, 3), ldr(1, C, HOST_A), 0.6, F,
+     [drop(F, 3, "leader announcement for a lower term", C)]),
+    # CANDIDATE
+    (BOTH, candidate, TimerFired(name="election"), 2.9, F, [arm("election", 2.0), state(F, 1)]),
+    (("riaps",), candidate, req(1, B), 2.1, CA, [pub(vot(1, B, False, A)), arm("election", 1.5)]),
+    (("fixed",), candidate, req(1, B), 2.1, CA, [pub(vot(1, B, False, A))]),
+    (("riaps",), candidate, req(1, A), 2.1, CA, [arm("election", 1.5)]),  # own echo restarts the wait
+    (("fixed",), candidate, req(1, A), 2.1, CA, []),
+    (("riaps",), candidate, req(2, B), 2.1, F, [pub(vot(2, B, True, A)), CancelTimer(name="election"), state(F, 2)]),
+    (("fixed",), candidate, req(2, B), 2.1, F, [pub(vot(2, B, True, A)), arm("election", 2.0), state(F, 2)]),
+    (BOTH, candidate, vot(1, A, True, B), 2.1, L,
+     [note("handleLeaderElected", A), CancelTimer(name="election"), BindAnswerPort(), arm("leader", 1.0), state(L, 1)]),
+    (("riaps",), candidate, vot(7, A, True, D), 2.1, L,  # any term, any voter (B9)
+     [note("handleLeaderElected", A), CancelTimer(name="election"), BindAnswerPort(), arm("leader", 1.0), state(L, 1)]),
+    (("fixed",), candidate, vot(7, A, True, B), 2.1, CA, [drop(CA, 1, "vote for another term", B)]),
+    (("fixed",), candidate, vot(1, A, True, D), 2.1, CA, [drop(CA, 1, "vote from an unknown member", D)]),
+    (BOTH, candidate, vot(1, A, False, B), 2.1, CA, []),
+    (BOTH, candidate, ldr(1, B), 2.1, F, [note("handleLeaderElected", B), arm("election", 2.0), FOLLOW_B, state(F, 1)]),
+    (("riaps",), candidate, ldr(0, B), 2.1, F,
+     [note("handleLeaderElected", B), arm("election", 2.0), FOLLOW_B, state(F, 0)]),
+    (("fixed",), candidate, ldr(0, B), 2.1, CA, [drop(CA, 1, "leader announcement for a lower term", B)]),
+    # LEADER
+    (BOTH, leader, TimerFired(name="leader"), 2.9, L, [pub(ldr(1, A, HOST_A)), arm("leader", 1.0)]),
+    (("riaps",), lambda p: (m := leader(p), m.handle(MemberLeave(member=B), 2.2), m.handle(MemberLeave(member=C), 2.2), m)[-1],
+     TimerFired(name="leader"), 2.9, L, [pub(ldr(1, A, HOST_A)), arm("leader", 1.0)]),  # no quorum check (B12)
+    (("fixed",), lambda p: (m := leader(p), m.handle(MemberLeave(member=B), 2.2), m.handle(MemberLeave(member=C), 2.2), m)[-1],
+     TimerFired(name="leader"), 2.9, F, [note("handleLeaderExited", A), arm("election", 2.0), state(F, 1)]),
+    (("riaps",), leader, req(2, B), 2.2, L, []),  # never yields (B6)
+    (("fixed",), leader, req(2, B), 2.2, F,
+     [note("handleLeaderExited", A), CancelTimer(name="leader"), pub(vot(2, B, True, A)), arm("election", 2.0),
+      state(F, 2)]),
+    (BOTH, leader, vot(1, A, True, C), 2.2, L, []),
+    (BOTH, leader, ldr(1, A, HOST_A), 2.2, L, []),  # own echo
+    (("riaps",), leader, ldr(1, B), 2.2, F,  # same term: yield, no lex (B6, B10)
+     [CancelTimer(name="leader"), note("handleLeaderElected", B), arm("election", 2.0), FOLLOW_B, state(F, 1)]),
+    (("riaps",), leader, ldr(5, B), 2.2, L, []),  # another term: ignored (B6)
+    (("fixed",), leader, ldr(5, B), 2.2, F,
+     [note("handleLeaderExited", A), CancelTimer(name="leader"), note("handleLeaderElected", B), arm("election", 2.0),
+      FOLLOW_B, state(F, 5)]),
+    (("fixed",), leader, ldr(1, B), 2.2, F,  # same term, larger id wins
+     [note("handleLeaderExited", A), CancelTimer(name="leader"), note("handleLeaderElected", B), arm("election", 2.0),
+      FOLLOW_B, state(F, 1)]),
+    # shared rows
+    (BOTH, following, Heartbeat(member=D), 1.0, F, [note("handleMemberJoined", D)]),
+    (BOTH, following, Heartbeat(member=B), 1.0, F, []),
+    (BOTH, following, MemberLeave(member=C), 1.0, F, [note("handleMemberLeft", C)]),
+    (BOTH, following, MemberLeave(member=D), 1.0, F, []),
+    (BOTH, following, TimerFired(name="heartbeat"), 1.0, F, [pub(Heartbeat(member=A)), arm("heartbeat", 1.0)]),
+    (BOTH, following, GroupMessage(payload=b"m"), 1.0, F, [note("handleGroupMessage", b"m")]),
+    (BOTH, following, MessageFromLeader(payload=b"m"), 1.0, F, [note("handleMessageFromLeader", b"m")]),
+    (BOTH, following, PollOpened(poll=PollSpec(rfv_id="P", topic=b"t")), 1.0, F,
+     [note("handleVoteRequest", "P", b"t"), arm("election", 2.0)]),
+    (BOTH, candidate, PollOpened(poll=PollSpec(rfv_id="P", topic=b"t", subject="action", release_s=9.0)), 2.1, CA,
+     [note("handleActionVoteRequest", "P", b"t", 9.0)]),
+    (BOTH, following, PollAnnounce(rfv_id="P", result="no"), 1.0, F,
+     [note("handleVoteResult", "P", "no"), arm("election", 2.0)]),
+    (BOTH, following, SendFailed(what="mtl", reason="EAGAIN"), 1.0, F,
+     [TraceEvent(kind="error", role="FOLLOWER", term=1, cause="mtl failed: EAGAIN")]),
+    (BOTH, following, AnswerPortBound(host="10.0.0.1", port=4000), 1.0, F, []),
+    (BOTH, leader, AnswerPortFailed(reason="EADDRINUSE"), 2.2, F,
+     [TraceEvent(kind="error", role="LEADER", term=1, cause="cannot bind the ans port: EADDRINUSE"),
+      note("handleLeaderExited", A), CancelTimer(name="leader"), arm("election", 2.0), state(F, 1)]),
+    (("riaps",), following, MessageToLeader(payload=b"m", sender=C), 1.0, F,  # stale ans port still served
+     [note("handleMessageToLeader", b"m", C)]),
+    (("fixed",), following, MessageToLeader(payload=b"m", sender=C), 1.0, F,
+     [drop(F, 1, "no transition for MessageToLeader in role FOLLOWER at term 1")]),
+    (BOTH, leader, MessageToLeader(payload=b"m", sender=C), 2.2, L, [note("handleMessageToLeader", b"m", C)]),
+    # local requests
+    (BOTH, following, Post(payload=b"m"), 1.0, F, [pub(GroupMessage(payload=b"m")), Result(value=True)]),
+    (BOTH, follower, PostToLeader(payload=b"m"), 1.0, F, [Result(value=False, reason="no leader")]),
+    (BOTH, following, PostToLeader(payload=b"m"), 1.0, F, [SendToLeader(cmd=Code.MTL, payload=b"m"), Result(value=True)]),
+    (BOTH, leader, PostToLeader(payload=b"m"), 2.2, L, [note("handleMessageToLeader", b"m", b""), Result(value=True)]),
+    (BOTH, following, PostToMember(payload=b"m", identity=C), 1.0, F,
+     [Result(value=False, reason="only the leader sends to members; use PostToLeader")]),  # B16 fixed
+    (BOTH, leader, PostToMember(payload=b"m", identity=C), 2.2, L,
+     [SendToMember(identity=C, cmd=Code.MFL, payload=b"m"), Result(value=True)]),
+    (BOTH, leader, PostToMember(payload=b"m", identity=b""), 2.2, L,
+     [note("handleMessageFromLeader", b"m"), Result(value=True)]),
+    (BOTH, follower, AskVote(topic=b"t"), 1.0, F, [Result(value=None, reason="no leader")]),
+    (BOTH, following, AskVote(topic=b"t", timeout_ms=500.0), 1.0, F,
+     [SendToLeader(cmd=Code.RFV, payload=encode(PollRequest(poll=PollSpec(
+         rfv_id="ABCDEFGH", topic=b"t", started_s=1.0, timeout_s=0.5)))[1]), Result(value="ABCDEFGH")]),
+    (BOTH, following, CastVote(rfv_id="P", vote=False), 1.0, F,
+     [SendToLeader(cmd=Code.RTC, payload=encode(VoteCast(rfv_id="P", vote="no"))[1]), Result(value=True)]),
+    (BOTH, following, Leave(), 1.0, F,
+     [pub(MemberLeave(member=A)), CancelTimer(name="heartbeat"), CancelTimer(name="election"), Disconnect(),
+      Result(value=True)]),
+]
+
+
+@pytest.mark.parametrize(("protocol", "second"), [
+    ("riaps", [note("handleLeaderElected", A), CancelTimer(name="election"), BindAnswerPort(), arm("leader", 1.0),
+               state(L, 1)]),
+    ("fixed", [drop(CA, 1, "second vote from the same member", B)]),
+])
+def test_a_second_vote_from_one_member(protocol: str, second: list[Any]) -> None:
+    """riaps counts a repeated vote again (B9); fixed drops it. Five members, win at 3 votes."""
+    m = make_machine(protocol, member_id=A, rng=LowRandom(), group_min_size=5)
+    m.handle(Join(), 0.0)
+    for p in (A, B, C, D, b"\xee" * 16):
+        m.handle(Heartbeat(member=p), 0.0)
+    m.handle(TimerFired(name="election"), 2.0)
+    assert m.handle(vot(1, A, True, B), 2.1) == []
+    assert m.handle(vot(1, A, True, B), 2.1) == second
+
+
+def _expand() -> list[Any]:
+    out = []
+    for i, (protocols, setup, event, now, role, commands) in enumerate(CASES):
+        for p in protocols:
+            out.append(pytest.param(p, setup, event, now, role, commands, id=f"{p}-{i}-{input_key(event)}"))
+    return out
+
+
+@pytest.mark.parametrize(("protocol", "setup", "event", "now", "role", "commands"), _expand())
+def test_row(protocol: str, setup: Callable[[str], GroupMachine], event: Input, now: float, role: Role,
+             commands: list[Any]) -> None:
+    """(role, input) gives the next role and exactly these commands."""
+    m = setup(protocol)
+    assert m.handle(event, now) == commands
+    assert m.role is role
+
+
+def test_every_row_of_both_tables_is_covered_by_a_case() -> None:
+    """Each election row (not only the shared ones) has at least one exact case above."""
+    for protocol, table in (("riaps", RIAPS_TABLE), ("fixed", FIXED_TABLE)):
+        covered = set()
+        for protocols, setup, event, now, _role, _ in CASES:
+            if protocol in protocols:
+                covered.add((setup(protocol).role, input_key(event)))
+        election = {k for k in table if k[1] in ("RequestVote", "VoteReply", "LeaderAnnounce")
+                    or k[1] in ("TimerFired[election]", "TimerFired[leader]")}
+        assert election <= covered, sorted(election - covered, key=str)
+
+
+def test_every_row_names_a_method_of_its_protocol() -> None:
+    """Table rows name existing action methods."""
+    for name, cls in PROTOCOLS.items():
+        for key, row in cls.TABLE.items():
+            assert callable(getattr(cls, row.action, None)), (name, key, row)
+
+
+def test_the_rows_that_differ_between_riaps_and_fixed() -> None:
+    """The fixes for B6, B9-B12, B17 are exactly these rows (plus the stale ans port and poll timer)."""
+    diff = [(role.name, key) for role, key, _a, _b in differences(RIAPS_TABLE, FIXED_TABLE)]
+    assert diff == [
+        ("FOLLOWER", "LeaderAnnounce"), ("FOLLOWER", "MessageToLeader"), ("FOLLOWER", "PollRequest"),
+        ("FOLLOWER", "RequestVote"), ("FOLLOWER", "TimerFired[election]"), ("FOLLOWER", "TimerFired[poll]"),
+        ("FOLLOWER", "VoteCast"),
+        ("CANDIDATE", "LeaderAnnounce"), ("CANDIDATE", "MessageToLeader"), ("CANDIDATE", "PollRequest"),
+        ("CANDIDATE", "RequestVote"), ("CANDIDATE", "TimerFired[poll]"), ("CANDIDATE", "VoteCast"),
+        ("CANDIDATE", "VoteReply"),
+        ("LEADER", "LeaderAnnounce"), ("LEADER", "RequestVote"), ("LEADER", "TimerFired[leader]"),
+        ("LEADER", "TimerFired[poll]"),
+    ]
+    assert "LEADER     RequestVote" in format_table(RIAPS_TABLE)
+
+
+# ------------------------------------------------------------------------------ illegal inputs
+
+REMOTE_SAMPLES: list[Input] = [
+    MessageToLeader(payload=b"m", sender=C), PollRequest(poll=PollSpec(rfv_id="P")), VoteCast(rfv_id="P", vote="yes"),
+]
+
+
+@pytest.mark.parametrize("role", [F, CA])
+@pytest.mark.parametrize("event", REMOTE_SAMPLES, ids=input_key)
+def test_illegal_input_is_dropped_and_leaves_state_unchanged(role: Role, event: Input) -> None:
+    """fixed: only a leader's ans port serves; elsewhere the input is traced as a drop, nothing else."""
+    m = SETUPS[role]("fixed")
+    before = m.snapshot()
+    (out,) = m.handle(event, 2.2)
+    assert out.kind == "drop" and f"in role {role.name} at term" in out.cause  # type: ignore[attr-defined]
+    assert m.snapshot() == before
+
+
+def test_stale_timer_is_dropped_and_leaves_state_unchanged() -> None:
+    """A timer that is not armed (cancelled, or already fired) is dropped."""
+    m = leader("riaps")
+    before = m.snapshot()
+    assert m.handle(TimerFired(name="election"), 2.3) == [drop(L, 1, "TimerFired[election]: stale timer (not armed)")]
+    assert m.snapshot() == before
+
+
+def test_local_requests_outside_membership_raise_and_change_nothing() -> None:
+    """Before Join and after Leave a local request is a CoordError; a peer's input is dropped."""
+    m = machine("riaps")
+    with pytest.raises(CoordError, match="has not joined yet; send Join first"):
+        m.handle(Post(payload=b"x"), 0.0)
+    assert m.handle(Heartbeat(member=B), 0.0) == [drop(F, 0, "Heartbeat: member has not joined yet; send Join first")]
+    m.handle(Join(), 0.0)
+    with pytest.raises(CoordError, match="cannot Join twice"):
+        m.handle(Join(), 0.0)
+    m.handle(Leave(), 1.0)
+    before = m.snapshot()
+    with pytest.raises(CoordError, match="has left the group"):
+        m.handle(AskVote(topic=b"t"), 1.0)
+    assert m.snapshot() == before
+
+
+def test_repr_shows_role_term_and_peers() -> None:
+    """The repr names the protocol, member, role, term and peer count."""
+    assert repr(leader("fixed")) == "<FixedProtocol 0a0a0a0a.. LEADER term=1 peers=3>"
+
+
+@pytest.mark.parametrize(("kwargs", "match"), [
+    (dict(heartbeat_ms=0), "heartbeat_ms must be a positive int"),
+    (dict(election_min_ms=900), r"incorrectly ordered.*heartbeat=1000, electionMin=900"),
+    (dict(consensus_timeout_ms=2000), r"consensusTimeout < electionMax.*consensusTimeout=2000"),
+])
+def test_timing_is_validated(kwargs: dict[str, int], match: str) -> None:
+    """Timing values must be positive ms, ordered as the reference asserts."""
+    with pytest.raises(ValueError, match=match):
+        Timing(**kwargs)
+
+
+def test_model_value_zero_is_an_error_not_a_default() -> None:
+    """Timing.from_model({'heartbeat': 0}) raises (the reference silently used the default)."""
+    with pytest.raises(ValueError, match="heartbeat_ms"):
+        Timing.from_model({"heartbeat": 0})
+    assert Timing.from_model({"heartbeat": 500}).heartbeat_s == 0.5
+
+
+def test_group_min_size_and_protocol_name_are_validated() -> None:
+    """groupMinSize >= 2; unknown protocol names list the known ones."""
+    with pytest.raises(ValueError, match="groupMinSize"):
+        make_machine("riaps", member_id=A, rng=LowRandom(), group_min_size=1)
+    with pytest.raises(ValueError, match=r"choose one of \['fixed', 'riaps'\]"):
+        make_machine("raft", member_id=A, rng=LowRandom())
+
+
+# ------------------------------------------------------------------------------ properties
+
+IDS = st.sampled_from([A, B, C, D])
+TERMS = st.integers(min_value=0, max_value=4)
+INPUTS = st.one_of(
+    st.builds(Heartbeat, member=IDS), st.builds(MemberLeave, member=st.sampled_from([B, C, D])),
+    st.builds(RequestVote, term=TERMS, candidate=IDS),
+    st.builds(VoteReply, term=TERMS, candidate=IDS, granted=st.booleans(), voter=IDS),
+    st.builds(LeaderAnnounce, term=TERMS, leader=IDS, host=st.just("10.0.0.2"), port=st.sampled_from([0, 4001])),
+    st.builds(TimerFired, name=st.sampled_from(TIMERS)),
+    st.builds(AnswerPortBound, host=st.just("10.0.0.1"), port=st.just(4000)),
+    st.builds(AnswerPortFailed, reason=st.just("x")),
+    st.builds(PollRequest, poll=st.builds(PollSpec, rfv_id=st.sampled_from(["P", "Q"])), sender=IDS),
+    st.builds(VoteCast, rfv_id=st.sampled_from(["P", "Q"]), vote=st.sampled_from(["yes", "no"]), sender=IDS),
+    st.builds(PollOpened, poll=st.builds(PollSpec, rfv_id=st.just("P"))),
+    st.builds(PostToLeader, payload=st.just(b"m")), st.builds(PostToMember, payload=st.just(b"m"), identity=IDS),
+    st.builds(AskVote, topic=st.just(b"t")), st.builds(CastVote, rfv_id=st.sampled_from(["P", "Q"]), vote=st.booleans()),
+)
+
+
+@pytest.mark.parametrize("protocol", ["riaps", "fixed"])
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(steps=st.lists(st.tuples(INPUTS, st.floats(min_value=0.0, max_value=1.5)), max_size=60))
+def test_random_input_sequences(protocol: str, steps: list[tuple[Input, float]]) -> None:
+    """Any input sequence: no exception, a valid role, a leader knows itself; fixed terms never decrease."""
+    m = make_machine(protocol, member_id=A, rng=random.Random(0), group_min_size=3)
+    m.handle(Join(), 0.0)
+    now = 0.0
+    for event, dt in steps:
+        now += dt
+        term = m.term
+        out = m.handle(event, now)
+        assert m.role in Role
+        assert (m.role is L) <= (m.leader == A)
+        assert all(type(c).__module__ == "riaps_sim.coord.commands" for c in out)
+        if protocol == "fixed":
+            assert m.term >= term
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(seed=st.integers(0, 10**6), n=st.integers(3, 5), loss=st.floats(0.0, 0.3),
+       jitter=st.floats(0.0, 0.5), cut_at=st.floats(2.0, 15.0), heal_at=st.floats(0.0, 10.0),
+       crash=st.one_of(st.none(), st.integers(0, 4)))
+def test_fixed_never_has_two_leaders_in_one_term(seed: int, n: int, loss: float, jitter: float, cut_at: float,
+                                                 heal_at: float, crash: int | None) -> None:
+    """fixed: under loss, reordering, a partition and a crash, at most one leader per term."""
+    rng = random.Random(seed)
+    c = Cluster(n, protocol="fixed", group_min_size=n, seed=seed,
+                latency=lambda s, d, cmd: 0.002 + rng.random() * jitter,
+                loss=lambda t, s, d, cmd: s != d and rng.random() < loss)
+    c.start()
+    c.run_until(cut_at)
+    side = list(range(rng.randrange(1, n)))
+    c.partition(side, [i for i in range(n) if i not in side])
+    if crash is not None and crash < n:
+        c.crash(crash)
+    c.run_until(cut_at + heal_at)
+    c.heal()
+    c.run_until(cut_at + heal_at + 10.0)
+    assert all(len(nodes) == 1 for nodes in c.leaders_by_term().values()), c.leaders_by_term()
