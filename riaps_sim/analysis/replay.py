@@ -17,8 +17,9 @@ __all__ = ["GroupState", "replay", "only_group", "parse_sides"]
 
 
 def parse_sides(detail: str) -> list[set[str]]:
-    """The node sets of a fault detail ``"partition a,b | c,d"`` (``[{'a','b'}, {'c','d'}]``)."""
+    """The node sets of a fault detail ``"partition a,b | c,d (hold)"`` (``[{'a','b'}, {'c','d'}]``)."""
     body = detail.split(" ", 1)[1] if " " in detail else ""
+    body = body.split(" (", 1)[0]
     return [set(filter(None, (n.strip() for n in side.split(",")))) for side in body.split("|")]
 
 

@@ -1,0 +1,233 @@
+"""The simulated runtime: nodes on hosts of a SimPy ``Network``, in virtual time.
+
+``SimDriver`` implements the driver interface for one host: its clock is the host's (skewed and
+drifting as the faults say), timers are SimPy timeouts scaled by the clock's rate, and a watched
+socket calls back whenever it becomes readable. ``Simulation`` puts nodes, discovery and the trace
+together, follows the network's faults (a crashed host's node dies, a restarted one starts afresh
+with new components) and records drops and faults in the trace.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from ..component import Component
+from ..discovery.sim import SimDiscovery
+from ..model import GroupType
+from ..net import Network
+from ..trace import Kind, Trace
+from .node import Node
+
+__all__ = ["SimDriver", "Simulation"]
+
+log = logging.getLogger("riaps_sim.runtime")
+
+
+class _Timer:
+    __slots__ = ("callback", "cancelled")
+
+    def __init__(self, callback: Callable[[], None]) -> None:
+        self.callback = callback
+        self.cancelled = False
+
+    def fire(self, _event: Any) -> None:
+        if not self.cancelled:
+            self.callback()
+
+
+class SimDriver:
+    """The loop of one node on one simulated host."""
+
+    def __init__(self, network: Network, host_name: str) -> None:
+        self.network = network
+        self.host = network.host(host_name)
+        self.env = network.env
+        self._watched: dict[Any, Callable[[], None]] = {}
+        self.stopped = False
+
+    def __repr__(self) -> str:
+        return f"<SimDriver {self.host.name} watching {len(self._watched)}>"
+
+    def clock(self) -> float:
+        return self.host.clock()
+
+    def true_time(self) -> float | None:
+        return float(self.env.now)
+
+    def call_later(self, delay_s: float, callback: Callable[[], None]) -> _Timer:
+        timer = _Timer(callback)
+        self.env.timeout(max(0.0, delay_s) / self.host.rate).callbacks.append(timer.fire)
+        return timer
+
+    def cancel(self, handle: Any) -> None:
+        if isinstance(handle, _Timer):
+            handle.cancelled = True
+
+    def watch(self, socket: Any, callback: Callable[[], None]) -> None:
+        first = socket not in self._watched
+        self._watched[socket] = callback
+        if first:
+            self._arm(socket)
+
+    def unwatch(self, socket: Any) -> None:
+        self._watched.pop(socket, None)
+
+    def stop(self) -> None:
+        """Forget every socket and timer callback (the node died)."""
+        self.stopped = True
+        self._watched.clear()
+
+    def _arm(self, socket: Any) -> None:
+        if self.stopped or socket not in self._watched or socket.closed:
+            return
+        socket.readable_event().callbacks.append(lambda _event: self._ready(socket))
+
+    def _ready(self, socket: Any) -> None:
+        callback = self._watched.get(socket)
+        if callback is None or self.stopped or socket.closed:
+            return
+        callback()
+        self._arm(socket)
+
+
+ComponentFactory = Callable[[], Component]
+
+
+class Simulation:
+    """Nodes running components on a simulated network, with one trace.
+
+    Parameters
+    ----------
+    group_types:
+        The application's group types (``GroupType`` objects, or a mapping by name).
+    seed:
+        Seeds the network and every node's generator; the same seed gives the same run.
+    network:
+        A ready ``Network`` (own topology); by default a switched LAN is made as nodes are added.
+    discovery_delay_s:
+        How long discovery takes to tell other nodes of a new pub, in seconds.
+
+    Examples
+    --------
+    >>> sim = Simulation([GroupType(name="TheGroup")], seed=1)       # doctest: +SKIP
+    >>> for i in range(5): sim.add_node(f"n{i}", {"member": Member})   # doctest: +SKIP
+    >>> sim.run(until=30)                                              # doctest: +SKIP
+    """
+
+    def __init__(
+        self,
+        group_types: Mapping[str, GroupType] | list[GroupType],
+        seed: int = 0,
+        network: Network | None = None,
+        discovery_delay_s: float = 0.05,
+    ) -> None:
+        if not isinstance(group_types, Mapping):
+            group_types = {g.name: g for g in group_types}
+        self.group_types = dict(group_types)
+        self.seed = seed
+        self.network = network if network is not None else Network(seed=seed)
+        self.env = self.network.env
+        self.trace = Trace()
+        self.discovery = SimDiscovery(self.env, delay_s=discovery_delay_s)
+        self.nodes: dict[str, Node] = {}
+        self._factories: dict[str, dict[str, ComponentFactory]] = {}
+        self.network.on_event(self._on_network_event)
+
+    def __repr__(self) -> str:
+        return f"<Simulation t={self.env.now:.3f} s nodes={list(self.nodes)} events={len(self.trace)}>"
+
+    def add_node(self, name: str, components: Mapping[str, ComponentFactory], address: str | None = None, start_at: float | None = None) -> Node:
+        """Add host *name* (if the network lacks it) running the named components; start it now or at *start_at*."""
+        if name in self._factories:
+            raise ValueError(f"the simulation already has a node named {name!r}")
+        try:
+            self.network.host(name)
+        except (KeyError, ValueError):
+            self.network.add_host(name, address=address)
+        self._factories[name] = dict(components)
+        node = self._make_node(name)
+        if start_at is None or start_at <= self.env.now:
+            node.start()
+        else:
+            self.env.timeout(start_at - self.env.now).callbacks.append(lambda _e: node.start())
+        return node
+
+    def _make_node(self, name: str) -> Node:
+        host = self.network.host(name)
+        driver = SimDriver(self.network, name)
+        node = Node(
+            name, host.address, host.context, driver, self.group_types, self.discovery.for_node(name), self.trace,
+            seed=self.seed, incarnation=host.incarnation,
+        )
+        for instance, factory in self._factories[name].items():
+            node.add(factory(), instance)
+        self.nodes[name] = node
+        return node
+
+    def run(self, until: float | None = None) -> None:
+        """Run the simulation to virtual time *until* (seconds), or until nothing is left to do."""
+        self.network.run(until=until)
+
+    def step(self) -> None:
+        """Process the next event."""
+        self.network.step()
+
+    def peek(self) -> float:
+        """The virtual time of the next event."""
+        return self.network.peek()
+
+    @property
+    def now(self) -> float:
+        return float(self.env.now)
+
+    # -- the network's facts, followed -----------------------------------------------------------------
+
+    def _on_network_event(self, event: tuple[Any, ...]) -> None:
+        time, kind, source, target, msg_id, detail = event
+        if kind == "drop":
+            self.trace.record(time, time, str(source), None, None, Kind.DROP, peer=str(target) or None, msg_id=msg_id or None, detail=str(detail))
+        elif kind == "fault":
+            text = str(detail)
+            self.trace.record(time, time, "network", None, None, Kind.FAULT, detail=_fault_text(text))
+            self._follow_fault(text)
+
+    def _follow_fault(self, text: str) -> None:
+        verb, _, rest = text.partition(" ")
+        if verb == "undo":
+            verb, _, rest = rest.partition(" ")
+            verb = {"crash": "restart", "restart": "crash"}.get(verb, "")
+        name = rest.split(" ")[0]
+        if name not in self.nodes:
+            return
+        if verb == "crash":
+            node = self.nodes[name]
+            node.crash()
+            node.driver.stop()  # type: ignore[attr-defined]
+            self.discovery.node_down(name)
+        elif verb == "restart" and self.network.host(name).alive:
+            self._make_node(name).start()
+
+
+_PARTITION = re.compile(r"partition <Partition (?P<sides>.*?)(?P<oneway> one-way)? (?P<mode>hold|drop)>")
+
+
+def _fault_text(description: str) -> str:
+    """The trace's fault wording: ``crash n1``, ``restart n1``, ``partition a,b | c (hold)``, ``heal``."""
+    match = _PARTITION.fullmatch(description)
+    if match:
+        how = match["mode"] + (", one-way" if match["oneway"] else "")
+        return f"partition {match['sides']} ({how})"
+    verb, _, rest = description.partition(" ")
+    if verb == "undo":
+        inner, _, name = rest.partition(" ")
+        if inner == "crash":
+            return f"restart {name}"
+        if inner == "restart":
+            return f"crash {name}"
+        if inner == "partition":
+            return "heal"
+        return f"undo {rest}"
+    return description
