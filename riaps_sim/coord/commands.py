@@ -21,6 +21,14 @@ command                the runtime ...
 ``TraceEvent``         records a fact in the trace
 ``Result``             returns *value* from the ``Group`` method that made the local request
 =====================  ===================================================================
+
+Why binding the ans port is a round trip (``BindAnswerPort`` out, ``AnswerPortBound`` or
+``AnswerPortFailed`` in) rather than a callable handed to the machine: binding is I/O that can
+fail (the reference's second-leadership rebind crashes, B5), and a failure must reach the machine
+as an input like any other report (h11's ``send_failed``), not as an exception inside an action.
+The machine stays a pure function of its inputs, and tests script the answer. Both runtimes bind
+synchronously and feed the answer back before the next input, so the first ``ldr`` still leaves
+in the same step as the win; a bound port is remembered and never rebound.
 """
 
 from __future__ import annotations

@@ -85,8 +85,8 @@ class FixedProtocol(RiapsProtocol):
         if event.term < self.term:
             self._drop("leader announcement for a lower term", peer=event.leader)
             return
-        if (event.term == self.term and self.leader not in (None, event.leader)
-                and event.leader < self.leader):  # type: ignore[operator]
+        current = self.leader
+        if event.term == self.term and current is not None and current != event.leader and event.leader < current:
             self._drop("conflicting leader of the same term with a smaller id", peer=event.leader)
             return
         if event.term > self.term:
