@@ -141,6 +141,8 @@ class Host:
         if entry is None:
             return None
         sock, bound = entry
+        if address == "localhost":
+            address = "127.0.0.1"
         if bound == "*" or bound == address or (bound == self.address and address == self.name):
             return sock
         return None
