@@ -91,7 +91,7 @@ class Route:
     a route recomputes it when the versions differ.
     """
 
-    __slots__ = ("hops", "version", "fixed", "delay", "lossy", "nodes")
+    __slots__ = ("hops", "version", "fixed", "delay", "lossy", "sized", "nodes")
 
     def __init__(self, nodes: list[Any], hops: list[Link], version: int, base_delay: float = 0.0) -> None:
         self.nodes = tuple(nodes)
@@ -101,10 +101,12 @@ class Route:
             self.fixed = all(link.fixed for link in hops)
             self.delay = math.fsum(link.latency.mean for link in hops)
             self.lossy = any(link.loss or link.duplication for link in hops)
+            self.sized = any(link.bandwidth is not None for link in hops)
         else:  # a loopback route with a constant delay
             self.fixed = True
             self.delay = float(base_delay)
             self.lossy = False
+            self.sized = False
 
     def sample_delay(self, now: float, size: int) -> float:
         """The time in seconds for a message of *size* bytes sent at *now* to cross every hop.
@@ -121,7 +123,8 @@ class Route:
                 start = t if t > link.busy_until else link.busy_until
                 t = start + size * 8.0 / bandwidth
                 link.busy_until = t
-            t += link.latency.sample(link.rng) if not link.latency.constant else link.latency.mean
+            latency = link.latency
+            t += latency.mean if latency.constant else latency.sample(link._rng or link.rng)
         return t - now
 
     def fate(self) -> int:

@@ -30,6 +30,9 @@ if TYPE_CHECKING:
 
 __all__ = ["SimSocket", "Wakeup"]
 
+_POLLIN = int(zmq.POLLIN)  # plain ints: IntFlag arithmetic is slow on the hot path
+_POLLOUT = int(zmq.POLLOUT)
+
 _TYPE_NAMES = {zmq.PUB: "PUB", zmq.SUB: "SUB", zmq.DEALER: "DEALER", zmq.ROUTER: "ROUTER", zmq.PAIR: "PAIR"}
 
 
@@ -139,7 +142,7 @@ class SimSocket:
         if option == zmq.TYPE:
             return self.socket_type
         if option == zmq.EVENTS:
-            return self.poll(0, zmq.POLLIN | zmq.POLLOUT)
+            return self.poll(0, _POLLIN | _POLLOUT)
         if option == zmq.LAST_ENDPOINT:
             return self._last_endpoint
         if option == zmq.RCVMORE:
@@ -326,14 +329,18 @@ class SimSocket:
 
     # -- polling -------------------------------------------------------------------------------------
 
-    def poll(self, timeout: int | None = None, flags: int = zmq.POLLIN) -> int:
+    def poll(self, timeout: int | None = None, flags: int = _POLLIN) -> int:
         """The ready mask (``POLLIN``/``POLLOUT``) now. *timeout* (ms) is ignored: the simulation cannot wait here."""
-        self._check_open()
+        if self._closed:
+            raise zmq.ZMQError(zmq.ENOTSOCK)
+        if flags == _POLLIN:
+            return _POLLIN if self._inbox else 0
+        flags = int(flags)
         mask = 0
-        if flags & zmq.POLLIN and self._inbox:
-            mask |= zmq.POLLIN
-        if flags & zmq.POLLOUT and self._writable():
-            mask |= zmq.POLLOUT
+        if flags & _POLLIN and self._inbox:
+            mask |= _POLLIN
+        if flags & _POLLOUT and self._writable():
+            mask |= _POLLOUT
         return mask
 
     def readable_event(self, timeout_s: float | None = None) -> simpy.Event:

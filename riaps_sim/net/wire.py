@@ -167,7 +167,8 @@ class Wire:
                 if copies == 0:
                     self.drop(pipe, "loss", mid)
                     return
-            at = now + route.sample_delay(now, sum(map(len, frames)) if frames.__class__ is tuple else 64)
+            size = (sum(map(len, frames)) if frames.__class__ is tuple else 64) if route.sized else 0
+            at = now + route.sample_delay(now, size)
         if at < pipe.last_arrival:
             at = pipe.last_arrival
         pipe.last_arrival = at
