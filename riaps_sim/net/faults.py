@@ -103,8 +103,11 @@ class FaultsMixin:
     if TYPE_CHECKING:
         env: Any
         wire: Any
-        now: float
-        hosts: list[Host]
+
+        @property
+        def now(self) -> float: ...
+        @property
+        def hosts(self) -> list[Host]: ...
 
         def host(self, name: Hashable) -> Host: ...
         def hosts_named(self, names: Any) -> list[Host]: ...

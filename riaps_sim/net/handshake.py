@@ -18,8 +18,7 @@ Timeline of one attempt, as libzmq over TCP sees it (d1, d2 are one-way path del
 from __future__ import annotations
 
 import math
-import struct
-from collections.abc import Iterator
+from collections.abc import Hashable, Iterator
 from typing import TYPE_CHECKING, Any
 
 import zmq
@@ -34,7 +33,7 @@ if TYPE_CHECKING:
 __all__ = ["Connection", "compatible", "mechanism_failure"]
 
 # Socket types that may talk to each other, as ZMTP checks in the handshake.
-_PEERS = {
+_PEERS: dict[int, tuple[int, ...]] = {
     zmq.PUB: (zmq.SUB, zmq.XSUB),
     zmq.SUB: (zmq.PUB, zmq.XPUB),
     zmq.DEALER: (zmq.DEALER, zmq.ROUTER, zmq.REP),
@@ -75,11 +74,6 @@ def mechanism_failure(client: SimSocket, server: SimSocket) -> tuple[int, bool] 
     return None
 
 
-def monitor_frames(event: int, value: int, endpoint: str) -> tuple[bytes, bytes]:
-    """A monitor message exactly as libzmq sends it: ``=HI`` event and value, then the endpoint."""
-    return (struct.pack("=HI", event, value & 0xFFFFFFFF), endpoint.encode("utf-8"))
-
-
 class Connection:
     """A connect() of *client* to *endpoint*: its client pipe persists across reconnects.
 
@@ -104,12 +98,14 @@ class Connection:
     def __repr__(self) -> str:
         return f"<Connection {self.client.host.name} -> {self.endpoint} {self.state}>"
 
-    def peer_name(self, pipe: Pipe) -> str:
+    def peer_name(self, pipe: Pipe) -> Hashable:
         """The host name at the other end from *pipe*."""
         if pipe is self.cp:
             host = self.server_host or self.net.host_by_address(self.address, self.client.host)
-            return host.name if host is not None else self.address
-        return self.client.host.name
+            name: Hashable = host.name if host is not None else self.address
+            return name
+        client_name: Hashable = self.client.host.name
+        return client_name
 
     # -- attempts ------------------------------------------------------------------------------------
 

@@ -9,7 +9,7 @@ when the host crashes.
 from __future__ import annotations
 
 import random
-from collections.abc import Generator
+from collections.abc import Generator, Hashable
 from typing import TYPE_CHECKING, Any
 
 import simpy
@@ -51,7 +51,7 @@ class Host:
         Its clock reads ``offset + rate * env.now`` seconds.
     """
 
-    def __init__(self, network: Network, name: str, address: str) -> None:
+    def __init__(self, network: Network, name: Hashable, address: str) -> None:
         self.network = network
         self.name = name
         self.address = address
@@ -76,7 +76,8 @@ class Host:
 
     def clock(self) -> float:
         """This host's time in seconds: ``offset + rate * true virtual time``."""
-        return self.offset + self.rate * self._env.now
+        now: float = self._env.now
+        return self.offset + self.rate * now
 
     @property
     def random(self) -> random.Random:
@@ -89,7 +90,7 @@ class Host:
         """Run *generator* as a SimPy process that stops (quietly) when this host crashes."""
         if not self.alive:
             raise RuntimeError(f"host {self.name!r} is crashed; restart it before starting processes on it")
-        proc = self._env.process(_until_crash(generator))
+        proc: simpy.Process = self._env.process(_until_crash(generator))
         self._processes = [p for p in self._processes if p.is_alive]
         self._processes.append(proc)
         return proc

@@ -8,11 +8,11 @@ accepted and kept, so code that tunes TCP keepalives or heartbeats runs unchange
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import zmq
 
-__all__ = ["DEFAULTS", "BYTES_OPTIONS", "INT_OPTIONS", "check_option"]
+__all__ = ["DEFAULTS", "BYTES_OPTIONS", "INT_OPTIONS", "check_option", "OptionsMixin"]
 
 #: libzmq's defaults for the options ``getsockopt`` can be asked before they are set.
 DEFAULTS: dict[int, Any] = {
@@ -87,3 +87,74 @@ def check_option(option: int, value: Any) -> Any:
     if not isinstance(value, int):
         raise TypeError(f"socket option {option} needs an int, got {value!r}")
     return value
+
+
+class OptionsMixin:
+    """``setsockopt``/``getsockopt`` and friends for ``SimSocket``; values live in ``_opts``."""
+
+    if TYPE_CHECKING:
+        socket_type: int
+        _opts: dict[int, Any]
+        _sndhwm: int
+        _rcvhwm: int
+        _last_endpoint: bytes
+        _recv_partial: list[bytes]
+
+        def _check_open(self) -> None: ...
+        def _subscribe(self, topic: bytes, on: bool) -> None: ...
+        def poll(self, timeout: int | None = None, flags: int = 1) -> int: ...
+
+    def setsockopt(self, option: int, value: int | bytes) -> None:
+        """Set *option* (a pyzmq constant) to *value*; ``str`` raises ``TypeError`` as in pyzmq."""
+        self._check_open()
+        checked: Any = check_option(option, value)
+        if option in (zmq.SUBSCRIBE, zmq.UNSUBSCRIBE):
+            self._subscribe(checked, option == zmq.SUBSCRIBE)
+            return
+        self._opts[option] = checked
+        if option == zmq.SNDHWM:
+            self._sndhwm = checked
+        elif option == zmq.RCVHWM:
+            self._rcvhwm = checked
+
+    def getsockopt(self, option: int) -> int | bytes:
+        """The value of *option*: what was set, or libzmq's default."""
+        self._check_open()
+        if option == zmq.TYPE:
+            return self.socket_type
+        if option == zmq.EVENTS:
+            return self.poll(0, 3)  # POLLIN | POLLOUT
+        if option == zmq.LAST_ENDPOINT:
+            return self._last_endpoint
+        if option == zmq.RCVMORE:
+            return int(bool(self._recv_partial))
+        if option == zmq.MECHANISM:
+            curve = self._opts.get(zmq.CURVE_SERVER) or zmq.CURVE_SERVERKEY in self._opts
+            return zmq.CURVE if curve else zmq.NULL
+        if option in self._opts:
+            value: int | bytes = self._opts[option]
+            return value
+        if option in DEFAULTS:
+            return DEFAULTS[option]  # type: ignore[no-any-return]
+        if option in BYTES_OPTIONS:
+            return b""
+        raise zmq.ZMQError(zmq.EINVAL, f"socket option {option} is not known to the simulation")
+
+    set = setsockopt
+    get = getsockopt
+
+    def setsockopt_string(self, option: int, value: str, encoding: str = "utf-8") -> None:
+        """Set a bytes option from text."""
+        self.setsockopt(option, value.encode(encoding))
+
+    def getsockopt_string(self, option: int, encoding: str = "utf-8") -> str:
+        value = self.getsockopt(option)
+        assert isinstance(value, bytes)
+        return value.decode(encoding)
+
+    def _reconnect_ivl(self) -> float:
+        return float(self._opts.get(zmq.RECONNECT_IVL, 100)) / 1000.0
+
+    def _linger_s(self) -> float | None:
+        linger = self._opts.get(zmq.LINGER, -1)
+        return None if linger < 0 else linger / 1000.0

@@ -19,9 +19,10 @@ from typing import TYPE_CHECKING, Any
 import simpy
 import zmq
 
-from .addressing import parse_endpoint
-from .handshake import Connection, monitor_frames
-from .options import BYTES_OPTIONS, DEFAULTS, check_option
+from .endpoints import EndpointsMixin
+from .handshake import Connection
+from .monitor import MonitorMixin
+from .options import OptionsMixin
 from .stats import SocketStatistics, freeze
 from .wire import Control, Pipe
 
@@ -33,7 +34,7 @@ __all__ = ["SimSocket", "Wakeup"]
 _POLLIN = int(zmq.POLLIN)  # plain ints: IntFlag arithmetic is slow on the hot path
 _POLLOUT = int(zmq.POLLOUT)
 
-_TYPE_NAMES = {zmq.PUB: "PUB", zmq.SUB: "SUB", zmq.DEALER: "DEALER", zmq.ROUTER: "ROUTER", zmq.PAIR: "PAIR"}
+_TYPE_NAMES: dict[int, str] = {zmq.PUB: "PUB", zmq.SUB: "SUB", zmq.DEALER: "DEALER", zmq.ROUTER: "ROUTER", zmq.PAIR: "PAIR"}
 
 
 class Wakeup(simpy.Event):
@@ -62,7 +63,7 @@ def _coerce(frames: tuple[Any, ...]) -> tuple[bytes, ...]:
     return tuple(out)
 
 
-class SimSocket:
+class SimSocket(EndpointsMixin, OptionsMixin, MonitorMixin):
     """A simulated ZeroMQ socket on one host; made by ``SimContext.socket(type)``.
 
     Endpoints look like the real ones, ``tcp://10.0.0.3:5555``. Times in options are in
@@ -121,63 +122,6 @@ class SimSocket:
         if self._closed:
             raise zmq.ZMQError(zmq.ENOTSOCK)
 
-    # -- options -------------------------------------------------------------------------------------
-
-    def setsockopt(self, option: int, value: int | bytes) -> None:
-        """Set *option* (a pyzmq constant) to *value*; ``str`` raises ``TypeError`` as in pyzmq."""
-        self._check_open()
-        value = check_option(option, value)
-        if option in (zmq.SUBSCRIBE, zmq.UNSUBSCRIBE):
-            self._subscribe(value, option == zmq.SUBSCRIBE)
-            return
-        self._opts[option] = value
-        if option == zmq.SNDHWM:
-            self._sndhwm = value
-        elif option == zmq.RCVHWM:
-            self._rcvhwm = value
-
-    def getsockopt(self, option: int) -> int | bytes:
-        """The value of *option*: what was set, or libzmq's default."""
-        self._check_open()
-        if option == zmq.TYPE:
-            return self.socket_type
-        if option == zmq.EVENTS:
-            return self.poll(0, _POLLIN | _POLLOUT)
-        if option == zmq.LAST_ENDPOINT:
-            return self._last_endpoint
-        if option == zmq.RCVMORE:
-            return int(bool(self._recv_partial))
-        if option == zmq.MECHANISM:
-            curve = self._opts.get(zmq.CURVE_SERVER) or zmq.CURVE_SERVERKEY in self._opts
-            return zmq.CURVE if curve else zmq.NULL
-        if option in self._opts:
-            value: int | bytes = self._opts[option]
-            return value
-        if option in DEFAULTS:
-            return DEFAULTS[option]  # type: ignore[no-any-return]
-        if option in BYTES_OPTIONS:
-            return b""
-        raise zmq.ZMQError(zmq.EINVAL, f"socket option {option} is not known to the simulation")
-
-    set = setsockopt
-    get = getsockopt
-
-    def setsockopt_string(self, option: int, value: str, encoding: str = "utf-8") -> None:
-        """Set a bytes option from text."""
-        self.setsockopt(option, value.encode(encoding))
-
-    def getsockopt_string(self, option: int, encoding: str = "utf-8") -> str:
-        value = self.getsockopt(option)
-        assert isinstance(value, bytes)
-        return value.decode(encoding)
-
-    def _reconnect_ivl(self) -> float:
-        return float(self._opts.get(zmq.RECONNECT_IVL, 100)) / 1000.0
-
-    def _linger_s(self) -> float | None:
-        linger = self._opts.get(zmq.LINGER, -1)
-        return None if linger < 0 else linger / 1000.0
-
     def _room(self, pipe: Pipe) -> bool:
         snd = self._sndhwm
         peer = pipe.peer
@@ -185,92 +129,6 @@ class SimSocket:
             return snd == 0 or pipe.outstanding < snd
         rcv = peer.sock._rcvhwm
         return snd == 0 or rcv == 0 or pipe.outstanding < snd + rcv
-
-    # -- endpoints -----------------------------------------------------------------------------------
-
-    def bind(self, addr: str) -> None:
-        """Listen on *addr*, ``tcp://<this host's address, *, 0.0.0.0 or 127.0.0.1>:<port or *>``.
-
-        Raises ``zmq.ZMQError``: ``EADDRINUSE`` if the port is taken on this host,
-        ``EADDRNOTAVAIL`` if the address is not this host's, ``EINVAL`` for a malformed endpoint.
-        """
-        self._check_open()
-        _transport, where, port = parse_endpoint(addr, allow_wildcard_port=True)
-        address = self.host.bind_address(where, addr)
-        if port is None:
-            port = self.host.free_port(49152, 65536)
-        self.host.listen(self, address, port, addr)
-        shown = "0.0.0.0" if address == "*" else address
-        endpoint = f"tcp://{shown}:{port}"
-        self._binds[endpoint] = port
-        if addr != endpoint and "*" not in addr:
-            self._binds[addr] = port
-        self._last_endpoint = endpoint.encode()
-        self._event(zmq.EVENT_LISTENING, 0, endpoint)
-
-    def bind_to_random_port(self, addr: str, min_port: int = 49152, max_port: int = 65536, max_tries: int = 100) -> int:
-        """Bind to a free port in [*min_port*, *max_port*) on *addr* (``tcp://host``) and return it.
-
-        Ports are handed out by a per-host counter, so runs are deterministic.
-        """
-        self._check_open()
-        for _ in range(max_tries):
-            port = self.host.free_port(min_port, max_port)
-            try:
-                self.bind(f"{addr}:{port}")
-            except zmq.ZMQError as exc:
-                if exc.errno == zmq.EADDRINUSE:
-                    continue
-                raise
-            return port
-        raise zmq.ZMQBindError("Could not bind socket to random port.")
-
-    def unbind(self, addr: str) -> None:
-        """Stop listening on *addr*; connections already accepted stay. ``ENOENT`` if not bound there."""
-        self._check_open()
-        port = self._binds.get(addr)
-        if port is None:
-            raise zmq.ZMQError(2, f"No such file or directory: {addr!r} is not bound on {self!r}")
-        for endpoint in [e for e, p in self._binds.items() if p == port]:
-            del self._binds[endpoint]
-        self.host.unlisten(self, port)
-
-    def _bound_endpoint(self, port: int) -> str:
-        for endpoint, bound in self._binds.items():
-            if bound == port:
-                return endpoint
-        return f"tcp://{self.host.address}:{port}"
-
-    def connect(self, addr: str) -> None:
-        """Connect to *addr* (``tcp://address-or-host-name:port``); the connection comes up later.
-
-        Connecting before the peer binds is fine: the connection retries every ``RECONNECT_IVL``.
-        """
-        self._check_open()
-        _transport, where, port = parse_endpoint(addr)
-        assert port is not None
-        endpoint = f"tcp://{where}:{port}"
-        conn = Connection(self, endpoint, where, port)
-        self._conns.append(conn)
-        self._add_client_pipe(conn.cp)
-        self._last_endpoint = endpoint.encode()
-        conn.start()
-
-    def disconnect(self, addr: str) -> None:
-        """Drop the connections to *addr*; queued messages follow LINGER. ``ENOENT`` if not connected."""
-        self._check_open()
-        try:
-            _transport, where, port = parse_endpoint(addr)
-        except zmq.ZMQError:
-            raise zmq.ZMQError(2, f"No such file or directory: not connected to {addr!r}") from None
-        endpoint = f"tcp://{where}:{port}"
-        conns = [c for c in self._conns if c.endpoint == endpoint]
-        if not conns:
-            raise zmq.ZMQError(2, f"No such file or directory: not connected to {addr!r}")
-        for conn in conns:
-            self._conns.remove(conn)
-            self._remove_pipe(conn.cp)
-            conn.close(self._linger_s())
 
     # -- sending and receiving -----------------------------------------------------------------------
 
@@ -369,35 +227,6 @@ class SimSocket:
 
     def _writable(self) -> bool:
         return True
-
-    # -- monitors ------------------------------------------------------------------------------------
-
-    def get_monitor_socket(self, events: int | None = None, addr: str | None = None) -> SimSocket:
-        """A PAIR-like socket on which this socket's *events* arrive as libzmq monitor messages.
-
-        Each message is two frames, ``=HI`` event id and value then the endpoint, so
-        ``zmq.utils.monitor.parse_monitor_message`` reads it.
-        """
-        self._check_open()
-        from .socktypes import MonitorSocket
-
-        if self._monitor is not None:
-            self.disable_monitor()
-        self._monitor = MonitorSocket(self.context, self)
-        self._monitor_events = zmq.EVENT_ALL if events is None else events
-        return self._monitor
-
-    def disable_monitor(self) -> None:
-        """Stop reporting events; the monitor socket receives ``EVENT_MONITOR_STOPPED`` last."""
-        if self._monitor is not None:
-            self._monitor._push(monitor_frames(zmq.EVENT_MONITOR_STOPPED, 0, ""))
-            self._monitor = None
-            self._monitor_events = 0
-
-    def _event(self, event: int, value: int, endpoint: str) -> None:
-        monitor = self._monitor
-        if monitor is not None and event & self._monitor_events and not monitor._closed:
-            monitor._push(monitor_frames(event, value, endpoint))
 
     # -- closing -------------------------------------------------------------------------------------
 

@@ -27,7 +27,7 @@ if TYPE_CHECKING:
 __all__ = ["Pipe", "Control", "Wire", "Event"]
 
 #: An event-log record: (time s, kind, source host, destination host, message id, detail).
-Event = tuple[float, str, str, str, int, Any]
+Event = tuple[float, str, Any, Any, int, Any]
 
 
 class Pipe:
@@ -109,7 +109,8 @@ class Wire:
 
     def _fire(self, event: simpy.Event) -> None:
         arrive = self._arrive
-        for item in self._buckets.pop(event.value):
+        at: Any = event.value
+        for item in self._buckets.pop(at):
             arrive(item)
 
     # -- sending -------------------------------------------------------------------------------------
