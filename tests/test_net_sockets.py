@@ -501,3 +501,52 @@ def test_reprs_and_statistics_explain_themselves(net: Network) -> None:
     assert "SUB on b" in repr(sub)
     with pytest.raises(AttributeError):
         net.statistics().sent = 3  # type: ignore[misc]
+
+
+def test_pair_talks_to_one_peer(net: Network) -> None:
+    """PAIR sockets exchange messages both ways; a second peer's connection is not accepted."""
+    left, right, third = sock(net, "a", zmq.PAIR), sock(net, "b", zmq.PAIR), sock(net, "c", zmq.PAIR)
+    left.bind("tcp://10.0.0.1:5000")
+    right.connect("tcp://10.0.0.1:5000")
+    net.run(until=0.01)
+    third.connect("tcp://10.0.0.1:5000")
+    right.send_multipart([b"to left"])
+    third.send_multipart([b"from an intruder"])
+    net.run(until=0.02)
+    left.send_multipart([b"to right"])
+    net.run(until=0.03)
+    assert left.recv_multipart() == [b"to left"] and not left.poll(0)
+    assert right.recv_multipart() == [b"to right"]
+
+
+def test_on_event_hook_sees_send_deliver_and_drop(net: Network) -> None:
+    """A subscriber to network events gets (time, kind, source, target, message id, detail) tuples."""
+    seen = []
+    net.on_event(seen.append)
+    pub, sub = pubsub(net)
+    net.run(until=0.0025)
+    pub.send_multipart([b"early"])  # subscription not there yet
+    net.run(until=0.01)
+    pub.send_multipart([b"later"])
+    net.run(until=0.02)
+    sub.recv_multipart()
+    assert [e[1:] for e in seen] == [
+        ("send", "a", "b", 1, 0),
+        ("drop", "a", "b", 1, "slow_joiner"),
+        ("send", "a", "b", 2, 5),
+        ("deliver", "a", "b", 2, 5),
+    ]
+    assert seen == net.events
+
+
+def test_a_crash_also_ends_connections_still_lingering(net: Network) -> None:
+    """A socket closed with LINGER -1 keeps its queued messages only until its host crashes."""
+    dealer = sock(net, "b", zmq.DEALER)
+    dealer.connect("tcp://10.0.0.1:5000")
+    dealer.send_multipart([b"waiting"])
+    dealer.close()
+    net.crash("b")
+    sock(net, "a", zmq.ROUTER).bind("tcp://10.0.0.1:5000")
+    net.run(until=1.0)
+    stats = net.statistics()
+    assert (dict(stats.dropped), stats.delivered, stats.in_flight) == ({"crash": 1}, 0, 0)

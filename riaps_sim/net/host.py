@@ -158,6 +158,9 @@ class Host:
         self.alive = False
         for sock in list(self.context._sockets):
             self._half_open.extend(sock._crash())
+        for conn in list(self.network.wire.connections):  # closed sockets still lingering on their queues
+            if conn.client.host is self and conn.state == "closing":
+                conn.crash()
         self.context._closed = True
         me = self._env.active_process
         for proc in self._processes:
