@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import networkx as nx
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 import zmq
@@ -93,6 +94,7 @@ def test_same_seed_same_events() -> None:
     assert chaos(4).events != first.events
 
 
+@pytest.mark.slow
 def test_same_seed_same_events_in_another_process_with_another_hash_seed() -> None:
     """A fresh interpreter with different PYTHONHASHSEED values reproduces the run exactly."""
     expected = digest(chaos(3))

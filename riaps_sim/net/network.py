@@ -84,6 +84,8 @@ class Network(FaultsMixin):
         self._hosts: dict[Hashable, Host] = {}
         self._by_address: dict[str, Host] = {}
         self._routes: dict[tuple[Host, Host], Route | None] = {}
+        self._preds: dict[Host, dict[Hashable, list[Hashable]]] = {}
+        self._asked: dict[Host, int] = {}
         self._loopbacks: dict[Host, Link] = {}
         self._version = 0
         self._next_address = 0
@@ -190,6 +192,8 @@ class Network(FaultsMixin):
         """The topology or a link changed: cached routes are stale."""
         self._version += 1
         self._routes.clear()
+        self._preds.clear()
+        self._asked.clear()
 
     def _reweigh(self, a: Hashable, b: Hashable) -> None:
         self.graph.edges[a, b]["weight"] = self.link(a, b).latency.mean
@@ -236,9 +240,8 @@ class Network(FaultsMixin):
                     link = self._loopbacks[source] = Link(source.name, source.name, self.seed, self.loopback)
                 route = Route([source.name], [link], self._version)
         else:
-            try:
-                path = nx.dijkstra_path(self.graph, source.name, target.name, weight="weight")
-            except nx.NetworkXNoPath:
+            path = self._path(source, target)
+            if path is None:
                 route = None
             else:
                 edges = self.graph.edges
@@ -246,6 +249,32 @@ class Network(FaultsMixin):
                 route = Route(path, hops, self._version)
         self._routes[key] = route
         return route
+
+    def _path(self, source: Host, target: Host) -> list[Hashable] | None:
+        """The least-latency node path, or ``None``.
+
+        A source's first few targets are searched pair by pair (cheap on a large switched LAN);
+        a source that talks to many gets one full Dijkstra whose predecessors serve all its targets,
+        so a mesh of N hosts costs N searches, not N².
+        """
+        pred = self._preds.get(source)
+        if pred is None:
+            asked = self._asked[source] = self._asked.get(source, 0) + 1
+            if asked <= 16:
+                try:
+                    path: list[Hashable] = nx.bidirectional_dijkstra(self.graph, source.name, target.name, weight="weight")[1]
+                except nx.NetworkXNoPath:
+                    return None
+                return path
+            pred, _distance = nx.dijkstra_predecessor_and_distance(self.graph, source.name, weight="weight")
+            self._preds[source] = pred
+        if target.name not in pred:
+            return None
+        path = [target.name]
+        while path[-1] != source.name:
+            path.append(pred[path[-1]][0])
+        path.reverse()
+        return path
 
     def part(self, host_name: Hashable, **kwargs: Any) -> Any:
         """A ``ports.Part`` on host *host_name* (added if missing): its context, address and clock.
