@@ -185,3 +185,14 @@ def test_loopback_between_sockets_of_one_host() -> None:
     pub.send_multipart([b"local"])
     net.run(until=net.now + 0.01)
     assert sub.recv_multipart() == [b"local"]
+
+
+def test_public_api_is_exactly_all() -> None:
+    """riaps_sim.net exports what __all__ lists, and every public class it defines is listed."""
+    import riaps_sim.net as net_package
+
+    assert sorted(net_package.__all__) == sorted(set(net_package.__all__))
+    for name in net_package.__all__:
+        assert hasattr(net_package, name), name
+    public = {n for n, v in vars(net_package).items() if isinstance(v, type) and not n.startswith("_")}
+    assert public <= set(net_package.__all__)

@@ -58,10 +58,15 @@ class Partition:
 
 
 class Fault:
-    """A fault on a network: applied now or at ``at`` seconds; ``undo()`` reverses it."""
+    """A fault on a network: applied now or at ``at`` seconds; ``undo()`` reverses it.
 
-    def __init__(self, network: Network, description: str, apply: Callable[[], Callable[[], None]]) -> None:
+    ``kind`` is one of ``partition``, ``crash``, ``restart``, ``clock``, ``link``; ``description``
+    says what exactly, as the event log records it.
+    """
+
+    def __init__(self, network: Network, kind: str, description: str, apply: Callable[[], Callable[[], None]]) -> None:
         self.network = network
+        self.kind = kind
         self.description = description
         self._apply = apply
         self._reverse: Callable[[], None] | None = None
@@ -127,8 +132,8 @@ class FaultsMixin:
         else:
             self.wire.call_later(at - now, action)
 
-    def _fault(self, description: str, apply: Callable[[], Callable[[], None]], at: float | None) -> Fault:
-        fault = Fault(self, description, apply)  # type: ignore[arg-type]
+    def _fault(self, kind: str, description: str, apply: Callable[[], Callable[[], None]], at: float | None) -> Fault:
+        fault = Fault(self, kind, description, apply)  # type: ignore[arg-type]
         self.faults.append(fault)
         self._when(at, fault._run)
         return fault
@@ -168,7 +173,7 @@ class FaultsMixin:
 
             return heal
 
-        return self._fault(f"partition {part!r}", apply, at)
+        return self._fault("partition", f"partition {part!r}", apply, at)
 
     def heal(self, fault: Fault | None = None, at: float | None = None) -> None:
         """Undo partition *fault*, or every partition when ``None``, now or at *at* seconds."""
@@ -176,7 +181,7 @@ class FaultsMixin:
             fault.undo(at)
             return
         for f in list(self.faults):
-            if f.description.startswith("partition"):
+            if f.kind == "partition":
                 f.undo(at)
 
     # -- hosts ---------------------------------------------------------------------------------------
@@ -190,7 +195,7 @@ class FaultsMixin:
                 target._crash()
             return lambda: target._restart() if not target.alive else None
 
-        return self._fault(f"crash {target.name}", apply, at)
+        return self._fault("crash", f"crash {target.name}", apply, at)
 
     def restart(self, host: Hashable, at: float | None = None) -> Fault:
         """Restart a crashed *host* with a fresh context (its old sockets stay dead)."""
@@ -201,7 +206,7 @@ class FaultsMixin:
                 target._restart()
             return lambda: target._crash() if target.alive else None
 
-        return self._fault(f"restart {target.name}", apply, at)
+        return self._fault("restart", f"restart {target.name}", apply, at)
 
     def set_clock(self, host: Hashable, offset: float | None = None, rate: float | None = None, at: float | None = None) -> Fault:
         """Set *host*'s clock to ``offset + rate * true time`` (seconds); unset parts stay as they are."""
@@ -221,7 +226,7 @@ class FaultsMixin:
 
             return undo
 
-        return self._fault(f"clock {target.name} offset={offset} rate={rate}", apply, at)
+        return self._fault("clock", f"clock {target.name} offset={offset} rate={rate}", apply, at)
 
     # -- links ---------------------------------------------------------------------------------------
 
@@ -263,4 +268,4 @@ class FaultsMixin:
 
             return undo
 
-        return self._fault(f"link {a}{'->' if one_way else '<->'}{b} {text}", apply, at)
+        return self._fault("link", f"link {a}{'->' if one_way else '<->'}{b} {text}", apply, at)

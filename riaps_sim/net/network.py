@@ -314,11 +314,16 @@ class Network(FaultsMixin):
         Kinds: send, deliver, drop (detail: cause), duplicate, release, fault (detail: text).
         """
         self._listeners.append(callback)
-        listeners = list(self._listeners)
+        listeners = tuple(self._listeners)
         if len(listeners) == 1:
-            self.wire.emit = listeners[0]
-        else:
-            self.wire.emit = lambda event: [listener(event) for listener in listeners] and None
+            self.wire.emit = callback
+            return
+
+        def emit_to_all(event: Event) -> None:
+            for listener in listeners:
+                listener(event)
+
+        self.wire.emit = emit_to_all
 
     def _note(self, kind: str, source: Any, target: Any, detail: Any) -> None:
         emit = self.wire.emit
