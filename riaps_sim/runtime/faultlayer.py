@@ -1,0 +1,471 @@
+"""Message-level faults for the real world, applied where messages arrive; no privileges needed.
+
+``FaultContext`` wraps a ``zmq.Context``. Its sockets (``FaultSocket``) are thin proxies over real
+ZeroMQ sockets with the subset of the pyzmq API the group ports use, and they decide the fate of
+each *received* message by the node that sent it: pass it on, drop it (partition in drop mode,
+random loss), hold it (partition in hold mode, until the heal), delay it (until it is due), or
+duplicate it. One ``LinkFaults`` object per node holds the faults in force; every socket of the
+node's context consults it.
+
+How a sender is known: libzmq exposes the sender's IP address on every received frame as the
+``"Peer-Address"`` property. Each node of a loopback run has its own ``127.0.0.x`` address, and a
+``FaultContext`` given its node's *source_host* binds the source address of every TCP connection it
+makes (``tcp://src:0;dst:port``), so a ROUTER also sees the connecting node's address and not
+``127.0.0.1``.
+
+Order: messages from one peer stay in order (held and delayed ones queue per peer and per socket,
+and later messages from that peer queue behind them), as TCP keeps them. Held messages are
+released in order on heal; dropped ones are counted and reported through ``on_drop``.
+
+Cost: with no fault in force and nothing queued, ``recv_multipart`` is one attribute test and a
+call to the real socket; only while a fault is in force are frames received uncopied to read the
+peer address.
+
+What differs from the simulation: the sender's ZeroMQ queues never fill during a held partition
+(the messages did arrive, the layer holds them), and connections are made across a partition (only
+messages are held); a firewall in namespace mode (``riaps_sim.runtime.netns``) does both.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import time
+from collections import Counter, deque
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import zmq
+
+from ..faults import Delay, Duplicate, Fault, Heal, Loss, Partition
+
+__all__ = ["LinkFaults", "FaultContext", "FaultSocket", "PeerFate", "source_endpoint"]
+
+log = logging.getLogger("riaps_sim.runtime")
+
+_NOBLOCK = zmq.NOBLOCK
+_POLLIN = zmq.POLLIN
+
+
+@dataclass(frozen=True, slots=True)
+class PeerFate:
+    """What happens to messages from one peer: *block* ``"hold"``/``"drop"``/``None``, loss and
+    duplication probabilities, and an added *delay_s* in seconds."""
+
+    node: str
+    block: str | None = None
+    loss: float = 0.0
+    duplicate: float = 0.0
+    delay_s: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class _Cut:
+    """One partition, seen by name: each node's side index; one-way cuts only side 0 -> side 1."""
+
+    side_of: Mapping[str, int]
+    one_way: bool
+    mode: str
+
+    def blocks(self, source: str, target: str) -> bool:
+        a = self.side_of.get(source)
+        b = self.side_of.get(target)
+        if a is None or b is None or a == b:
+            return False
+        return not self.one_way or (a == 0 and b == 1)
+
+
+def full_sides(sides: Sequence[Iterable[str]], nodes: Iterable[str]) -> list[list[str]]:
+    """The partition's sides with a lone side completed by every other node (as the simulation does)."""
+    out = [list(side) for side in sides]
+    if len(out) == 1:
+        named = set(out[0])
+        out.append([n for n in nodes if n not in named])
+    return out
+
+
+class LinkFaults:
+    """The faults in force on messages arriving at one node, by sending node.
+
+    Parameters
+    ----------
+    node:
+        This node's name.
+    addresses:
+        Every node's IP address by name (this node's included); a message's ``Peer-Address`` is
+        looked up here. Messages from unknown addresses are never faulted.
+    rng:
+        The generator of loss and duplication draws (seed it from the node's seed for repeatable
+        draws; the protocol's own generator is left alone).
+    on_drop:
+        Called as ``on_drop(cause, peer_node)`` for each message dropped (``"partition"``, ``"loss"``).
+    """
+
+    def __init__(
+        self,
+        node: str,
+        addresses: Mapping[str, str],
+        rng: random.Random | None = None,
+        on_drop: Callable[[str, str], None] | None = None,
+    ) -> None:
+        names = list(addresses.values())
+        if len(set(names)) != len(names):
+            dup = sorted({a for a in names if names.count(a) > 1})
+            raise ValueError(f"nodes share address(es) {dup}; message-level faults need one address per node (127.0.0.x on loopback)")
+        self.node = node
+        self.addresses = dict(addresses)
+        self.rng = rng if rng is not None else random.Random(0)
+        self.on_drop = on_drop
+        self.active = False
+        self.fates: dict[str, PeerFate] = {}
+        self.dropped: Counter[str] = Counter()
+        self.duplicated = 0
+        self._by_address = {address: name for name, address in addresses.items()}
+        self._cuts: list[_Cut] = []
+        self._loss: dict[str, float] = {}
+        self._duplicate: dict[str, float] = {}
+        self._delay: dict[str, float] = {}
+
+    def __repr__(self) -> str:
+        return f"<LinkFaults {self.node} fates={ {f.node: f for f in self.fates.values()} } dropped={dict(self.dropped)}>"
+
+    # -- changing the faults --------------------------------------------------------------------
+
+    def partition(self, sides: Sequence[Iterable[str]], one_way: bool = False, mode: str = "hold") -> None:
+        """Cut traffic between *sides* (node names; a lone side is cut from every other node)."""
+        if mode not in ("hold", "drop"):
+            raise ValueError(f"partition mode must be 'hold' or 'drop', got {mode!r}")
+        groups = full_sides(sides, self.addresses)
+        if one_way and len(groups) != 2:
+            raise ValueError(f"a one-way partition needs exactly two sides, got {len(groups)}")
+        self._cuts.append(_Cut({n: i for i, side in enumerate(groups) for n in side}, one_way, mode))
+        self._compile()
+
+    def heal(self) -> None:
+        """End every partition: held messages become deliverable, in order."""
+        self._cuts.clear()
+        self._compile()
+
+    def set_loss(self, peer: str, rate: float) -> None:
+        """Lose each message from *peer* with probability *rate* (0 ends it)."""
+        self._set(self._loss, peer, _rate("loss", rate))
+
+    def set_duplicate(self, peer: str, rate: float) -> None:
+        """Deliver each message from *peer* twice with probability *rate* (0 ends it)."""
+        self._set(self._duplicate, peer, _rate("duplication", rate))
+
+    def set_delay(self, peer: str, delay_s: float) -> None:
+        """Hold each message from *peer* *delay_s* seconds before delivering it (0 ends it)."""
+        if not delay_s >= 0:
+            raise ValueError(f"delay must be >= 0 seconds, got {delay_s!r}")
+        self._set(self._delay, peer, float(delay_s))
+
+    def apply(self, fault: Fault) -> bool:
+        """Apply the receive-side part of a schedule *fault*; return whether it changed anything here.
+
+        ``Partition`` and ``Heal`` concern every node; ``Loss``, ``Duplicate`` and ``Delay`` concern
+        their *b* node (and their *a* node unless one-way). Other faults are not this layer's.
+        """
+        if isinstance(fault, Partition):
+            self.partition(fault.sides, one_way=fault.one_way, mode=fault.mode)
+            return True
+        if isinstance(fault, Heal):
+            self.heal()
+            return True
+        if isinstance(fault, (Loss, Duplicate, Delay)):
+            peers = [fault.a] if fault.b == self.node else []
+            if fault.a == self.node and not fault.one_way:
+                peers.append(fault.b)
+            for peer in peers:
+                if isinstance(fault, Loss):
+                    self.set_loss(peer, fault.rate)
+                elif isinstance(fault, Duplicate):
+                    self.set_duplicate(peer, fault.rate)
+                else:
+                    self.set_delay(peer, fault.latency_s)
+            return bool(peers)
+        return False
+
+    def _set(self, table: dict[str, float], peer: str, value: float) -> None:
+        if peer not in self.addresses:
+            raise ValueError(f"unknown node {peer!r}; nodes are {sorted(self.addresses)}")
+        if value:
+            table[peer] = value
+        else:
+            table.pop(peer, None)
+        self._compile()
+
+    def _compile(self) -> None:
+        """Recompute each peer's fate (by address) from the faults in force."""
+        fates: dict[str, PeerFate] = {}
+        for name, address in self.addresses.items():
+            if name == self.node:
+                continue
+            block = next((cut.mode for cut in self._cuts if cut.blocks(name, self.node)), None)
+            fate = PeerFate(name, block, self._loss.get(name, 0.0), self._duplicate.get(name, 0.0), self._delay.get(name, 0.0))
+            if fate != PeerFate(name):
+                fates[address] = fate
+        self.fates = fates
+        self.active = bool(fates)
+
+    # -- used by the sockets ----------------------------------------------------------------------
+
+    def node_of(self, address: str | None) -> str | None:
+        """The node name of a peer address, or ``None`` if unknown."""
+        return self._by_address.get(address) if address is not None else None
+
+    def drop(self, cause: str, peer: str) -> None:
+        self.dropped[cause] += 1
+        if self.on_drop is not None:
+            self.on_drop(cause, peer)
+
+
+def _rate(what: str, rate: float) -> float:
+    if not 0 <= rate <= 1:
+        raise ValueError(f"{what} rate must be between 0 and 1, got {rate!r}")
+    return float(rate)
+
+
+def source_endpoint(endpoint: str, source_host: str | None) -> str:
+    """*endpoint* with its TCP source address bound to *source_host* (``tcp://src:0;dst:port``).
+
+    Other transports, endpoints that already name a source, and ``source_host=None`` pass unchanged.
+    """
+    if source_host is None or not endpoint.startswith("tcp://") or ";" in endpoint:
+        return endpoint
+    return f"tcp://{source_host}:0;{endpoint[6:]}"
+
+
+class FaultSocket:
+    """A proxy over a real ZeroMQ socket that applies its node's ``LinkFaults`` to what it receives.
+
+    Sends, options, binds and connects pass through (connects with the node's source address).
+    ``zmq_socket`` is the real socket; a driver polls it, and also calls back when ``due()`` says
+    that held or delayed messages have become deliverable without new input.
+    """
+
+    __slots__ = ("zmq_socket", "faults", "source_host", "_queues", "_ready", "_pending", "__weakref__")
+
+    def __init__(self, zmq_socket: zmq.Socket[Any], faults: LinkFaults, source_host: str | None = None) -> None:
+        self.zmq_socket = zmq_socket
+        self.faults = faults
+        self.source_host = source_host
+        self._queues: dict[str, deque[tuple[float, list[bytes]]]] = {}  # peer address -> (due, frames)
+        self._ready: deque[list[bytes]] = deque()
+        self._pending = 0  # messages in _queues and _ready
+
+    def __repr__(self) -> str:
+        return f"<FaultSocket over {self.zmq_socket!r} pending={self._pending}>"
+
+    # -- pass-through ----------------------------------------------------------------------------------
+
+    def setsockopt(self, option: int, value: Any) -> None:
+        self.zmq_socket.setsockopt(option, value)
+
+    def getsockopt(self, option: int) -> Any:
+        return self.zmq_socket.getsockopt(option)
+
+    def bind(self, addr: str) -> Any:
+        return self.zmq_socket.bind(addr)
+
+    def bind_to_random_port(self, addr: str, min_port: int = 49152, max_port: int = 65536, max_tries: int = 100) -> int:
+        return self.zmq_socket.bind_to_random_port(addr, min_port, max_port, max_tries)
+
+    def unbind(self, addr: str) -> None:
+        self.zmq_socket.unbind(addr)
+
+    def connect(self, addr: str) -> Any:
+        return self.zmq_socket.connect(source_endpoint(addr, self.source_host))
+
+    def disconnect(self, addr: str) -> None:
+        self.zmq_socket.disconnect(source_endpoint(addr, self.source_host))
+
+    def send_multipart(self, msg_parts: Sequence[Any], flags: int = 0, copy: bool = True, track: bool = False) -> Any:
+        return self.zmq_socket.send_multipart(msg_parts, flags, copy=copy, track=track)
+
+    def get_monitor_socket(self, events: int | None = None, addr: str | None = None) -> zmq.Socket[Any]:
+        return self.zmq_socket.get_monitor_socket(events, addr)
+
+    def disable_monitor(self) -> None:
+        self.zmq_socket.disable_monitor()
+
+    def close(self, linger: int | None = None) -> None:
+        """Close the real socket; what is still held or delayed is lost with it."""
+        self._queues.clear()
+        self._ready.clear()
+        self._pending = 0
+        self.zmq_socket.close(linger)
+
+    @property
+    def closed(self) -> bool:
+        return bool(self.zmq_socket.closed)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.zmq_socket, name)
+
+    # -- receiving ---------------------------------------------------------------------------------------
+
+    def recv_multipart(self, flags: int = 0, copy: bool = True, track: bool = False) -> list[bytes]:
+        """Receive the next deliverable message; raise ``zmq.Again`` with ``NOBLOCK`` if there is none.
+
+        Frames come back as ``bytes`` whenever a fault is in force or messages are queued.
+        """
+        if not self.faults.active and not self._pending:
+            return self.zmq_socket.recv_multipart(flags, copy=copy, track=track)  # type: ignore[return-value]
+        deadline = None
+        if not flags & _NOBLOCK:
+            timeout_ms = int(self.zmq_socket.getsockopt(zmq.RCVTIMEO))
+            deadline = None if timeout_ms < 0 else time.monotonic() + timeout_ms / 1000.0
+        while True:
+            if self._take():
+                self._pending -= 1
+                return self._ready.popleft()
+            if flags & _NOBLOCK:
+                raise zmq.Again()
+            remaining = None if deadline is None else deadline - time.monotonic()
+            if remaining is not None and remaining <= 0:
+                raise zmq.Again()
+            self._wait(remaining)
+
+    def poll(self, timeout: int | None = None, flags: int = _POLLIN) -> int:
+        """``POLLIN`` once a message is deliverable (waiting at most *timeout* ms; ``None``: forever)."""
+        if not flags & _POLLIN or (not self.faults.active and not self._pending):
+            return int(self.zmq_socket.poll(timeout, flags))
+        deadline = None if timeout is None or timeout < 0 else time.monotonic() + timeout / 1000.0
+        while True:
+            if self._take():
+                return _POLLIN
+            remaining = None if deadline is None else deadline - time.monotonic()
+            if remaining is not None and remaining <= 0:
+                return 0
+            self._wait(remaining)
+
+    def due(self) -> float | None:
+        """When (``time.monotonic`` seconds) a queued message is next deliverable without new input.
+
+        ``0.0`` if one is deliverable now; ``None`` if nothing is queued, or all is held by a partition.
+        """
+        if not self._pending:
+            return None
+        if self._ready:
+            return 0.0
+        fates = self.faults.fates
+        best: float | None = None
+        for address, queue in self._queues.items():
+            fate = fates.get(address)
+            if fate is not None and fate.block == "hold":
+                continue
+            if best is None or queue[0][0] < best:
+                best = queue[0][0]
+        return best
+
+    def held(self) -> int:
+        """How many received messages are queued (held, delayed or ready)."""
+        return self._pending
+
+    def _wait(self, remaining_s: float | None) -> None:
+        """Wait for input on the real socket, or until a queued message is due, at most *remaining_s*."""
+        due = self.due()
+        wait = remaining_s
+        if due is not None:
+            until_due = max(0.0, due - time.monotonic())
+            wait = until_due if wait is None else min(wait, until_due)
+        self.zmq_socket.poll(None if wait is None else max(1, int(wait * 1000) + 1), _POLLIN)
+
+    def _take(self) -> bool:
+        """Move what is due to the ready queue, reading the real socket until one is ready or it is empty."""
+        if self._queues:
+            self._release(time.monotonic())
+        while not self._ready:
+            try:
+                frames = self.zmq_socket.recv_multipart(_NOBLOCK, copy=False)
+            except zmq.Again:
+                return False
+            self._classify(frames)
+        return True
+
+    def _classify(self, frames: list[zmq.Frame]) -> None:
+        faults = self.faults
+        address: str | None
+        try:
+            address = str(frames[0].get("Peer-Address"))
+        except zmq.ZMQError:  # inproc and ipc have no peer address
+            address = None
+        data = [frame.bytes for frame in frames]
+        fate = faults.fates.get(address) if address is not None else None
+        queue = self._queues.get(address) if address is not None else None
+        if fate is None:
+            if queue:
+                queue.append((queue[-1][0], data))
+            else:
+                self._ready.append(data)
+            self._pending += 1
+            return
+        if fate.block == "drop":
+            faults.drop("partition", fate.node)
+            return
+        if fate.loss and faults.rng.random() < fate.loss:
+            faults.drop("loss", fate.node)
+            return
+        copies = 1
+        if fate.duplicate and faults.rng.random() < fate.duplicate:
+            copies = 2
+            faults.duplicated += 1
+        self._pending += copies
+        if queue is None and fate.block is None and not fate.delay_s:
+            self._ready.extend([data] + [list(data)] * (copies - 1))
+            return
+        due = time.monotonic() + fate.delay_s
+        if queue is None:
+            queue = self._queues[address] = deque()  # type: ignore[index]
+        elif queue and queue[-1][0] > due:
+            due = queue[-1][0]
+        queue.extend([(due, data)] + [(due, list(data))] * (copies - 1))
+
+    def _release(self, now: float) -> None:
+        fates = self.faults.fates
+        for address in list(self._queues):
+            fate = fates.get(address)
+            if fate is not None and fate.block == "hold":
+                continue
+            queue = self._queues[address]
+            while queue and queue[0][0] <= now:
+                self._ready.append(queue.popleft()[1])
+            if not queue:
+                del self._queues[address]
+
+
+class FaultContext:
+    """A ``zmq.Context`` wrapper whose sockets apply *faults* to what they receive.
+
+    Parameters
+    ----------
+    context:
+        The real context the sockets come from.
+    faults:
+        The node's ``LinkFaults``.
+    source_host:
+        The node's address: TCP connections are made from it, so receivers can tell this node apart
+        (needed on loopback, where the kernel would otherwise use ``127.0.0.1``).
+    """
+
+    def __init__(self, context: zmq.Context[Any], faults: LinkFaults, source_host: str | None = None) -> None:
+        self.context = context
+        self.faults = faults
+        self.source_host = source_host
+
+    def __repr__(self) -> str:
+        return f"<FaultContext {self.faults.node} over {self.context!r}>"
+
+    def socket(self, socket_type: int) -> FaultSocket:
+        return FaultSocket(self.context.socket(socket_type), self.faults, self.source_host)
+
+    def destroy(self, linger: int | None = None) -> None:
+        self.context.destroy(linger)
+
+    def term(self) -> None:
+        self.context.term()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.context, name)

@@ -1,0 +1,265 @@
+"""Faults in the real world: the message-level fault layer on real ZeroMQ, and a faulted real run.
+
+The layer tests use real sockets on loopback, each "node" on its own 127.0.0.x address, and a
+``RealDriver`` loop to receive, so the driver's wake-ups for held and delayed messages are tested
+with them. Waits are on conditions with generous deadlines.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Iterator
+
+import pytest
+import zmq
+
+from riaps_sim.faults import Delay, Duplicate, Heal, Loss, Partition
+from riaps_sim.runtime.faultlayer import FaultContext, FaultSocket, LinkFaults, source_endpoint
+from riaps_sim.runtime.real import RealDriver
+
+ADDRESSES = {"a": "127.0.0.11", "b": "127.0.0.12", "c": "127.0.0.13"}
+DEADLINE_S = 10.0
+
+
+class Receiver:
+    """Node "b": a ROUTER proxy bound on b's address, received through a ``RealDriver`` loop."""
+
+    def __init__(self, context: zmq.Context, seed: int = 1) -> None:
+        self.drops: list[tuple[str, str]] = []
+        self.faults = LinkFaults("b", ADDRESSES, random.Random(seed), on_drop=lambda cause, peer: self.drops.append((cause, peer)))
+        self.context = FaultContext(context, self.faults, source_host=ADDRESSES["b"])
+        self.socket = self.context.socket(zmq.ROUTER)
+        self.port = self.socket.bind_to_random_port(f"tcp://{ADDRESSES['b']}")
+        self.driver = RealDriver()
+        self.got: list[tuple[str, bytes, float]] = []  # (sender identity, payload, monotonic time)
+        self.driver.watch(self.socket, self._drain)
+
+    def _drain(self) -> None:
+        while True:
+            try:
+                identity, payload = self.socket.recv_multipart(zmq.NOBLOCK)
+            except zmq.Again:
+                return
+            self.got.append((identity.decode(), payload, time.monotonic()))
+
+    def run_until(self, condition, timeout_s: float = DEADLINE_S) -> bool:
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            if condition():
+                return True
+            self.driver.run_once(0.05)
+        return condition()
+
+    def run_for(self, seconds: float) -> None:
+        end = time.monotonic() + seconds
+        while time.monotonic() < end:
+            self.driver.run_once(min(0.05, max(0.0, end - time.monotonic())))
+
+    def payloads(self, sender: str) -> list[bytes]:
+        return [p for s, p, _ in self.got if s == sender]
+
+
+@pytest.fixture
+def context() -> Iterator[zmq.Context]:
+    ctx = zmq.Context()
+    yield ctx
+    ctx.destroy(linger=0)
+
+
+@pytest.fixture
+def receiver(context: zmq.Context) -> Receiver:
+    return Receiver(context)
+
+
+def sender(context: zmq.Context, name: str, receiver: Receiver) -> zmq.Socket:
+    """A plain DEALER of node *name*, connected from its own address to the receiver."""
+    socket = context.socket(zmq.DEALER)
+    socket.setsockopt(zmq.IDENTITY, name.encode())
+    socket.setsockopt(zmq.LINGER, 0)
+    socket.connect(source_endpoint(f"tcp://{ADDRESSES['b']}:{receiver.port}", ADDRESSES[name]))
+    return socket
+
+
+def numbered(n: int, start: int = 0) -> list[bytes]:
+    return [str(i).encode() for i in range(start, start + n)]
+
+
+def test_no_fault_passes_through_and_stays_inactive(context: zmq.Context, receiver: Receiver) -> None:
+    a = sender(context, "a", receiver)
+    for payload in numbered(20):
+        a.send(payload)
+    assert receiver.run_until(lambda: len(receiver.got) == 20)
+    assert receiver.payloads("a") == numbered(20)
+    assert not receiver.faults.active and receiver.socket.held() == 0
+
+
+def test_router_sees_the_source_bound_address_of_a_proxy(context: zmq.Context) -> None:
+    """A proxy connects from its node's address, so a ROUTER can tell nodes apart on loopback."""
+    router = context.socket(zmq.ROUTER)
+    port = router.bind_to_random_port("tcp://127.0.0.12")
+    proxy = FaultContext(context, LinkFaults("c", ADDRESSES), source_host="127.0.0.13").socket(zmq.DEALER)
+    proxy.connect(f"tcp://127.0.0.12:{port}")
+    proxy.send_multipart([b"hello"])
+    assert router.poll(5000)
+    frames = router.recv_multipart(copy=False)
+    assert frames[0].get("Peer-Address") == "127.0.0.13"
+    proxy.disconnect(f"tcp://127.0.0.12:{port}")
+    proxy.close(0)
+    router.close(0)
+
+
+def test_hold_partition_releases_in_order_on_heal(context: zmq.Context, receiver: Receiver) -> None:
+    a, c = sender(context, "a", receiver), sender(context, "c", receiver)
+    receiver.faults.apply(Partition(at=0, sides=[["a"], ["b", "c"]]))
+    for payload in numbered(50):
+        a.send(payload)
+        c.send(payload)
+    assert receiver.run_until(lambda: len(receiver.payloads("c")) == 50), "c is on b's side and must pass"
+    assert receiver.run_until(lambda: receiver.socket.held() == 50), "a's messages must arrive and be held"
+    assert receiver.payloads("a") == []
+    assert receiver.socket.due() is None, "held messages are not due before the heal"
+    receiver.faults.apply(Heal(at=0))
+    for payload in numbered(5, 50):
+        a.send(payload)
+    assert receiver.run_until(lambda: len(receiver.payloads("a")) == 55), "the driver must deliver what the heal released"
+    assert receiver.payloads("a") == numbered(55)
+    assert receiver.drops == [] and not receiver.faults.active
+
+
+def test_drop_partition_loses_and_counts(context: zmq.Context, receiver: Receiver) -> None:
+    a = sender(context, "a", receiver)
+    receiver.faults.partition([["a"]], mode="drop")
+    for payload in numbered(20):
+        a.send(payload)
+    assert receiver.run_until(lambda: receiver.faults.dropped["partition"] == 20)
+    assert receiver.payloads("a") == [] and receiver.drops == [("partition", "a")] * 20
+    receiver.faults.heal()
+    a.send(b"after")
+    assert receiver.run_until(lambda: receiver.payloads("a") == [b"after"])
+
+
+def test_one_way_partition_cuts_one_direction(context: zmq.Context, receiver: Receiver) -> None:
+    """A one-way cut a -> b holds what b receives from a; at a, what comes from b passes."""
+    cut = Partition(at=0, sides=[["a"], ["b"]], one_way=True)
+    receiver.faults.apply(cut)
+    at_a = LinkFaults("a", ADDRESSES)
+    at_a.apply(cut)
+    assert not at_a.active, "nothing from b to a is cut"
+    assert receiver.faults.fates["127.0.0.11"].block == "hold"
+    reverse = Partition(at=0, sides=[["b"], ["a"]], one_way=True)
+    at_a.apply(reverse)
+    assert at_a.fates["127.0.0.12"].block == "hold"
+    a = sender(context, "a", receiver)
+    a.send(b"held")
+    assert receiver.run_until(lambda: receiver.socket.held() == 1)
+    assert receiver.payloads("a") == []
+
+
+def test_lone_side_is_cut_from_every_other_node(receiver: Receiver) -> None:
+    at_c = LinkFaults("c", ADDRESSES)
+    at_c.apply(Partition(at=0, sides=[["a"]]))
+    assert set(at_c.fates) == {"127.0.0.11"}
+
+
+def test_loss_rate_follows_the_seeded_generator(context: zmq.Context, receiver: Receiver) -> None:
+    n, rate = 2000, 0.3
+    a, c = sender(context, "a", receiver), sender(context, "c", receiver)
+    receiver.faults.apply(Loss(at=0, a="a", b="b", rate=rate))
+    for payload in numbered(n):
+        a.send(payload)
+    c.send(b"c is not lossy")
+    draws = random.Random(1)  # the receiver's generator, replayed
+    expected_lost = sum(draws.random() < rate for _ in range(n))
+    assert receiver.run_until(lambda: len(receiver.payloads("a")) + receiver.faults.dropped["loss"] == n)
+    assert receiver.faults.dropped["loss"] == expected_lost
+    assert 0.2 * n < expected_lost < 0.4 * n
+    got = receiver.payloads("a")
+    assert got == sorted(got, key=int), "what is not lost stays in order"
+    assert receiver.run_until(lambda: receiver.payloads("c") == [b"c is not lossy"])
+
+
+def test_duplicates_arrive_next_to_their_original(context: zmq.Context, receiver: Receiver) -> None:
+    n, rate = 300, 0.5
+    a = sender(context, "a", receiver)
+    receiver.faults.apply(Duplicate(at=0, a="a", b="b", rate=rate))
+    for payload in numbered(n):
+        a.send(payload)
+    draws = random.Random(1)
+    expected = sum(draws.random() < rate for _ in range(n))
+    assert receiver.run_until(lambda: len(receiver.payloads("a")) == n + expected)
+    got = receiver.payloads("a")
+    assert sorted(set(got), key=int) == numbered(n)
+    assert [p for i, p in enumerate(got) if i == 0 or got[i - 1] != p] == numbered(n)
+    assert receiver.faults.duplicated == expected
+
+
+def test_delay_holds_each_message_at_least_the_delay(context: zmq.Context, receiver: Receiver) -> None:
+    delay_s = 0.2
+    a, c = sender(context, "a", receiver), sender(context, "c", receiver)
+    receiver.faults.apply(Delay(at=0, a="a", b="b", latency_s=delay_s))
+    sent = {}
+    for payload in numbered(10):
+        sent[payload] = time.monotonic()
+        a.send(payload)
+        c.send(payload)
+        time.sleep(0.01)
+    assert receiver.run_until(lambda: len(receiver.payloads("a")) == 10)
+    assert receiver.payloads("a") == numbered(10)
+    for who, payload, at in receiver.got:
+        if who == "a":
+            assert at - sent[payload] >= delay_s, f"message {payload!r} came {at - sent[payload]:.3f} s after it was sent"
+    first_c = min(at for who, _p, at in receiver.got if who == "c")
+    assert first_c - sent[b"0"] < delay_s, "messages from c are not delayed"
+    receiver.faults.set_delay("a", 0)
+    assert not receiver.faults.active
+
+
+def test_link_faults_concern_their_receiving_ends() -> None:
+    at_a, at_b = LinkFaults("a", ADDRESSES), LinkFaults("b", ADDRESSES)
+    one_way = Loss(at=0, a="a", b="b", rate=0.5, one_way=True)
+    assert at_b.apply(one_way) and not at_a.apply(one_way)
+    assert at_a.apply(Loss(at=0, a="a", b="b", rate=0.5))
+    assert at_a.fates["127.0.0.12"].loss == 0.5
+
+
+def test_bad_values_are_refused_with_the_value_named() -> None:
+    with pytest.raises(ValueError, match="share address"):
+        LinkFaults("a", {"a": "127.0.0.1", "b": "127.0.0.1"})
+    faults = LinkFaults("a", ADDRESSES)
+    with pytest.raises(ValueError, match="1.5"):
+        faults.set_loss("b", 1.5)
+    with pytest.raises(ValueError, match="'zz'"):
+        faults.set_delay("zz", 0.1)
+
+
+def test_blocking_receive_and_poll_wait_for_a_delayed_message(context: zmq.Context, receiver: Receiver) -> None:
+    a = sender(context, "a", receiver)
+    receiver.faults.set_delay("a", 0.1)
+    sent = time.monotonic()
+    a.send(b"x")
+    socket: FaultSocket = receiver.socket
+    assert socket.poll(5000) == zmq.POLLIN
+    assert time.monotonic() - sent >= 0.1
+    assert socket.recv_multipart() == [b"a", b"x"]
+    socket.setsockopt(zmq.RCVTIMEO, 50)
+    with pytest.raises(zmq.Again):
+        socket.recv_multipart()
+
+
+def test_clock_skew_offset_and_rate() -> None:
+    t0 = time.time() - 10.0
+    driver = RealDriver(t0_s=t0)
+    assert driver.true_time() is None
+    assert abs(driver.clock() - time.time()) < 0.05
+    driver.set_clock(5.0, 2.0)
+    now = time.time()
+    assert abs(driver.clock() - (t0 + 5.0 + 2.0 * (now - t0))) < 0.05
+    assert driver.true_time() is not None and abs(driver.true_time() - time.time()) < 0.05
+    fired: list[float] = []
+    start = time.monotonic()
+    driver.call_later(0.4, lambda: fired.append(time.monotonic() - start))  # 0.4 s of the node's clock
+    driver.run(until=lambda: bool(fired), duration_s=DEADLINE_S)
+    assert fired and 0.19 <= fired[0] < 0.39, f"a 0.4 s timer at rate 2 fired after {fired} s"
+    with pytest.raises(ValueError, match="rate"):
+        driver.set_clock(0.0, 0.0)
