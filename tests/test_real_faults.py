@@ -1,8 +1,9 @@
-"""Faults in the real world: the message-level fault layer on real ZeroMQ, and a faulted real run.
+"""Faults in the real world: the message-level fault layer on real ZeroMQ, and faulted real runs.
 
 The layer tests use real sockets on loopback, each "node" on its own 127.0.0.x address, and a
 ``RealDriver`` loop to receive, so the driver's wake-ups for held and delayed messages are tested
-with them. Waits are on conditions with generous deadlines.
+with them. Waits are on conditions with generous deadlines. The run tests start node processes
+with ``RealRun.run`` and a ``FaultSchedule`` and check the merged trace afterwards.
 """
 
 from __future__ import annotations
@@ -14,9 +15,16 @@ from collections.abc import Iterator
 import pytest
 import zmq
 
-from riaps_sim.faults import Delay, Duplicate, Heal, Loss, Partition
+from riaps_sim.analysis import failovers
+from riaps_sim.analysis.replay import parse_sides
+from riaps_sim.component import Component
+from riaps_sim.examples import Groupie
+from riaps_sim.faults import ClockSkew, Crash, Delay, Duplicate, FaultSchedule, Heal, Loss, Partition, Restart
+from riaps_sim.model import GroupType
 from riaps_sim.runtime.faultlayer import FaultContext, FaultSocket, LinkFaults, source_endpoint
+from riaps_sim.runtime.process import LEADER, NodePlan, RealRun, fault_text
 from riaps_sim.runtime.real import RealDriver
+from riaps_sim.trace import Kind, Trace
 
 ADDRESSES = {"a": "127.0.0.11", "b": "127.0.0.12", "c": "127.0.0.13"}
 DEADLINE_S = 10.0
@@ -263,3 +271,119 @@ def test_clock_skew_offset_and_rate() -> None:
     assert fired and 0.19 <= fired[0] < 0.39, f"a 0.4 s timer at rate 2 fired after {fired} s"
     with pytest.raises(ValueError, match="rate"):
         driver.set_clock(0.0, 0.0)
+
+
+# -- the wording of faults in the trace ------------------------------------------------------------------
+
+
+def test_faults_are_worded_as_the_simulation_words_them() -> None:
+    nodes = ["n0", "n1", "n2"]
+    lone = fault_text(Partition(at=0, sides=[["n1"]]), nodes)
+    assert lone == "partition n1 | n0,n2 (hold)"
+    assert parse_sides(lone) == [{"n1"}, {"n0", "n2"}]
+    assert fault_text(Partition(at=0, sides=[["n0"], ["n1"]], mode="drop", one_way=True), nodes) == "partition n0 | n1 (drop, one-way)"
+    assert [fault_text(f, nodes) for f in (Heal(at=0), Crash(at=0, node="n1"), Restart(at=0, node="n1"))] == ["heal", "crash n1", "restart n1"]
+    assert fault_text(ClockSkew(at=0, node="n2", offset_s=0.5, rate=1.0), nodes) == "clock n2 offset=0.5 rate=1.0"
+    assert fault_text(Loss(at=0, a="n0", b="n1", rate=0.3), nodes) == "link n0<->n1 loss=0.3"
+
+
+# -- real runs with a fault schedule ------------------------------------------------------------------------
+
+class DiesAtOnce(Component):
+    """A component whose process exits with code 3 when it is activated (a node that dies on its own)."""
+
+    def handleActivate(self) -> None:
+        import os
+
+        os._exit(3)
+
+
+def node_of(trace: Trace, member_hex: str) -> str:
+    return next(e.node for e in trace.select(kind=Kind.GROUP_JOINED) if e.peer == member_hex)
+
+
+def faults_of(trace: Trace) -> list[str]:
+    return [e.detail or "" for e in trace.select(kind=Kind.FAULT)]
+
+
+@pytest.mark.slow
+def test_leader_partitioned_away_is_replaced_on_the_majority_side(tmp_path) -> None:
+    """5 Groupie processes on loopback; the leader is cut off at 8 s (hold) and healed at 16 s, 24 s in all."""
+    run = RealRun([GroupType(name="TheGroup")], tmp_path, seed=5)
+    for i in range(5):
+        run.add_node(NodePlan(f"n{i}", f"127.0.0.{i + 1}", {"groupie": (Groupie, {})}))
+    trace = run.run(24.0, FaultSchedule([Partition(at=8.0, sides=[[LEADER]]), Heal(at=16.0)]))
+    faults = faults_of(trace)
+    assert len(faults) == 2 and faults[0].startswith("partition ") and faults[0].endswith(" (hold)") and faults[1] == "heal", faults
+    cut_off = faults[0].split()[1]
+    (failover,) = [f for f in failovers(trace) if f.cause.startswith("partition")]
+    assert failover.new_leader is not None, f"no new leader after the partition: {failover}"
+    assert node_of(trace, failover.old_leader) == cut_off
+    assert node_of(trace, failover.new_leader) != cut_off, "the new leader must be on the majority side"
+    assert failover.duration is not None and failover.duration < 8.0
+    assert not trace.select(kind=Kind.ERROR), list(trace.select(kind=Kind.ERROR))
+    assert run.processes and not any(p.is_alive() for p in run.processes.values())
+
+
+@pytest.mark.slow
+def test_every_kind_of_fault_reaches_the_node_processes(tmp_path) -> None:
+    """Loss, clock skew, a drop partition, a crash and a restart (which catches up on the partition), a heal."""
+    run = RealRun([GroupType(name="TheGroup")], tmp_path, seed=2)
+    for i in range(3):
+        run.add_node(NodePlan(f"n{i}", f"127.0.0.{i + 21}", {"groupie": (Groupie, {})}))
+    schedule = FaultSchedule([
+        Loss(at=1.0, a="n0", b="n1", rate=0.5, one_way=True),
+        ClockSkew(at=1.0, node="n2", offset_s=100.0),
+        Partition(at=3.0, sides=[["n0"], ["n1", "n2"]], mode="drop"),
+        Crash(at=4.0, node="n1"),
+        Restart(at=5.0, node="n1"),
+        Heal(at=7.0),
+    ])
+    trace = run.run(8.5, schedule)
+    assert faults_of(trace) == [
+        "link n0->n1 loss=0.5", "clock n2 offset=100.0 rate=1.0", "partition n0 | n1,n2 (drop)", "crash n1", "restart n1", "heal",
+    ]
+    t0 = run._t0
+    assert t0 is not None
+    drops = trace.select(kind=Kind.DROP)
+    lost = [e for e in drops if e.detail == "loss"]
+    assert lost and {(e.node, e.peer) for e in lost} == {("n1", "n0")}
+    cut = [e for e in drops if e.detail == "partition"]
+    assert {(e.node, e.peer) for e in cut} >= {("n1", "n0"), ("n2", "n0"), ("n0", "n1"), ("n0", "n2")}
+    assert all(t0 + 3.0 <= e.when <= t0 + 7.5 for e in cut)
+    restarted = [e for e in cut if e.node == "n1" and e.when > t0 + 5.0]
+    assert restarted, "the restarted n1 must apply the standing partition"
+    skewed = [e for e in trace.select(node="n2") if e.true_time is not None]
+    assert skewed and all(abs(e.time - e.true_time - 100.0) < 0.5 for e in skewed)  # type: ignore[operator]
+    started = [e for e in trace.select(kind=Kind.TIMER, node="n1") if e.detail == "node started"]
+    assert len(started) == 2
+    assert not trace.select(kind=Kind.ERROR)
+
+
+@pytest.mark.slow
+def test_a_node_that_dies_on_its_own_is_reported_not_waited_on(tmp_path) -> None:
+    run = RealRun([GroupType(name="TheGroup")], tmp_path, seed=1)
+    run.add_node(NodePlan("n0", "127.0.0.31", {"groupie": (Groupie, {})}))
+    run.add_node(NodePlan("n1", "127.0.0.32", {"dies": (DiesAtOnce, {})}))
+    started = time.monotonic()
+    trace = run.run(4.0)
+    assert time.monotonic() - started < 20.0
+    errors = [(e.node, e.detail) for e in trace.select(kind=Kind.ERROR)]
+    assert errors == [("n1", "process died: exit code 3")]
+    assert trace.select(kind=Kind.TIMER, node="n0"), "the other node ran"
+
+
+def test_run_refuses_bad_arguments_with_the_value_named(tmp_path) -> None:
+    run = RealRun([GroupType(name="TheGroup")], tmp_path)
+    with pytest.raises(ValueError, match="no nodes"):
+        run.run(1.0)
+    run.add_node(NodePlan("n0", "127.0.0.1"))
+    run.add_node(NodePlan("n1", "127.0.0.1"))
+    with pytest.raises(ValueError, match="'n9'"):
+        run.run(1.0, FaultSchedule([Crash(at=0.5, node="n9")]))
+    with pytest.raises(ValueError, match="share address"):
+        run.run(1.0, FaultSchedule([Loss(at=0.5, a="n0", b="n1", rate=0.1)]))
+    with pytest.raises(ValueError, match="-1"):
+        run.run(-1)
+    with pytest.raises(ValueError, match="'bridge'"):
+        RealRun([GroupType(name="TheGroup")], tmp_path, isolation="bridge")
