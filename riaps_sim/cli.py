@@ -1,10 +1,79 @@
-"""The ``riaps-sim`` command."""
+"""The ``riaps-sim`` command: run scenarios in simulation or for real, sweep seeds, run one node, demo the ports."""
 
 from __future__ import annotations
 
 import argparse
 import logging
 import sys
+from pathlib import Path
+
+from .scenario import BUILTIN, ScenarioError, load_scenario
+
+
+def _run(args: argparse.Namespace) -> int:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from .runner import run_scenario
+
+    scenario = load_scenario(args.scenario)
+    out = Path(args.out) if args.out else Path("out") / f"{scenario.name}-{args.mode}"
+    print(f"riaps-sim: running {scenario.name!r} ({scenario.description or 'no description'}) in {args.mode} mode", flush=True)
+    result = run_scenario(scenario, mode=args.mode, seed=args.seed, until=args.until, out=out)
+    summary = result.summary()
+    print(summary)
+    paths = result.save(out)
+    print(f"  wall time {result.wall_s:.2f} s for {result.until:g} s of {'virtual' if args.mode == 'sim' else 'real'} time")
+    print("  wrote " + ", ".join(str(p) for p in paths))
+    return 1 if args.check and summary.violations else 0
+
+
+def _sweep(args: argparse.Namespace) -> int:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from .sweep import parse_seeds, sweep
+
+    load_scenario(args.scenario)  # fail early, in this process, with the scenario's own error
+    result = sweep(args.scenario, parse_seeds(args.seeds), jobs=args.jobs, mode=args.mode)
+    print(result)
+    if args.out:
+        import csv
+        import matplotlib.pyplot as plt
+
+        out = Path(args.out)
+        out.mkdir(parents=True, exist_ok=True)
+        rows = result.rows()
+        with (out / "sweep.csv").open("w", newline="", encoding="utf-8") as f:
+            writer = csv.DictWriter(f, fieldnames=list(rows[0]))
+            writer.writeheader()
+            writer.writerows(rows)
+        figure = result.plot()
+        figure.savefig(out / "sweep.png", dpi=110, bbox_inches="tight")
+        plt.close(figure)
+        print(f"  wrote {out / 'sweep.csv'}, {out / 'sweep.png'}")
+    return 0
+
+
+def _node(args: argparse.Namespace) -> int:
+    from .discovery import DEFAULT_BEACON_PORT
+    from .runtime.process import NodePlan, node_main
+
+    scenario = load_scenario(args.scenario)
+    spec = next((n for n in scenario.nodes if n.name == args.name), None)
+    if spec is None:
+        raise ScenarioError(f"scenario {scenario.name!r} has no node {args.name!r}; its nodes are {scenario.node_names()}")
+    host = args.host or spec.address
+    if host is None:
+        raise ScenarioError(f"node {args.name!r} has no address in the scenario; give --host with this machine's IPv4 address")
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    plan = NodePlan(spec.name, host, dict(spec.components))
+    app = f"riaps-sim-{scenario.name}-{args.seed if args.seed is not None else scenario.seed}"
+    print(f"riaps-sim: node {spec.name} of {scenario.name!r} on {host}, beacons on UDP {args.beacon_port}; trace to {out / (spec.name + '.jsonl')}", flush=True)
+    node_main(plan, {g.name: g for g in scenario.group_types}, app, scenario.seed if args.seed is None else args.seed,
+              args.beacon_port or DEFAULT_BEACON_PORT, args.until or scenario.duration, str(out / f"{spec.name}.jsonl"))
+    return 0
 
 
 def _demo(args: argparse.Namespace) -> int:
@@ -19,6 +88,35 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="riaps-sim", description="Study RIAPS group coordination in simulation and on real ZeroMQ.")
     parser.add_argument("-v", "--verbose", action="count", default=0, help="log more (-v info, -vv debug)")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    scenario_help = f"a scenario file (.py or .toml) or a built-in scenario: {', '.join(sorted(BUILTIN))}"
+
+    run = commands.add_parser("run", help="run a scenario, print its summary, write its trace and plots")
+    run.add_argument("scenario", help=scenario_help)
+    run.add_argument("--mode", choices=["sim", "real"], default="sim", help="simulation (default) or real ZeroMQ processes on loopback")
+    run.add_argument("--seed", type=int, help="the seed (default: the scenario's)")
+    run.add_argument("--until", type=float, help="seconds to run (default: the scenario's duration)")
+    run.add_argument("--out", help="directory for trace.jsonl, summary.txt and roles.png (default: out/<scenario>-<mode>)")
+    run.add_argument("--check", action="store_true", help="exit with status 1 if an invariant is violated")
+    run.set_defaults(handler=_run)
+
+    sweep = commands.add_parser("sweep", help="run a scenario over many seeds in parallel and print metric distributions")
+    sweep.add_argument("scenario", help=scenario_help)
+    sweep.add_argument("--seeds", default="0-99", help="seeds: N, N-M, or a comma-separated list (default 0-99)")
+    sweep.add_argument("--jobs", type=int, help="worker processes (default: one per core)")
+    sweep.add_argument("--mode", choices=["sim", "real"], default="sim", help=argparse.SUPPRESS)
+    sweep.add_argument("--out", help="directory for sweep.csv and sweep.png")
+    sweep.set_defaults(handler=_sweep)
+
+    node = commands.add_parser("node", help="run one node of a scenario on this host (real ZeroMQ; for deployments across hosts)")
+    node.add_argument("scenario", help=scenario_help)
+    node.add_argument("--name", required=True, help="which of the scenario's nodes this host runs")
+    node.add_argument("--host", help="this host's IPv4 address (default: the node's address in the scenario)")
+    node.add_argument("--seed", type=int, help="the seed (default: the scenario's); use the same on every host")
+    node.add_argument("--until", type=float, help="seconds to run (default: the scenario's duration)")
+    node.add_argument("--beacon-port", type=int, help="UDP port of discovery beacons (default 47474), the same on every host")
+    node.add_argument("--out", default="out/node", help="directory for this node's trace (default out/node)")
+    node.set_defaults(handler=_node)
+
     demo = commands.add_parser("demo", help="three members on loopback exchange messages through the four group ports (real ZeroMQ)")
     demo.add_argument("--timeout", type=float, default=20.0, help="give up after this many seconds (default 20)")
     demo.set_defaults(handler=_demo)
@@ -31,7 +129,10 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=[logging.WARNING, logging.INFO, logging.DEBUG][min(args.verbose, 2)], format="%(levelname)s %(name)s: %(message)s")
     try:
         return int(args.handler(args))
-    except TimeoutError as exc:
+    except ScenarioError as exc:
+        print(f"riaps-sim: {exc}", file=sys.stderr)
+        return 2
+    except (TimeoutError, ValueError) as exc:
         print(f"riaps-sim: {exc}", file=sys.stderr)
         return 1
 

@@ -81,10 +81,10 @@ def _end(trace: Trace) -> float:
     return max((e.when for e in trace), default=0.0)
 
 
-def agreed_leader_intervals(trace: Trace, group: str | None = None) -> list[Interval]:
+def agreed_leader_intervals(trace: Trace, group: str | None = None, end: float | None = None) -> list[Interval]:
     """Intervals during which exactly one leader held the role and every live member believed in it."""
     samples = [(event.when, (leader,) if (leader := state.agreed_leader()) else ()) for event, state in replay(trace, group)]
-    return _intervals(samples, _end(trace))
+    return _intervals(samples, _end(trace) if end is None else end)
 
 
 def first_leader_time(trace: Trace, group: str | None = None, since: float | None = None) -> float | None:
@@ -99,7 +99,7 @@ def first_leader_time(trace: Trace, group: str | None = None, since: float | Non
     return None
 
 
-def leaderless_intervals(trace: Trace, group: str | None = None) -> list[Interval]:
+def leaderless_intervals(trace: Trace, group: str | None = None, end: float | None = None) -> list[Interval]:
     """Intervals, after the first leader appeared, during which no live member held the leader role."""
     samples: list[tuple[float, tuple[str, ...]]] = []
     seen_leader = False
@@ -107,10 +107,10 @@ def leaderless_intervals(trace: Trace, group: str | None = None) -> list[Interva
         leaders = state.leaders()
         seen_leader = seen_leader or bool(leaders)
         samples.append((event.when, ("leaderless",) if seen_leader and not leaders else ()))
-    return _intervals(samples, _end(trace))
+    return _intervals(samples, _end(trace) if end is None else end)
 
 
-def split_brain_intervals(trace: Trace, group: str | None = None) -> list[Interval]:
+def split_brain_intervals(trace: Trace, group: str | None = None, end: float | None = None) -> list[Interval]:
     """Intervals during which more than one live member held the leader role.
 
     ``what`` names each leader as ``member@node`` followed by its partition side, if any
@@ -128,7 +128,7 @@ def split_brain_intervals(trace: Trace, group: str | None = None) -> list[Interv
             side = state.side_of(node)
             named.append(f"{member[:8]}@{node}" + (f" in {{{','.join(sorted(side))}}}" if side else ""))
         samples.append((event.when, tuple(named)))
-    return _intervals(samples, _end(trace))
+    return _intervals(samples, _end(trace) if end is None else end)
 
 
 def failovers(trace: Trace, group: str | None = None) -> list[Failover]:

@@ -1,0 +1,108 @@
+"""``Summary``: what a run's trace says, in one object that prints, and displays in a notebook."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+
+from ..trace import Kind, Trace
+from .invariants import Violation, check_all
+from .metrics import (
+    Failover, Interval, VoteOutcome, agreed_leader_intervals, drops_by_cause, failovers, first_leader_time,
+    leaderless_intervals, split_brain_intervals, vote_outcomes,
+)
+from .replay import only_group
+
+__all__ = ["Summary", "summarize"]
+
+
+@dataclass
+class Summary:
+    """The headline facts of one run (times in seconds from the start of the run)."""
+
+    title: str
+    group: str | None
+    start: float
+    end: float
+    first_leader_s: float | None
+    leaders: list[Interval]
+    failovers: list[Failover]
+    split_brain: list[Interval]
+    leaderless: list[Interval]
+    votes: list[VoteOutcome]
+    messages: dict[str, int]
+    drops: dict[str, int]
+    faults: list[tuple[float, str]]
+    violations: list[Violation]
+    names: dict[str, str] = field(default_factory=dict)  # member id (hex) -> node
+
+    def _name(self, member: str) -> str:
+        return self.names.get(member, member[:8])
+
+    def lines(self) -> list[str]:
+        """The summary as lines of text."""
+        t = lambda x: f"{x - self.start:7.2f}"  # noqa: E731
+        out = [f"{self.title}: group {self.group}, {self.end - self.start:.1f} s"]
+        out.append(f"  first leader agreed after   {self.first_leader_s:.2f} s" if self.first_leader_s is not None else "  no leader was ever agreed by all members")
+        out.append("  faults:" if self.faults else "  faults: none")
+        out += [f"    {t(at)} s  {what}" for at, what in self.faults]
+        out.append("  leader agreed by all live members:")
+        out += [f"    {t(i.start)} .. {t(i.end)} s  {self._name(i.what[0])}" for i in self.leaders] or ["    never"]
+        for f in self.failovers:
+            took = f"{f.duration:.2f} s, to {self._name(f.new_leader)}" if f.duration is not None and f.new_leader else "never completed"
+            out.append(f"  failover after {f.cause!r} at {t(f.lost_at).strip()} s: {took}")
+        if self.split_brain:
+            out.append("  more than one leader (split brain):")
+            out += [f"    {t(i.start)} .. {t(i.end)} s  {', '.join(i.what)}" for i in self.split_brain]
+        if self.leaderless:
+            out.append(f"  leaderless for {sum(i.length for i in self.leaderless):.2f} s in {len(self.leaderless)} interval(s)")
+        if self.votes:
+            out.append(f"  votes: {len(self.votes)}")
+            for v in self.votes:
+                results = Counter(v.results.values())
+                latency = f", {v.latency * 1000:.0f} ms" if v.latency is not None else ""
+                out.append(f"    {v.rfv_id}: {dict(results) or 'no result'}{latency}")
+        out.append("  messages sent: " + (", ".join(f"{k} {n}" for k, n in sorted(self.messages.items())) or "none"))
+        out.append("  drops: " + (", ".join(f"{k} {n}" for k, n in sorted(self.drops.items())) or "none"))
+        if self.violations:
+            out.append(f"  INVARIANT VIOLATIONS ({len(self.violations)}):")
+            out += [f"    {v}" for v in self.violations[:10]]
+            if len(self.violations) > 10:
+                out.append(f"    ... {len(self.violations) - 10} more")
+        else:
+            out.append("  invariants: all hold")
+        return out
+
+    def __str__(self) -> str:
+        return "\n".join(self.lines())
+
+    def _repr_html_(self) -> str:
+        import html
+
+        return "<pre>" + html.escape(str(self)) + "</pre>"
+
+
+def summarize(trace: Trace, title: str = "run", group: str | None = None, start: float | None = None, end: float | None = None) -> Summary:
+    """Compute the ``Summary`` of *trace* (for its only group, or *group*) over ``[start, end]`` (default: the events' span)."""
+    group = only_group(trace, group)
+    times = [e.when for e in trace]
+    start = (min(times) if times else 0.0) if start is None else start
+    end = (max(times) if times else start) if end is None else end
+    names = {e.peer: e.node for e in trace.select(kind=Kind.GROUP_JOINED) if e.peer}
+    return Summary(
+        title=title,
+        group=group,
+        start=start,
+        end=end,
+        first_leader_s=first_leader_time(trace, group, since=start),
+        leaders=agreed_leader_intervals(trace, group, end),
+        failovers=failovers(trace, group),
+        split_brain=split_brain_intervals(trace, group, end),
+        leaderless=leaderless_intervals(trace, group, end),
+        votes=vote_outcomes(trace, group),
+        messages=dict(Counter(e.detail or "?" for e in trace.select(kind=Kind.SEND))),
+        drops=drops_by_cause(trace),
+        faults=[(e.when, e.detail or "") for e in trace.select(kind=Kind.FAULT).sorted()],
+        violations=check_all(trace),
+        names=names,
+    )

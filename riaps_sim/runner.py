@@ -1,0 +1,134 @@
+"""Run a scenario in simulation or on real ZeroMQ, and get back the same kind of result."""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .analysis.summary import Summary, summarize
+from .faults import Fault, FaultSchedule, apply_to_network
+from .scenario import LEADER, Scenario
+from .trace import Kind, Trace
+
+__all__ = ["RunResult", "run_scenario", "run_sim", "run_real", "MODES"]
+
+log = logging.getLogger("riaps_sim")
+
+MODES = ("sim", "real")
+
+
+@dataclass
+class RunResult:
+    """A finished run: its trace and how it was made. ``summary()`` and ``plot()`` read the trace."""
+
+    scenario: Scenario
+    mode: str
+    seed: int
+    until: float
+    trace: Trace
+    wall_s: float
+
+    def summary(self) -> Summary:
+        start = 0.0 if self.mode == "sim" else min((e.when for e in self.trace), default=0.0)
+        return summarize(self.trace, title=f"{self.scenario.name} ({self.mode}, seed {self.seed})", start=start, end=start + self.until)
+
+    def plot(self, **kwargs: Any) -> Any:
+        """The role timeline of every node, faults shaded (see ``riaps_sim.analysis.plots.role_timeline``)."""
+        from .analysis.plots import role_timeline
+
+        kwargs.setdefault("until", self.until)
+        return role_timeline(self.trace, title=f"{self.scenario.name} ({self.mode}, seed {self.seed})", **kwargs)
+
+    def save(self, out_dir: str | Path) -> list[Path]:
+        """Write ``trace.jsonl``, ``summary.txt`` and ``roles.png`` to *out_dir*; return the paths."""
+        out = Path(out_dir)
+        out.mkdir(parents=True, exist_ok=True)
+        paths = [out / "trace.jsonl", out / "summary.txt", out / "roles.png"]
+        self.trace.to_jsonl(paths[0])
+        paths[1].write_text(str(self.summary()) + "\n", encoding="utf-8")
+        figure = self.plot()
+        figure.savefig(paths[2], dpi=110, bbox_inches="tight")
+        import matplotlib.pyplot as plt
+
+        plt.close(figure)
+        return paths
+
+    def _repr_html_(self) -> str:
+        return self.summary()._repr_html_()
+
+
+def run_scenario(scenario: Scenario, mode: str = "sim", seed: int | None = None, until: float | None = None, out: str | Path | None = None) -> RunResult:
+    """Run *scenario* in *mode* (``"sim"`` or ``"real"``) to *until* seconds (default: its duration)."""
+    if mode not in MODES:
+        raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
+    seed = scenario.seed if seed is None else seed
+    until = scenario.duration if until is None else until
+    if not until > 0:
+        raise ValueError(f"until must be > 0 seconds, got {until!r}")
+    runner = run_sim if mode == "sim" else run_real
+    return runner(scenario, seed, until, out)
+
+
+def run_sim(scenario: Scenario, seed: int, until: float, out: str | Path | None = None) -> RunResult:
+    """Run *scenario* in the SimPy network model."""
+    from .runtime.sim import Simulation
+
+    started = time.perf_counter()
+    sim = Simulation(scenario.group_types, seed=seed)
+    for spec in scenario.nodes:
+        sim.add_node(spec.name, {i: _factory(cls, kwargs) for i, (cls, kwargs) in spec.components.items()}, address=spec.address)
+    for fault in scenario.faults:
+        if LEADER in fault.nodes():
+            sim.env.timeout(fault.at).callbacks.append(lambda _e, f=fault: _apply_resolved(sim, f))
+        else:
+            apply_to_network([fault], sim.network)
+    sim.run(until=until)
+    return RunResult(scenario, "sim", seed, until, sim.trace, time.perf_counter() - started)
+
+
+def _factory(cls: type, kwargs: Any) -> Any:
+    return lambda: cls(**kwargs)
+
+
+def _apply_resolved(sim: Any, fault: Fault) -> None:
+    leader = current_leader(sim)
+    if leader is None:
+        log.warning("fault %s at %.3f s skipped: no node leads", fault.describe(), sim.now)
+        sim.trace.record(sim.now, sim.now, "network", None, None, Kind.FAULT, detail=f"skipped {fault.describe()}: no leader")
+        return
+    apply_to_network([_substitute(fault, leader)], sim.network, start=sim.now - fault.at)
+
+
+def current_leader(sim: Any) -> str | None:
+    """The node that leads now (the highest term wins if several think they do), or ``None``."""
+    leading = [(m.machine.term, name) for name, node in sim.nodes.items() for m in node.members if m.machine.is_leader]
+    return max(leading)[1] if leading else None
+
+
+def _substitute(fault: Fault, leader: str) -> Fault:
+    changes: dict[str, Any] = {}
+    for f in dataclasses.fields(fault):
+        value = getattr(fault, f.name)
+        if value == LEADER:
+            changes[f.name] = leader
+        elif f.name == "sides":
+            changes[f.name] = tuple(tuple(leader if n == LEADER else n for n in side) for side in value)
+    return dataclasses.replace(fault, **changes)
+
+
+def run_real(scenario: Scenario, seed: int, until: float, out: str | Path | None = None, isolation: str = "loopback") -> RunResult:
+    """Run *scenario* as one OS process per node on real ZeroMQ (loopback addresses 127.0.0.x)."""
+    from .runtime.process import NodePlan, RealRun
+
+    started = time.perf_counter()
+    out_dir = Path(out) / "nodes" if out is not None else Path(tempfile.mkdtemp(prefix="riaps-sim-"))
+    run = RealRun(scenario.group_types, out_dir, seed=seed)
+    for i, spec in enumerate(scenario.nodes):
+        run.add_node(NodePlan(spec.name, spec.address or f"127.0.0.{i + 1}", dict(spec.components)))
+    trace = run.run(until, FaultSchedule(scenario.faults))
+    return RunResult(scenario, "real", seed, until, trace, time.perf_counter() - started)

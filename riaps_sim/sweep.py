@@ -1,0 +1,177 @@
+"""Sweeps: one scenario over many seeds, in parallel, reduced to the distributions of its metrics.
+
+``sweep`` takes any ``concurrent.futures.Executor`` (a ``ProcessPoolExecutor`` by default), so a
+Dask or Ray executor scales a sweep to a cluster with no code of ours. Each task runs one seed and
+returns only its metrics (``RunMetrics``), not its trace, so sweeps of thousands stay small.
+"""
+
+from __future__ import annotations
+
+import statistics
+import sys
+import time
+from collections.abc import Iterable, Sequence
+from concurrent.futures import Executor, ProcessPoolExecutor, as_completed
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Any, TextIO
+
+from .analysis.summary import summarize
+from .scenario import Scenario, load_scenario
+
+__all__ = ["RunMetrics", "SweepResult", "measure", "sweep", "parse_seeds"]
+
+
+@dataclass(frozen=True, slots=True)
+class RunMetrics:
+    """The metrics of one run, in seconds; ``None`` where the event never happened."""
+
+    seed: int
+    first_leader_s: float | None
+    failover_s: float | None
+    split_brain_s: float
+    leaderless_s: float
+    votes: int
+    violations: int
+    wall_s: float
+
+
+def measure(scenario: Scenario | str, seed: int, mode: str = "sim") -> RunMetrics:
+    """Run *scenario* (an object, a built-in name or a file path) with *seed*; return its metrics."""
+    from .runner import run_scenario
+
+    if not isinstance(scenario, Scenario):
+        scenario = load_scenario(scenario)
+    result = run_scenario(scenario, mode=mode, seed=seed)
+    summary = result.summary()
+    done = [f.duration for f in summary.failovers if f.duration is not None]
+    return RunMetrics(
+        seed=seed,
+        first_leader_s=summary.first_leader_s,
+        failover_s=done[0] if done else None,
+        split_brain_s=sum(i.length for i in summary.split_brain),
+        leaderless_s=sum(i.length for i in summary.leaderless),
+        votes=len(summary.votes),
+        violations=len(summary.violations),
+        wall_s=result.wall_s,
+    )
+
+
+def _percentiles(values: Sequence[float]) -> tuple[float, float, float]:
+    ordered = sorted(values)
+    p95 = statistics.quantiles(ordered, n=20, method="inclusive")[-1] if len(ordered) > 1 else ordered[0]
+    return statistics.median(ordered), p95, ordered[-1]
+
+
+@dataclass
+class SweepResult:
+    """The runs of a sweep, in seed order, with their distributions."""
+
+    scenario: str
+    runs: list[RunMetrics]
+    wall_s: float
+
+    def values(self, metric: str) -> list[float]:
+        """The values of *metric* (a ``RunMetrics`` field) over the runs where it happened."""
+        return [v for r in self.runs if (v := getattr(r, metric)) is not None]
+
+    def lines(self) -> list[str]:
+        out = [f"{self.scenario}: {len(self.runs)} seeds in {self.wall_s:.1f} s wall"]
+        out.append(f"  {'metric':18}{'p50':>9}{'p95':>9}{'max':>9}   runs")
+        for metric in ("first_leader_s", "failover_s", "split_brain_s", "leaderless_s"):
+            values = self.values(metric)
+            if values:
+                p50, p95, top = _percentiles(values)
+                out.append(f"  {metric:18}{p50:9.3f}{p95:9.3f}{top:9.3f}   {len(values)}/{len(self.runs)}")
+            else:
+                out.append(f"  {metric:18}{'-':>9}{'-':>9}{'-':>9}   0/{len(self.runs)}")
+        bad = [r.seed for r in self.runs if r.violations]
+        out.append(f"  invariant violations in {len(bad)} run(s)" + (f": seeds {bad[:20]}" if bad else ""))
+        return out
+
+    def __str__(self) -> str:
+        return "\n".join(self.lines())
+
+    def _repr_html_(self) -> str:
+        import html
+
+        return "<pre>" + html.escape(str(self)) + "</pre>"
+
+    def plot(self, ax: Any = None) -> Any:
+        """Box plots of the time metrics over the seeds."""
+        from .analysis.plots import distributions
+
+        return distributions({"first leader": self.values("first_leader_s"), "failover": self.values("failover_s")}, ax=ax)
+
+    def rows(self) -> list[dict[str, Any]]:
+        return [{f.name: getattr(r, f.name) for f in fields(r)} for r in self.runs]
+
+
+def parse_seeds(text: str) -> list[int]:
+    """Seeds from ``"1-1000"``, ``"7"`` or ``"1,5,9-12"``; raises ``ValueError`` naming the bad part."""
+    seeds: list[int] = []
+    for part in text.split(","):
+        low, dash, high = part.strip().partition("-")
+        try:
+            if dash:
+                first, last = int(low), int(high)
+                if last < first:
+                    raise ValueError
+                seeds.extend(range(first, last + 1))
+            else:
+                seeds.append(int(low))
+        except ValueError:
+            raise ValueError(f"bad seed range {part.strip()!r}: expected N, N-M or a comma-separated list of those") from None
+    return seeds
+
+
+def _bar(done: int, total: int, started: float, stream: TextIO) -> None:
+    width = 30
+    filled = width * done // max(total, 1)
+    elapsed = time.perf_counter() - started
+    stream.write(f"\r  [{'#' * filled}{'.' * (width - filled)}] {done}/{total} seeds, {elapsed:.1f} s")
+    if done == total:
+        stream.write("\n")
+    stream.flush()
+
+
+def sweep(
+    scenario: Scenario | str | Path,
+    seeds: Iterable[int],
+    executor: Executor | None = None,
+    jobs: int | None = None,
+    mode: str = "sim",
+    progress: bool | TextIO = True,
+) -> SweepResult:
+    """Run *scenario* once per seed and collect the metrics.
+
+    Parameters
+    ----------
+    scenario:
+        A ``Scenario`` (it must pickle: components importable by name), a built-in name or a file.
+    seeds:
+        The seeds, e.g. ``range(1000)``.
+    executor:
+        Any ``concurrent.futures.Executor``; by default a ``ProcessPoolExecutor`` of *jobs* workers.
+    progress:
+        Show a progress bar on stderr (or on the given stream).
+    """
+    ref: Scenario | str = scenario if isinstance(scenario, Scenario) else str(scenario)
+    name = ref.name if isinstance(ref, Scenario) else load_scenario(ref).name
+    seeds = list(seeds)
+    stream = progress if not isinstance(progress, bool) else (sys.stderr if progress else None)
+    started = time.perf_counter()
+    own = executor is None
+    pool = executor or ProcessPoolExecutor(max_workers=jobs)
+    runs: list[RunMetrics] = []
+    try:
+        futures = [pool.submit(measure, ref, seed, mode) for seed in seeds]
+        for future in as_completed(futures):
+            runs.append(future.result())
+            if stream is not None:
+                _bar(len(runs), len(seeds), started, stream)
+    finally:
+        if own:
+            pool.shutdown(cancel_futures=True)
+    runs.sort(key=lambda r: r.seed)
+    return SweepResult(name, runs, time.perf_counter() - started)
