@@ -27,9 +27,13 @@ from dataclasses import dataclass
 from typing import Any
 
 __all__ = [
-    "Fault", "Partition", "Heal", "Crash", "Restart", "ClockSkew", "Loss", "Duplicate", "Delay",
+    "LEADER", "Fault", "Partition", "Heal", "Crash", "Restart", "ClockSkew", "Loss", "Duplicate", "Delay",
     "FaultSchedule", "apply_to_network",
 ]
+
+
+#: The symbolic node name of "the node that leads when the fault happens".
+LEADER = "@leader"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -42,14 +42,10 @@ from typing import Any
 
 from .component import Component
 from .coord.timing import Timing
-from .faults import ClockSkew, Crash, Delay, Duplicate, Fault, FaultSchedule, Heal, Loss, Partition, Restart
+from .faults import LEADER, ClockSkew, Crash, Delay, Duplicate, Fault, FaultSchedule, Heal, Loss, Partition, Restart
 from .model import GroupType
 
 __all__ = ["NodeSpec", "Scenario", "ScenarioError", "load_scenario", "default_scenario", "BUILTIN", "LEADER"]
-
-#: The symbolic node name of "the node that leads when the fault happens".
-LEADER = "@leader"
-
 
 class ScenarioError(ValueError):
     """A scenario that cannot be run: the message names the file, the line or field, and what was expected."""

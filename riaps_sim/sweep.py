@@ -7,17 +7,21 @@ returns only its metrics (``RunMetrics``), not its trace, so sweeps of thousands
 
 from __future__ import annotations
 
+import logging
+import pickle
 import statistics
 import sys
 import time
 from collections.abc import Iterable, Sequence
-from concurrent.futures import Executor, ProcessPoolExecutor, as_completed
+from concurrent.futures import Executor, Future, ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any, TextIO
 
 from .analysis.summary import summarize
 from .scenario import Scenario, load_scenario
+
+log = logging.getLogger("riaps_sim")
 
 __all__ = ["RunMetrics", "SweepResult", "measure", "sweep", "parse_seeds"]
 
@@ -125,6 +129,26 @@ def parse_seeds(text: str) -> list[int]:
     return seeds
 
 
+def _pickles(obj: object) -> bool:
+    try:
+        pickle.dumps(obj)
+    except Exception:
+        return False
+    return True
+
+
+class _InProcess(Executor):
+    """Runs each task at submission, in this process (for scenarios that do not pickle)."""
+
+    def submit(self, fn: Any, /, *args: Any, **kwargs: Any) -> Future[Any]:
+        future: Future[Any] = Future()
+        try:
+            future.set_result(fn(*args, **kwargs))
+        except Exception as exc:
+            future.set_exception(exc)
+        return future
+
+
 def _bar(done: int, total: int, started: float, stream: TextIO) -> None:
     width = 30
     filled = width * done // max(total, 1)
@@ -162,6 +186,12 @@ def sweep(
     stream = progress if not isinstance(progress, bool) else (sys.stderr if progress else None)
     started = time.perf_counter()
     own = executor is None
+    if own and not _pickles(ref):
+        log.warning(
+            "scenario %r cannot be sent to worker processes (a component class that is not importable by name?); "
+            "running its seeds in this process instead", name,
+        )
+        executor = _InProcess()
     pool = executor or ProcessPoolExecutor(max_workers=jobs)
     runs: list[RunMetrics] = []
     try:

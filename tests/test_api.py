@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import types
 from pathlib import Path
 
 import ports
@@ -66,3 +67,32 @@ def test_readme_opens_with_the_two_commands_and_ci_runs_the_test_one() -> None:
     main_job, tests = (b.strip().removeprefix("sh").strip() for b in blocks[:2])
     assert "riaps-sim" in main_job and "pytest" in tests
     assert tests in (ROOT / ".ci" / "run").read_text(encoding="utf-8")
+
+
+def test_readme_python_example_runs() -> None:
+    """The README's Python example runs as written (with a shorter sweep)."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    example = next(b for b in readme.split("```")[1::2] if b.startswith("python\nfrom riaps_sim import"))
+    code = example.removeprefix("python\n").replace("range(1000)", "range(3), progress=False")
+    module = types.ModuleType("readme_example")
+    sys.modules["readme_example"] = module  # as a notebook's __main__: its classes pickle by name
+    try:
+        exec(compile(code, "README.md", "exec"), module.__dict__)
+    finally:
+        del sys.modules["readme_example"]
+    assert module.result.summary().first_leader_s is not None
+
+
+def test_riaps_sim_exports_exactly_its_all() -> None:
+    """Every name in riaps_sim.__all__ exists."""
+    assert all(hasattr(riaps_sim, name) for name in riaps_sim.__all__)
+
+
+def test_sweep_of_an_unpicklable_scenario_runs_in_process(caplog) -> None:
+    """A scenario whose component is not importable by name still sweeps, in this process, with a warning."""
+    namespace: dict = {}
+    exec("from riaps_sim import Component\nclass Local(Component):\n    def handleActivate(self):\n        self.joinGroup('TheGroup', 'g1')\n", namespace)
+    scenario = riaps_sim.Scenario.group_of(3, namespace["Local"], duration=8)
+    with caplog.at_level("WARNING", logger="riaps_sim"):
+        result = riaps_sim.sweep(scenario, range(2), progress=False)
+    assert [r.seed for r in result.runs] == [0, 1] and "running its seeds in this process" in caplog.text
