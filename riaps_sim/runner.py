@@ -32,17 +32,20 @@ class RunResult:
     until: float
     trace: Trace
     wall_s: float
+    start: float = 0.0  #: the run's time 0 on the trace's clock (the wall clock in the real world)
+    topology: Any = None  #: the simulated network's graph (networkx), or ``None`` in the real world
 
     def summary(self) -> Summary:
-        start = 0.0 if self.mode == "sim" else min((e.when for e in self.trace), default=0.0)
-        return summarize(self.trace, title=f"{self.scenario.name} ({self.mode}, seed {self.seed})", start=start, end=start + self.until)
+        return summarize(self.trace, title=f"{self.scenario.name} ({self.mode}, seed {self.seed})", start=self.start, end=self.start + self.until)
 
     def plot(self, **kwargs: Any) -> Any:
         """The role timeline of every node, faults shaded (see ``riaps_sim.analysis.plots.role_timeline``)."""
         from .analysis.plots import role_timeline
 
         kwargs.setdefault("until", self.until)
-        return role_timeline(self.trace, title=f"{self.scenario.name} ({self.mode}, seed {self.seed})", **kwargs)
+        kwargs.setdefault("origin", self.start)
+        kwargs.setdefault("title", f"{self.scenario.name} ({self.mode}, seed {self.seed})")
+        return role_timeline(self.trace, **kwargs)
 
     def save(self, out_dir: str | Path) -> list[Path]:
         """Write ``trace.jsonl``, ``summary.txt`` and ``roles.png`` to *out_dir*; return the paths."""
@@ -88,7 +91,7 @@ def run_sim(scenario: Scenario, seed: int, until: float, out: str | Path | None 
         else:
             apply_to_network([fault], sim.network)
     sim.run(until=until)
-    return RunResult(scenario, "sim", seed, until, sim.trace, time.perf_counter() - started)
+    return RunResult(scenario, "sim", seed, until, sim.trace, time.perf_counter() - started, topology=sim.network.graph.to_undirected())
 
 
 def _factory(cls: type, kwargs: Any) -> Any:
@@ -131,4 +134,4 @@ def run_real(scenario: Scenario, seed: int, until: float, out: str | Path | None
     for i, spec in enumerate(scenario.nodes):
         run.add_node(NodePlan(spec.name, spec.address or f"127.0.0.{i + 1}", dict(spec.components)))
     trace = run.run(until, FaultSchedule(scenario.faults))
-    return RunResult(scenario, "real", seed, until, trace, time.perf_counter() - started)
+    return RunResult(scenario, "real", seed, until, trace, time.perf_counter() - started, start=run._t0 or 0.0)

@@ -27,20 +27,28 @@ def _axes(ax: Any, size: tuple[float, float]) -> tuple[Any, Any]:
     return figure, ax
 
 
+def _natural(name: str) -> tuple[Any, ...]:
+    """Sort key that puts n2 before n10."""
+    import re
+
+    return tuple(int(part) if part.isdigit() else part for part in re.split(r"(\d+)", name))
+
+
 def _relative(trace: Trace) -> float:
     return 0.0 if any(e.true_time is not None for e in trace) else min((e.when for e in trace), default=0.0)
 
 
-def role_timeline(trace: Trace, ax: Any = None, title: str | None = None, until: float | None = None) -> Any:
+def role_timeline(trace: Trace, ax: Any = None, title: str | None = None, until: float | None = None, origin: float | None = None) -> Any:
     """One row per node showing its role over time (follower, candidate, leader, down); faults shaded.
 
     Partitions are shaded from their start to the heal and each side's nodes get a hatched band;
-    crashes and restarts are marked with vertical lines. Times are seconds from the run's start.
+    crashes and restarts are marked with vertical lines. Times are seconds from *origin* (default:
+    0 in simulation, the first event in the real world); *until* ends the axis.
     """
     figure, ax = _axes(ax, (10, 0.55 * max(3, len(trace.nodes())) + 1.4))
-    t0 = _relative(trace)
+    t0 = _relative(trace) if origin is None else origin
     events = trace.sorted()
-    nodes = [n for n in events.nodes() if n != "network"]
+    nodes = sorted((n for n in events.nodes() if n != "network"), key=_natural)
     end = (max((e.when for e in events), default=t0) if until is None else t0 + until) - t0
     rows = {n: i for i, n in enumerate(reversed(nodes))}
     spans: dict[str, list[tuple[float, str]]] = {n: [(0.0, "follower")] for n in nodes}
@@ -111,7 +119,7 @@ def sequence_chart(trace: Trace, since: float, until: float, kinds: Iterable[str
     t0 = _relative(trace)
     window = trace.select(since=t0 + since, until=t0 + until).sorted()
     wanted = set(kinds) if kinds is not None else None
-    nodes = [n for n in trace.nodes() if n != "network"]
+    nodes = sorted((n for n in trace.nodes() if n != "network"), key=_natural)
     x = {n: i for i, n in enumerate(nodes)}
     colours = plt.get_cmap("tab10")
     palette: dict[str, Any] = {}
@@ -133,7 +141,7 @@ def sequence_chart(trace: Trace, since: float, until: float, kinds: Iterable[str
     ax.set_ylim(until, since)
     ax.set_ylabel("time (s)")
     ax.set_xlabel("node")
-    ax.set_title(f"messages from {since:g} s to {until:g} s")
+    ax.set_title(f"messages from {since:.3f} s to {until:.3f} s")
     from matplotlib.lines import Line2D
 
     ax.legend(handles=[Line2D([], [], color=c, label=k) for k, c in palette.items()], loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False)
@@ -161,7 +169,11 @@ def latency_histogram(trace: Trace, kinds: Iterable[str] | None = None, ax: Any 
 
 
 def topology(graph: Any, partition: Sequence[Iterable[str]] | None = None, ax: Any = None, seed: int = 0) -> Any:
-    """Draw a network graph (networkx), colouring nodes by partition side and labelling link latencies."""
+    """Draw a network graph (networkx), colouring nodes by partition side and labelling link latencies.
+
+    Edges may carry ``latency`` (seconds, or a latency object) or ``weight`` (mean latency in
+    seconds, as ``RunResult.topology`` has them); switches are drawn small and grey.
+    """
     import networkx as nx
 
     figure, ax = _axes(ax, (6, 5))
@@ -170,7 +182,7 @@ def topology(graph: Any, partition: Sequence[Iterable[str]] | None = None, ax: A
     colours = ["#2e8b57", "#6a5acd", "#f2a541", "#b22222"]
     node_colour = [next((colours[i % 4] for i, s in enumerate(sides) if n in s), "#c9d3df") for n in graph.nodes]
     nx.draw_networkx(graph, position, ax=ax, node_color=node_colour, edgecolors="#333333", font_size=9)
-    labels = {(u, v): f"{d['latency']}" for u, v, d in graph.edges(data=True) if "latency" in d}
+    labels = {(u, v): _latency_label(d.get("latency", d.get("weight"))) for u, v, d in graph.edges(data=True) if "latency" in d or "weight" in d}
     if labels:
         nx.draw_networkx_edge_labels(graph, position, edge_labels=labels, ax=ax, font_size=7)
     if sides:
@@ -180,6 +192,12 @@ def topology(graph: Any, partition: Sequence[Iterable[str]] | None = None, ax: A
     ax.set_title("topology")
     ax.set_axis_off()
     return figure
+
+
+def _latency_label(latency: Any) -> str:
+    mean = getattr(latency, "mean", latency)
+    mean = mean() if callable(mean) else mean
+    return f"{float(mean) * 1000:g} ms" if isinstance(mean, (int, float)) else str(latency)
 
 
 def distributions(samples: Mapping[str, Sequence[float]], ax: Any = None, unit: str = "s") -> Any:
@@ -193,6 +211,6 @@ def distributions(samples: Mapping[str, Sequence[float]], ax: Any = None, unit: 
         ax.boxplot(data, tick_labels=names, whis=(5, 95), showfliers=True)
         for i, values in enumerate(data, 1):
             ax.annotate(f"p50 {statistics.median(values):.2f}", (i + 0.1, statistics.median(values)), fontsize=8)
-    ax.set_ylabel(f"{unit}")
+    ax.set_ylabel(f"time ({unit})")
     ax.set_title(f"over {max((len(d) for d in data), default=0)} runs (whiskers: p5-p95)")
     return figure

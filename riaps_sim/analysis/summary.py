@@ -88,6 +88,7 @@ def summarize(trace: Trace, title: str = "run", group: str | None = None, start:
     times = [e.when for e in trace]
     start = (min(times) if times else 0.0) if start is None else start
     end = (max(times) if times else start) if end is None else end
+    trace = trace.select(until=end)  # what happens after the end (shutting down) is not part of the run
     names = {e.peer: e.node for e in trace.select(kind=Kind.GROUP_JOINED) if e.peer}
     return Summary(
         title=title,

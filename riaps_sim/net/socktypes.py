@@ -32,9 +32,10 @@ class PubSocket(SimSocket):
     def _send(self, frames: tuple[bytes, ...]) -> None:
         wire = self._wire
         head = frames[0]
+        mid = wire.new_id()  # every copy of this message carries the same id
         for pipe in self._pipes:
             if not pipe.up or pipe.subs is None:
-                wire.drop_unsent(pipe, self, "slow_joiner")
+                wire.drop_unsent(pipe, self, "slow_joiner", mid=mid)
                 continue
             if not pipe.match_all:
                 for prefix in pipe.subs:
@@ -44,9 +45,9 @@ class PubSocket(SimSocket):
                     self._filtered += 1
                     continue
             if not self._room(pipe):
-                wire.drop_unsent(pipe, self, "hwm")
+                wire.drop_unsent(pipe, self, "hwm", mid=mid)
                 continue
-            wire.put(pipe, frames)
+            wire.put(pipe, frames, mid)
 
     def recv_multipart(self, flags: int = 0, copy: bool = True, track: bool = False) -> list[bytes]:
         raise zmq.ZMQError(zmq.ENOTSUP)

@@ -115,10 +115,19 @@ class Wire:
 
     # -- sending -------------------------------------------------------------------------------------
 
-    def put(self, pipe: Pipe, frames: tuple[bytes, ...]) -> None:
-        """Count one copy sent through *pipe* and put it on the wire, or queue it until the pipe is up."""
+    def new_id(self) -> int:
+        """A fresh message id, for a message whose copies share one (a PUB's fan-out)."""
+        self._mid += 1
+        return self._mid
+
+    def put(self, pipe: Pipe, frames: tuple[bytes, ...], mid: int = 0) -> None:
+        """Count one copy sent through *pipe* and put it on the wire, or queue it until the pipe is up.
+
+        Copies of one message share its id *mid*; 0 means a message of its own.
+        """
         self.sent += 1
-        self._mid = mid = self._mid + 1
+        if not mid:
+            self._mid = mid = self._mid + 1
         pipe.outstanding += 1
         emit = self.emit
         if emit is not None:
@@ -128,10 +137,11 @@ class Wire:
         else:
             pipe.pending.append((frames, mid))
 
-    def drop_unsent(self, pipe: Pipe | None, sock: SimSocket, cause: str, peer: str = "") -> None:
+    def drop_unsent(self, pipe: Pipe | None, sock: SimSocket, cause: str, peer: str = "", mid: int = 0) -> None:
         """Count one copy that *sock* sent and dropped at once, with *cause* (HWM, slow joiner, unroutable)."""
         self.sent += 1
-        self._mid = mid = self._mid + 1
+        if not mid:
+            self._mid = mid = self._mid + 1
         self.dropped[cause] = self.dropped.get(cause, 0) + 1
         sock._drops[cause] = sock._drops.get(cause, 0) + 1
         emit = self.emit

@@ -153,7 +153,10 @@ class GroupMember:
 
     def _receive_all(self, port: ports.Port, receive: Callable[[], list[bytes]], head: Callable[[list[bytes]], bytes]) -> None:
         """Drain *port*: decode each frame list into an input and run it."""
+        ids = getattr(self.node.driver, "message_ids", None)  # the network's ids, in simulation
         while not self._left:
+            if ids is not None:
+                ids.delivered = ids.source = None
             try:
                 frames = receive()
             except ports.PortError as error:
@@ -167,7 +170,10 @@ class GroupMember:
                 log.warning("%s: dropped a malformed %r message: %s", self, frames[0][:8], error)
                 self._trace(Kind.DROP, detail="malformed", peer=error.__class__.__name__)
                 continue
-            self._trace(Kind.DELIVER, detail=frames[0].decode("ascii", "replace"), size=len(frames[1]))
+            self._trace(
+                Kind.DELIVER, detail=frames[0].decode("ascii", "replace"), size=len(frames[1]),
+                msg_id=ids.delivered if ids is not None else None, peer=ids.source if ids is not None else None,
+            )
             self._run(event)
 
     def _on_sub(self) -> None:
@@ -194,13 +200,16 @@ class GroupMember:
             handler(self, command)
 
     def _send(self, what: str, action: Callable[[], object]) -> None:
+        ids = getattr(self.node.driver, "message_ids", None)  # the network's ids, in simulation
+        if ids is not None:
+            ids.sent = None
         try:
             action()
         except (ports.PortError, ports.OperationError) as error:
             self._trace(Kind.DROP, detail="send_failed", peer=what)
             self._run(SendFailed(what=what, reason=str(error)))
             return
-        self._trace(Kind.SEND, detail=what)
+        self._trace(Kind.SEND, detail=what, msg_id=ids.sent if ids is not None else None)
 
     def _publish(self, c: cmd.Publish) -> None:
         self._send(c.cmd.value.decode(), lambda: self.pub.sendGroup(c.cmd.value, c.payload))

@@ -38,6 +38,21 @@ class _Timer:
             self.callback()
 
 
+class MessageIds:
+    """The network's ids of the message this host sent or received last (simulation only).
+
+    The runtime clears a field, sends or receives, and reads it back: the network assigns ids
+    synchronously inside the socket call, so the id belongs to exactly that message.
+    """
+
+    __slots__ = ("sent", "delivered", "source")
+
+    def __init__(self) -> None:
+        self.sent: int | None = None
+        self.delivered: int | None = None
+        self.source: str | None = None
+
+
 class SimDriver:
     """The loop of one node on one simulated host."""
 
@@ -47,6 +62,7 @@ class SimDriver:
         self.env = network.env
         self._watched: dict[Any, Callable[[], None]] = {}
         self.stopped = False
+        self.message_ids = MessageIds()
 
     def __repr__(self) -> str:
         return f"<SimDriver {self.host.name} watching {len(self._watched)}>"
@@ -187,7 +203,16 @@ class Simulation:
 
     def _on_network_event(self, event: tuple[Any, ...]) -> None:
         time, kind, source, target, msg_id, detail = event
-        if kind == "drop":
+        if kind == "send":
+            node = self.nodes.get(source)
+            if node is not None:
+                node.driver.message_ids.sent = msg_id  # type: ignore[attr-defined]
+        elif kind == "deliver":
+            node = self.nodes.get(target)
+            if node is not None:
+                ids = node.driver.message_ids  # type: ignore[attr-defined]
+                ids.delivered, ids.source = msg_id, source
+        elif kind == "drop":
             self.trace.record(time, time, str(source), None, None, Kind.DROP, peer=str(target) or None, msg_id=msg_id or None, detail=str(detail))
         elif kind == "fault":
             text = str(detail)
