@@ -11,7 +11,7 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass
 
 from ..trace import Kind, Trace
-from .replay import parse_sides, replay
+from .replay import only_group, parse_sides, replay
 
 __all__ = [
     "Interval", "Failover", "VoteOutcome",
@@ -88,10 +88,19 @@ def agreed_leader_intervals(trace: Trace, group: str | None = None, end: float |
 
 
 def first_leader_time(trace: Trace, group: str | None = None, since: float | None = None) -> float | None:
-    """Seconds from *since* (default: the trace's first event) until all live members first agreed on one leader; ``None`` if never."""
+    """Seconds from *since* until all live members first agreed on one leader; ``None`` if never.
+
+    By default *since* is the moment the last member joined before that agreement, so the figure
+    means the same in simulation (everyone joins at 0) and in the real world (processes start one
+    after another).
+    """
+    intervals = agreed_leader_intervals(trace, group)
+    if not intervals:
+        return None
     if since is None:
-        since = min((e.when for e in trace), default=0.0)
-    for interval in agreed_leader_intervals(trace, group):
+        joins = [e.when for e in trace.select(kind=Kind.GROUP_JOINED, group=only_group(trace, group)) if e.when <= intervals[0].start]
+        since = max(joins) if joins else min(e.when for e in trace)
+    for interval in intervals:
         if interval.start >= since:
             return interval.start - since
         if interval.end > since:

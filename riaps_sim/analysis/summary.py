@@ -43,7 +43,7 @@ class Summary:
         """The summary as lines of text."""
         t = lambda x: f"{x - self.start:7.2f}"  # noqa: E731
         out = [f"{self.title}: group {self.group}, {self.end - self.start:.1f} s"]
-        out.append(f"  first leader agreed after   {self.first_leader_s:.2f} s" if self.first_leader_s is not None else "  no leader was ever agreed by all members")
+        out.append(f"  first leader agreed {self.first_leader_s:.2f} s after the last member joined" if self.first_leader_s is not None else "  no leader was ever agreed by all members")
         out.append("  faults:" if self.faults else "  faults: none")
         out += [f"    {t(at)} s  {what}" for at, what in self.faults]
         out.append("  leader agreed by all live members:")
@@ -95,7 +95,7 @@ def summarize(trace: Trace, title: str = "run", group: str | None = None, start:
         group=group,
         start=start,
         end=end,
-        first_leader_s=first_leader_time(trace, group, since=start),
+        first_leader_s=first_leader_time(trace, group),
         leaders=agreed_leader_intervals(trace, group, end),
         failovers=failovers(trace, group),
         split_brain=split_brain_intervals(trace, group, end),
