@@ -58,7 +58,7 @@ class Fault:
 class Partition(Fault):
     """Cut the network between *sides* (node name lists); one side means it against all other nodes."""
 
-    sides: tuple[tuple[str, ...], ...]
+    sides: Sequence[Sequence[str]]  # stored as a tuple of tuples
     mode: str = "hold"
     one_way: bool = False
 

@@ -130,7 +130,7 @@ def run_real(scenario: Scenario, seed: int, until: float, out: str | Path | None
 
     started = time.perf_counter()
     out_dir = Path(out) / "nodes" if out is not None else Path(tempfile.mkdtemp(prefix="riaps-sim-"))
-    run = RealRun(scenario.group_types, out_dir, seed=seed)
+    run = RealRun(list(scenario.group_types), out_dir, seed=seed)
     for i, spec in enumerate(scenario.nodes):
         run.add_node(NodePlan(spec.name, spec.address or f"127.0.0.{i + 1}", dict(spec.components)))
     trace = run.run(until, FaultSchedule(scenario.faults))

@@ -247,12 +247,12 @@ def _load_toml(path: Path) -> Scenario:
         kind = f.get("kind")
         if kind not in _FAULTS:
             raise fail(where + ".kind", f"expected one of {sorted(_FAULTS)}, got {kind!r}")
-        cls, names = _FAULTS[kind]
-        extra = sorted(set(f) - set(names) - {"at", "kind"})
+        cls, renames = _FAULTS[kind]
+        extra = sorted(set(f) - set(renames) - {"at", "kind"})
         if extra:
-            raise fail(where, f"unknown field(s) {extra} for a {kind}; expected {sorted(names)}")
+            raise fail(where, f"unknown field(s) {extra} for a {kind}; expected {sorted(renames)}")
         try:
-            faults.append(cls(at=f["at"], **{names[k]: v for k, v in f.items() if k in names}))
+            faults.append(cls(at=f["at"], **{renames[k]: v for k, v in f.items() if k in renames}))
         except KeyError as exc:
             raise fail(where, f"missing field {exc}") from None
         except (ValueError, TypeError) as exc:

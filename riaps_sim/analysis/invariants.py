@@ -51,7 +51,7 @@ def one_leader_per_term(trace: Trace) -> list[Violation]:
 
 def vote_results_agree(trace: Trace) -> list[Violation]:
     """Every member given a poll's result is given the same result."""
-    by_poll: dict[object, list[TraceEvent]] = defaultdict(list)
+    by_poll: dict[tuple[str | None, object], list[TraceEvent]] = defaultdict(list)
     for e in trace.select(kind=Kind.VOTE_ANNOUNCED).sorted():
         by_poll[(e.group, e.msg_id)].append(e)
     out = []

@@ -64,7 +64,10 @@ class VoteOutcome:
         return self.first_result_at - self.requested_at
 
 
-def _intervals(samples: list[tuple[float, tuple[str, ...]]], end: float) -> list[Interval]:
+Sample = tuple[float, tuple[str, ...]]
+
+
+def _intervals(samples: list[Sample], end: float) -> list[Interval]:
     """Merge (time, value) samples into intervals of constant non-empty value."""
     out: list[Interval] = []
     current: tuple[str, ...] = ()
@@ -83,7 +86,7 @@ def _end(trace: Trace) -> float:
 
 def agreed_leader_intervals(trace: Trace, group: str | None = None, end: float | None = None) -> list[Interval]:
     """Intervals during which exactly one leader held the role and every live member believed in it."""
-    samples = [(event.when, (leader,) if (leader := state.agreed_leader()) else ()) for event, state in replay(trace, group)]
+    samples: list[Sample] = [(event.when, (leader,) if (leader := state.agreed_leader()) else ()) for event, state in replay(trace, group)]
     return _intervals(samples, _end(trace) if end is None else end)
 
 
@@ -110,7 +113,7 @@ def first_leader_time(trace: Trace, group: str | None = None, since: float | Non
 
 def leaderless_intervals(trace: Trace, group: str | None = None, end: float | None = None) -> list[Interval]:
     """Intervals, after the first leader appeared, during which no live member held the leader role."""
-    samples: list[tuple[float, tuple[str, ...]]] = []
+    samples: list[Sample] = []
     seen_leader = False
     for event, state in replay(trace, group):
         leaders = state.leaders()
@@ -125,7 +128,7 @@ def split_brain_intervals(trace: Trace, group: str | None = None, end: float | N
     ``what`` names each leader as ``member@node`` followed by its partition side, if any
     (``'ab12…@n1 in {n1,n2}'``), so one sees which component each leader ruled.
     """
-    samples = []
+    samples: list[Sample] = []
     for event, state in replay(trace, group):
         leaders = sorted(state.leaders())
         if len(leaders) < 2:

@@ -41,7 +41,9 @@ class Summary:
 
     def lines(self) -> list[str]:
         """The summary as lines of text."""
-        t = lambda x: f"{x - self.start:7.2f}"  # noqa: E731
+        def t(x: float) -> str:
+            return f"{x - self.start:7.2f}"
+
         out = [f"{self.title}: group {self.group}, {self.end - self.start:.1f} s"]
         out.append(f"  first leader agreed {self.first_leader_s:.2f} s after the last member joined" if self.first_leader_s is not None else "  no leader was ever agreed by all members")
         out.append("  faults:" if self.faults else "  faults: none")

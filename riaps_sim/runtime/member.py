@@ -12,7 +12,7 @@ from __future__ import annotations
 import errno
 import logging
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import ports
 
@@ -257,7 +257,7 @@ class GroupMember:
         kind = _NOTIFY_KINDS.get(c.callback)
         group = self.group
         if kind is not None:
-            self._trace(kind, peer=c.args[0].hex())  # type: ignore[union-attr]
+            self._trace(kind, peer=cast(bytes, c.args[0]).hex())
             self.node.run_handler(self.component, c.callback, group, c.args[0])
             return
         if c.callback == "handleVoteResult":
@@ -265,7 +265,7 @@ class GroupMember:
             self._trace(Kind.VOTE_ANNOUNCED, msg_id=str(rfv_id), detail=str(result))
             self.node.run_handler(self.component, c.callback, group, rfv_id, result)
             return
-        payload, identity, extra = c.args[0], None, ()
+        payload, identity, extra = c.args[0], None, cast(tuple[object, ...], ())
         if c.callback == "handleMessageToLeader":
             identity = c.args[1]
         elif c.callback == "handleVoteRequest":

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from ..component import Component
@@ -135,7 +135,7 @@ class Simulation:
 
     def __init__(
         self,
-        group_types: Mapping[str, GroupType] | list[GroupType],
+        group_types: Mapping[str, GroupType] | Sequence[GroupType],
         seed: int = 0,
         network: Network | None = None,
         discovery_delay_s: float = 0.05,
