@@ -22,13 +22,14 @@ fault                   what happens
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 __all__ = [
     "LEADER", "Fault", "Partition", "Heal", "Crash", "Restart", "ClockSkew", "Loss", "Duplicate", "Delay",
-    "FaultSchedule", "apply_to_network",
+    "FaultSchedule", "apply_to_network", "resolve_leader",
 ]
 
 
@@ -132,33 +133,26 @@ class _LinkFault(Fault):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class Loss(_LinkFault):
-    """Lose each message between *a* and *b* with probability *rate* (0 to 1)."""
-
+class _RateFault(_LinkFault):
     rate: float
 
     def __post_init__(self) -> None:
         Fault.__post_init__(self)
         if not 0 <= self.rate <= 1:
-            raise ValueError(f"Loss.rate must be between 0 and 1, got {self.rate!r}")
+            raise ValueError(f"{type(self).__name__}.rate must be between 0 and 1, got {self.rate!r}")
 
     def describe(self) -> str:
-        return f"loss {self.a}-{self.b} {self.rate:g}"
+        return f"{type(self).__name__.lower()} {self.a}-{self.b} {self.rate:g}"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class Duplicate(_LinkFault):
+class Loss(_RateFault):
+    """Lose each message between *a* and *b* with probability *rate* (0 to 1)."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Duplicate(_RateFault):
     """Duplicate each message between *a* and *b* with probability *rate* (0 to 1)."""
-
-    rate: float
-
-    def __post_init__(self) -> None:
-        Fault.__post_init__(self)
-        if not 0 <= self.rate <= 1:
-            raise ValueError(f"Duplicate.rate must be between 0 and 1, got {self.rate!r}")
-
-    def describe(self) -> str:
-        return f"duplicate {self.a}-{self.b} {self.rate:g}"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -192,6 +186,18 @@ class FaultSchedule(tuple[Fault, ...]):
             unknown = [n for n in fault.nodes() if n not in known]
             if unknown:
                 raise ValueError(f"fault {index} ({fault.describe()} at {fault.at:g} s) names unknown node(s) {unknown}; nodes are {list(known)}")
+
+
+def resolve_leader(fault: Fault, leader: str) -> Fault:
+    """*fault* with every ``LEADER`` (``"@leader"``) replaced by the node name *leader*."""
+    changes: dict[str, Any] = {}
+    for f in dataclasses.fields(fault):
+        value = getattr(fault, f.name)
+        if value == LEADER:
+            changes[f.name] = leader
+        elif f.name == "sides":
+            changes[f.name] = tuple(tuple(leader if n == LEADER else n for n in side) for side in value)
+    return dataclasses.replace(fault, **changes)
 
 
 def apply_to_network(schedule: Iterable[Fault], network: Any, start: float = 0.0) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 import tempfile
 import time
@@ -11,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from .analysis.summary import Summary, summarize
-from .faults import Fault, FaultSchedule, apply_to_network
+from .faults import Fault, FaultSchedule, apply_to_network, resolve_leader
 from .scenario import LEADER, Scenario
 from .trace import Kind, Trace
 
@@ -104,24 +103,13 @@ def _apply_resolved(sim: Any, fault: Fault) -> None:
         log.warning("fault %s at %.3f s skipped: no node leads", fault.describe(), sim.now)
         sim.trace.record(sim.now, sim.now, "network", None, None, Kind.FAULT, detail=f"skipped {fault.describe()}: no leader")
         return
-    apply_to_network([_substitute(fault, leader)], sim.network, start=sim.now - fault.at)
+    apply_to_network([resolve_leader(fault, leader)], sim.network, start=sim.now - fault.at)
 
 
 def current_leader(sim: Any) -> str | None:
     """The node that leads now (the highest term wins if several think they do), or ``None``."""
     leading = [(m.machine.term, name) for name, node in sim.nodes.items() for m in node.members if m.machine.is_leader]
     return max(leading)[1] if leading else None
-
-
-def _substitute(fault: Fault, leader: str) -> Fault:
-    changes: dict[str, Any] = {}
-    for f in dataclasses.fields(fault):
-        value = getattr(fault, f.name)
-        if value == LEADER:
-            changes[f.name] = leader
-        elif f.name == "sides":
-            changes[f.name] = tuple(tuple(leader if n == LEADER else n for n in side) for side in value)
-    return dataclasses.replace(fault, **changes)
 
 
 def run_real(scenario: Scenario, seed: int, until: float, out: str | Path | None = None, isolation: str = "loopback") -> RunResult:
