@@ -147,6 +147,20 @@ def test_drop_partition_loses_and_counts(context: zmq.Context, receiver: Receive
     assert receiver.run_until(lambda: receiver.payloads("a") == [b"after"])
 
 
+def test_what_is_held_is_bounded(context: zmq.Context, receiver: Receiver, monkeypatch: pytest.MonkeyPatch) -> None:
+    from riaps_sim.runtime import faultlayer
+
+    monkeypatch.setattr(faultlayer, "MAX_QUEUED", 5)
+    a = sender(context, "a", receiver)
+    receiver.faults.partition([["a"]])
+    for payload in numbered(10):
+        a.send(payload)
+    assert receiver.run_until(lambda: receiver.faults.dropped["hwm"] == 5)
+    receiver.faults.heal()
+    assert receiver.run_until(lambda: len(receiver.got) == 5)
+    assert receiver.payloads("a") == numbered(5), "the oldest are kept, as a full queue keeps them"
+
+
 def test_one_way_partition_cuts_one_direction(context: zmq.Context, receiver: Receiver) -> None:
     """A one-way cut a -> b holds what b receives from a; at a, what comes from b passes."""
     cut = Partition(at=0, sides=[["a"], ["b"]], one_way=True)

@@ -40,12 +40,16 @@ import zmq
 
 from ..faults import Delay, Duplicate, Fault, Heal, Loss, Partition
 
-__all__ = ["LinkFaults", "FaultContext", "FaultSocket", "PeerFate", "source_endpoint"]
+__all__ = ["LinkFaults", "FaultContext", "FaultSocket", "PeerFate", "source_endpoint", "full_sides", "MAX_QUEUED"]
 
 log = logging.getLogger("riaps_sim.runtime")
 
 _NOBLOCK = zmq.NOBLOCK
 _POLLIN = zmq.POLLIN
+
+MAX_QUEUED = 100_000
+"""Messages a socket holds or delays at most; more from a faulted peer are dropped (cause ``"hwm"``),
+as a full ZeroMQ queue drops them, so a long partition cannot exhaust memory."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,7 +103,8 @@ class LinkFaults:
         The generator of loss and duplication draws (seed it from the node's seed for repeatable
         draws; the protocol's own generator is left alone).
     on_drop:
-        Called as ``on_drop(cause, peer_node)`` for each message dropped (``"partition"``, ``"loss"``).
+        Called as ``on_drop(cause, peer_node)`` for each message dropped (``"partition"``, ``"loss"``,
+        ``"hwm"``).
     """
 
     def __init__(
@@ -407,6 +412,9 @@ class FaultSocket:
             return
         if fate.loss and faults.rng.random() < fate.loss:
             faults.drop("loss", fate.node)
+            return
+        if self._pending >= MAX_QUEUED:
+            faults.drop("hwm", fate.node)
             return
         copies = 1
         if fate.duplicate and faults.rng.random() < fate.duplicate:
