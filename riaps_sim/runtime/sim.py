@@ -128,9 +128,13 @@ class Simulation:
 
     Examples
     --------
-    >>> sim = Simulation([GroupType(name="TheGroup")], seed=1)       # doctest: +SKIP
-    >>> for i in range(5): sim.add_node(f"n{i}", {"member": Member})   # doctest: +SKIP
-    >>> sim.run(until=30)                                              # doctest: +SKIP
+    >>> from riaps_sim.examples import Groupie
+    >>> sim = Simulation([GroupType(name="TheGroup")], seed=1)
+    >>> for i in range(5):
+    ...     _ = sim.add_node(f"n{i}", {"member": Groupie})
+    >>> sim.run(until=10)
+    >>> [name for name, node in sim.nodes.items() if node.members[0].group.isLeader()]
+    ['n3']
     """
 
     def __init__(
