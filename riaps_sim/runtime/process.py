@@ -41,16 +41,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..faults import ClockSkew, Crash, Delay, Duplicate, Fault, FaultSchedule, Heal, Loss, Partition, Restart
+from ..faults import LEADER, ClockSkew, Crash, Delay, Duplicate, Fault, FaultSchedule, Heal, Loss, Partition, Restart, resolve_leader
 from ..model import GroupType
 from ..trace import Kind, Trace, TraceEvent
 
 __all__ = ["NodePlan", "NodeFaults", "RealRun", "node_main", "StreamingTrace", "fault_text", "LEADER", "ISOLATIONS"]
 
 log = logging.getLogger("riaps_sim.runtime")
-
-LEADER = "@leader"
-"""The node name that stands for the current leader in a fault (the same as ``riaps_sim.scenario.LEADER``)."""
 
 ISOLATIONS = ("loopback", "netns")
 _MESSAGE_FAULTS = (Partition, Heal, Loss, Duplicate, Delay)
@@ -468,16 +465,7 @@ class RealRun:
         if LEADER not in fault.nodes():
             return fault
         leader = self.current_leader()
-        if leader is None:
-            return None
-        changes: dict[str, Any] = {}
-        for f in dataclasses.fields(fault):
-            value = getattr(fault, f.name)
-            if value == LEADER:
-                changes[f.name] = leader
-            elif f.name == "sides":
-                changes[f.name] = tuple(tuple(leader if n == LEADER else n for n in side) for side in value)
-        return dataclasses.replace(fault, **changes)
+        return None if leader is None else resolve_leader(fault, leader)
 
     def current_leader(self) -> str | None:
         """The node whose member leads now by the traces so far (the highest term wins), or ``None``."""
