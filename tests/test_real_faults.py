@@ -401,3 +401,5 @@ def test_run_refuses_bad_arguments_with_the_value_named(tmp_path) -> None:
         run.run(-1)
     with pytest.raises(ValueError, match="'bridge'"):
         RealRun([GroupType(name="TheGroup")], tmp_path, isolation="bridge")
+    with pytest.raises(RuntimeError, match="run"):
+        RealRun([GroupType(name="TheGroup")], tmp_path, isolation="netns").start(1.0)

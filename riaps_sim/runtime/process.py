@@ -280,6 +280,8 @@ class RealRun:
 
     def start(self, duration_s: float, names: list[str] | None = None) -> None:
         """Start the node processes (all, or *names*), each to run for at most *duration_s* seconds."""
+        if self.isolation == "netns":
+            raise RuntimeError("isolation='netns' needs run(duration_s, schedule), which makes and removes the namespaces; start() runs on loopback only")
         for name in names or list(self.plans):
             self._spawn(name, duration_s)
 
