@@ -19,7 +19,7 @@ def _run(args: argparse.Namespace) -> int:
     scenario = load_scenario(args.scenario)
     out = Path(args.out) if args.out else Path("out") / f"{scenario.name}-{args.mode}"
     print(f"riaps-sim: running {scenario.name!r} ({scenario.description or 'no description'}) in {args.mode} mode", flush=True)
-    result = run_scenario(scenario, mode=args.mode, seed=args.seed, until=args.until, out=out)
+    result = run_scenario(scenario, mode=args.mode, seed=args.seed, until=args.until, out=out, isolation=args.isolation)
     summary = result.summary()
     print(summary)
     paths = result.save(out)
@@ -96,6 +96,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--seed", type=int, help="the seed (default: the scenario's)")
     run.add_argument("--until", type=float, help="seconds to run (default: the scenario's duration)")
     run.add_argument("--out", help="directory for trace.jsonl, summary.txt and roles.png (default: out/<scenario>-<mode>)")
+    run.add_argument("--isolation", choices=["loopback", "netns"], default="loopback",
+                     help="real mode: processes on 127.0.0.x (default), or one network namespace per node with firewall partitions (root)")
     run.add_argument("--check", action="store_true", help="exit with status 1 if an invariant is violated")
     run.set_defaults(handler=_run)
 

@@ -51,7 +51,12 @@ class Fault:
         """The nodes the fault names (checked against the scenario's nodes)."""
         return ()
 
-    def describe(self) -> str:
+    def describe(self, nodes: Sequence[str] | None = None) -> str:
+        """The fault in the trace's words, the same in both worlds (``crash n1``, ``heal``...).
+
+        With the run's *nodes*, a partition's lone side is completed by all the others, so the
+        analysis sees both sides.
+        """
         return type(self).__name__.lower()
 
 
@@ -76,8 +81,11 @@ class Partition(Fault):
     def nodes(self) -> tuple[str, ...]:
         return tuple(n for side in self.sides for n in side)
 
-    def describe(self) -> str:
-        return f"partition {' | '.join(','.join(s) for s in self.sides)} ({self.mode}{', one-way' if self.one_way else ''})"
+    def describe(self, nodes: Sequence[str] | None = None) -> str:
+        sides = [list(side) for side in self.sides]
+        if len(sides) == 1 and nodes is not None:
+            sides.append([n for n in nodes if n not in sides[0]])
+        return f"partition {' | '.join(','.join(s) for s in sides)} ({self.mode}{', one-way' if self.one_way else ''})"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -92,7 +100,7 @@ class _NodeFault(Fault):
     def nodes(self) -> tuple[str, ...]:
         return (self.node,)
 
-    def describe(self) -> str:
+    def describe(self, nodes: Sequence[str] | None = None) -> str:
         return f"{type(self).__name__.lower()} {self.node}"
 
 
@@ -118,8 +126,8 @@ class ClockSkew(_NodeFault):
         if not self.rate > 0:
             raise ValueError(f"ClockSkew.rate must be > 0 (1.0 is a perfect clock), got {self.rate!r}")
 
-    def describe(self) -> str:
-        return f"clock {self.node} offset={self.offset_s:g} rate={self.rate:g}"
+    def describe(self, nodes: Sequence[str] | None = None) -> str:
+        return f"clock {self.node} offset={self.offset_s!r} rate={self.rate!r}"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -131,6 +139,12 @@ class _LinkFault(Fault):
     def nodes(self) -> tuple[str, ...]:
         return (self.a, self.b)
 
+    def describe(self, nodes: Sequence[str] | None = None) -> str:
+        return f"link {self.a}{'->' if self.one_way else '<->'}{self.b} {self._change()}"
+
+    def _change(self) -> str:
+        raise NotImplementedError
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class _RateFault(_LinkFault):
@@ -141,8 +155,8 @@ class _RateFault(_LinkFault):
         if not 0 <= self.rate <= 1:
             raise ValueError(f"{type(self).__name__}.rate must be between 0 and 1, got {self.rate!r}")
 
-    def describe(self) -> str:
-        return f"{type(self).__name__.lower()} {self.a}-{self.b} {self.rate:g}"
+    def _change(self) -> str:
+        return f"{'loss' if isinstance(self, Loss) else 'duplication'}={self.rate!r}"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -166,8 +180,8 @@ class Delay(_LinkFault):
         if not self.latency_s >= 0:
             raise ValueError(f"Delay.latency_s must be >= 0 seconds, got {self.latency_s!r}")
 
-    def describe(self) -> str:
-        return f"delay {self.a}-{self.b} {self.latency_s:g}s"
+    def _change(self) -> str:
+        return f"latency=Constant(delay={self.latency_s!r})"
 
 
 class FaultSchedule(tuple[Fault, ...]):

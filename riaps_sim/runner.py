@@ -64,16 +64,25 @@ class RunResult:
         return self.summary()._repr_html_()
 
 
-def run_scenario(scenario: Scenario, mode: str = "sim", seed: int | None = None, until: float | None = None, out: str | Path | None = None) -> RunResult:
-    """Run *scenario* in *mode* (``"sim"`` or ``"real"``) to *until* seconds (default: its duration)."""
+def run_scenario(
+    scenario: Scenario, mode: str = "sim", seed: int | None = None, until: float | None = None, out: str | Path | None = None,
+    isolation: str = "loopback",
+) -> RunResult:
+    """Run *scenario* in *mode* (``"sim"`` or ``"real"``) to *until* seconds (default: its duration).
+
+    In the real world, *isolation* is ``"loopback"`` (processes on 127.0.0.x, faults in a
+    message-level layer) or ``"netns"`` (one network namespace per node on a bridge, partitions by
+    firewall rules; needs root).
+    """
     if mode not in MODES:
         raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
     seed = scenario.seed if seed is None else seed
     until = scenario.duration if until is None else until
     if not until > 0:
         raise ValueError(f"until must be > 0 seconds, got {until!r}")
-    runner = run_sim if mode == "sim" else run_real
-    return runner(scenario, seed, until, out)
+    if mode == "sim":
+        return run_sim(scenario, seed, until, out)
+    return run_real(scenario, seed, until, out, isolation=isolation)
 
 
 def run_sim(scenario: Scenario, seed: int, until: float, out: str | Path | None = None) -> RunResult:
@@ -113,12 +122,12 @@ def current_leader(sim: Any) -> str | None:
 
 
 def run_real(scenario: Scenario, seed: int, until: float, out: str | Path | None = None, isolation: str = "loopback") -> RunResult:
-    """Run *scenario* as one OS process per node on real ZeroMQ (loopback addresses 127.0.0.x)."""
+    """Run *scenario* as one OS process per node on real ZeroMQ, on loopback or in network namespaces."""
     from .runtime.process import NodePlan, RealRun
 
     started = time.perf_counter()
     out_dir = Path(out) / "nodes" if out is not None else Path(tempfile.mkdtemp(prefix="riaps-sim-"))
-    run = RealRun(list(scenario.group_types), out_dir, seed=seed)
+    run = RealRun(list(scenario.group_types), out_dir, seed=seed, isolation=isolation)
     for i, spec in enumerate(scenario.nodes):
         run.add_node(NodePlan(spec.name, spec.address or f"127.0.0.{i + 1}", dict(spec.components)))
     trace = run.run(until, FaultSchedule(scenario.faults))

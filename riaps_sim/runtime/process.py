@@ -529,31 +529,8 @@ class RealRun:
 
 
 def fault_text(fault: Fault, nodes: list[str]) -> str:
-    """The trace's wording of *fault*, the simulation's: ``partition a,b | c (hold)``, ``heal``, ``crash n1``...
-
-    A partition's lone side is completed by the other *nodes*, so the analysis sees both sides.
-    """
-    from .faultlayer import full_sides
-
-    if isinstance(fault, Partition):
-        how = fault.mode + (", one-way" if fault.one_way else "")
-        return f"partition {' | '.join(','.join(side) for side in full_sides(fault.sides, nodes))} ({how})"
-    if isinstance(fault, Heal):
-        return "heal"
-    if isinstance(fault, (Crash, Restart)):
-        return f"{type(fault).__name__.lower()} {fault.node}"
-    if isinstance(fault, ClockSkew):
-        return f"clock {fault.node} offset={fault.offset_s!r} rate={fault.rate!r}"
-    if isinstance(fault, (Loss, Duplicate, Delay)):
-        arrow = "->" if fault.one_way else "<->"
-        if isinstance(fault, Loss):
-            change = f"loss={fault.rate!r}"
-        elif isinstance(fault, Duplicate):
-            change = f"duplication={fault.rate!r}"
-        else:
-            change = f"latency=Constant(delay={fault.latency_s!r})"
-        return f"link {fault.a}{arrow}{fault.b} {change}"
-    return fault.describe()
+    """The trace's wording of *fault*, the simulation's (see ``Fault.describe``)."""
+    return fault.describe(nodes)
 
 
 @contextlib.contextmanager
