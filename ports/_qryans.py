@@ -105,11 +105,14 @@ class GroupQryPort(ConnPort, GroupDuplexPort):
         return int(self.serverHost is not None)
 
     def closeSocket(self) -> None:
-        """Hang up and close."""
+        """Hang up and close. A socket that already died (its context ended, its host crashed) is just forgotten."""
         if self.socket is None:
             return
         self._close_monitor()
-        self.update(None, None)
+        try:
+            self.update(None, None)
+        except zmq.ZMQError:
+            self.serverHost = self.serverPort = None
         self.socket.close(linger=0)
         self.socket = None
 

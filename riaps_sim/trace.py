@@ -32,6 +32,9 @@ What each kind carries (the runtimes write these; the analysis reads them):
 - ``send`` / ``deliver``: ``detail`` is the command (``tic``, ``ldr``, ``msg``, ...), ``peer`` the
   other node, ``msg_id`` pairs them where the world knows it (simulation).
 - ``drop``: ``detail`` is the cause (``partition``, ``loss``, ``hwm``, ``crash``, ``malformed``...).
+  ``node`` is where the loss was seen: in simulation the network records it at the sender, with
+  the intended receiver as ``peer``; the real world's fault layer records it at the receiver, with
+  the sender as ``peer``. A malformed message is recorded by the member that received it.
 - ``fault``: ``detail`` describes it, e.g. ``crash n3``, ``partition n1 | n2,n3``, ``heal``.
 - ``error``: ``detail`` says what failed; ``loop crashed: ...`` marks a node loop that died.
 """

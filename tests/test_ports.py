@@ -451,3 +451,15 @@ def test_curve_keys_need_tcp() -> None:
     """Keys with the inproc transport are refused: inproc would silently skip the handshake."""
     with pytest.raises(ValueError, match="CURVE keys need the tcp transport"):
         ports.Part(zmq.Context.instance(), keys=ports.CurveKeys.generate(), transport="inproc")
+
+
+def test_closing_ports_whose_sockets_died_does_not_raise(world: World) -> None:
+    """A port whose socket is already closed (host crash, context ended) closes quietly."""
+    leader = member(world, "leader")
+    port = leader[4].updatePoller()
+    ports_of_a = member(world, "a")
+    ports_of_a[3].update(leader[0].host, port)
+    for p in ports_of_a[1:]:
+        p.getSocket().close(linger=0)
+        p.closeSocket()
+        assert p.getSocket() is None

@@ -14,6 +14,7 @@ from riaps_sim.analysis import check_all, first_leader_time
 from riaps_sim.examples import Groupie
 from riaps_sim.model import GroupType
 from riaps_sim.runtime.sim import Simulation
+from riaps_sim.trace import Trace
 
 SEEDS = range(50)
 GROUP = GroupType(name="TheGroup")
@@ -152,3 +153,20 @@ def test_two_members_never_elect_under_the_reference_quorum_rule() -> None:
         sim.run(until=60)
         assert leaders(sim) == [], f"seed {seed}: two members elected {leaders(sim)}"
         assert all(g.elected == [] and g.group.groupSize() == 2 for g in groupies(sim).values())  # type: ignore[union-attr]
+
+
+def test_a_follower_crash_and_restart_leave_the_group_working() -> None:
+    """Crashing a follower (its qry port connected to the leader) is clean; it rejoins after a restart."""
+    sim = group_of(4, seed=2)
+    sim.run(until=10)
+    (leader,) = leaders(sim)
+    follower = next(n for n in sim.nodes if n != leader)
+    sim.network.crash(follower)
+    sim.run(until=15)
+    assert leaders(sim) == [leader]
+    sim.network.restart(follower)
+    sim.run(until=25)
+    assert leaders(sim) == [leader]
+    rejoined = sim.nodes[follower].members[0]
+    assert rejoined.machine.leader == sim.nodes[leader].members[0].member_id
+    assert sim.trace.select(kind="error") == Trace() and check_all(sim.trace) == []
