@@ -52,6 +52,7 @@ log = logging.getLogger("riaps_sim.runtime")
 ISOLATIONS = ("loopback", "netns")
 _MESSAGE_FAULTS = (Partition, Heal, Loss, Duplicate, Delay)
 _STOP_GRACE_S = 30.0  # a node process outlives its run by this much only if the parent is gone
+_START_MARGIN_S = 0.05  # from the last node's "ready" to time 0, for the start message to arrive
 
 
 @dataclass(frozen=True)
@@ -95,11 +96,12 @@ class NodeFaults:
     """The faults a node process applies itself, and what it needs to apply them.
 
     ``faults`` are applied at wall-clock ``t0 + fault.at`` (at once, in order, if already past:
-    a restarted node catches up); ``addresses`` tells the senders of received messages apart;
+    a restarted node catches up). ``t0`` is ``None`` for the nodes started with the run: they learn
+    it from the parent once every node has booted (see ``node_main``); ``addresses`` tells the senders of received messages apart;
     ``message_layer`` wraps the node's context in the fault layer (``riaps_sim.runtime.faultlayer``).
     """
 
-    t0: float
+    t0: float | None
     faults: tuple[Fault, ...] = ()
     addresses: Mapping[str, str] = field(default_factory=dict)
     message_layer: bool = False
@@ -119,12 +121,16 @@ def node_main(
     control: Any = None,
     netns: str | None = None,
     beacon_destinations: list[tuple[str, int]] | None = None,
+    ready: Any = None,
 ) -> None:
     """Run one node until *duration_s* seconds pass or SIGTERM arrives (the body of a node process).
 
     With *faults*, the node applies its receive-side faults and clock skews at their times, and
     those sent later on the *control* connection (a ``multiprocessing`` pipe end) when they come.
-    With *netns*, it first enters that network namespace.
+    With *netns*, it first enters that network namespace. With *ready* (a semaphore) and faults
+    whose ``t0`` is ``None``, the node boots, releases *ready*, and waits for the run's time 0 on
+    *control*: it starts its components then, so that, as in simulation, every node starts at 0
+    (process start-up, about half a second, is not part of the run).
     """
     if netns is not None:
         from .netns import enter_namespace
@@ -138,6 +144,10 @@ def node_main(
     from .real import RealDriver
 
     logging.basicConfig(level=logging.WARNING, format=f"%(levelname)s {plan.name} %(name)s: %(message)s")
+    if faults is not None and faults.t0 is None:
+        ready.release()
+        faults = dataclasses.replace(faults, t0=float(control.recv()))  # the common start time
+    start_at = faults.t0 if faults is not None else None
     context = zmq.Context()
     driver = RealDriver(clock_offset_s=clock_offset_s, t0_s=faults.t0 if faults is not None else None)
     if beacon_destinations is None and plan.host.startswith("127."):
@@ -167,9 +177,9 @@ def node_main(
         elif layer is not None:
             layer.apply(fault)
 
-    if faults is not None:
+    if start_at is not None and faults is not None:
         for fault in faults.faults:
-            driver.call_at(faults.t0 + fault.at, functools.partial(apply, fault))
+            driver.call_at(start_at + fault.at, functools.partial(apply, fault))
     if control is not None:
         def take_control() -> None:
             try:
@@ -185,7 +195,11 @@ def node_main(
         driver.call_later(discovery.interval, beacon)
 
     beacon()
-    node.start()
+    if start_at is not None and start_at > time.time():
+        driver.call_at(start_at, node.start)
+        duration_s = start_at + duration_s - time.time()
+    else:
+        node.start()
     try:
         driver.run(duration_s=duration_s)
     except Exception as exc:
@@ -260,6 +274,8 @@ class RealRun:
         self._context = multiprocessing.get_context("spawn")
         self._reported: set[int] = set()
         self._t0: float | None = None
+        self._running = False
+        self._ready: Any = None
         self._end: float | None = None
         self._node_faults: dict[str, list[Fault]] = {}
         self._controls: dict[str, Any] = {}
@@ -288,11 +304,13 @@ class RealRun:
     def _spawn(self, name: str, duration_s: float) -> None:
         plan = self.plans[name]
         kwargs: dict[str, Any] = {}
-        if self._t0 is not None:
+        if self._running:
             kwargs["faults"] = NodeFaults(
                 self._t0, tuple(sorted(self._node_faults.get(name, []) + self._sent, key=lambda f: f.at)),
                 {n: p.host for n, p in self.plans.items()}, self._layer,
             )
+            if self._t0 is None:
+                kwargs["ready"] = self._ready
             reader, writer = self._context.Pipe(duplex=False)
             kwargs["control"] = reader
             previous = self._controls.pop(name, None)
@@ -358,8 +376,9 @@ class RealRun:
     def run(self, duration_s: float, schedule: FaultSchedule = FaultSchedule()) -> Trace:
         """Run every node for *duration_s* seconds while applying *schedule*; return the merged trace.
 
-        Blocks until the run is over. Time 0 of the schedule is when the node processes are
-        started. At the end every node gets SIGTERM, then SIGKILL if it has not stopped within 10 s.
+        Blocks until the run is over. Time 0 of the schedule is when the nodes start their
+        components, together, once every node process has booted (as in simulation, where every
+        node starts at 0). At the end every node gets SIGTERM, then SIGKILL if it has not stopped within 10 s.
         A node process that dies on its own is logged and recorded as an ``error`` event
         (``process died: exit code N``). With ``isolation="netns"`` the namespaces are made first
         and removed afterwards, whatever happens (errors, SIGTERM, Ctrl-C).
@@ -380,10 +399,15 @@ class RealRun:
             cleanup.callback(self._destroy_net)  # last: after the nodes have stopped
             cleanup.callback(self.stop)
             self._prepare(schedule)
-            self._t0 = time.time()
-            self._end = self._t0 + duration_s
+            self._running = True
+            self._ready = self._context.Semaphore(0)
             for name in names:
                 self._spawn(name, duration_s + _STOP_GRACE_S)
+            self._await_boot(names)
+            self._t0 = time.time() + _START_MARGIN_S
+            for name in names:
+                self._controls[name].send(self._t0)
+            self._end = self._t0 + duration_s
             pending = deque(f for f in schedule if f.at <= duration_s)
             while True:
                 now = time.time()
@@ -396,6 +420,17 @@ class RealRun:
                 time.sleep(max(0.0, min(0.05, next_at - now, self._end - now)))
             self._report_deaths()
         return self.trace()
+
+    def _await_boot(self, names: list[str], timeout_s: float = 60.0) -> None:
+        """Wait until every node process has booted and waits for the start; fail if one dies or hangs."""
+        deadline = time.monotonic() + timeout_s
+        for _ in names:
+            while not self._ready.acquire(timeout=0.1):
+                dead = [n for n in names if not self.processes[n].is_alive()]
+                if dead:
+                    raise RuntimeError(f"node process(es) {dead} died while starting; see their log lines above")
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"node processes did not all start within {timeout_s:g} s")
 
     def _prepare(self, schedule: FaultSchedule) -> None:
         """Decide who applies which fault; in netns mode, make the namespaces and move the nodes there."""
