@@ -92,7 +92,7 @@ def test_leader_crash_survivors_agree_on_new_leader_within_5s_at_p95() -> None:
 )
 def test_three_members_vote_and_all_get_the_right_result(ballots, kind: str, action: bool, expected: str) -> None:
     """Every member of three receives the same poll result, the right one for the ballots cast."""
-    for seed in range(10):
+    for seed in SEEDS:
         sim = Simulation([GROUP], seed=seed)
         for i, ballot in enumerate(ballots):
             sim.add_node(f"n{i}", {"groupie": lambda b=ballot: Groupie(ballot=b)})
@@ -113,7 +113,7 @@ def test_three_members_vote_and_all_get_the_right_result(ballots, kind: str, act
 @pytest.mark.slow
 def test_messages_to_the_leader_and_replies_reach_the_right_member_only() -> None:
     """Each member's letters reach the leader, and each reply reaches the member that wrote and no other."""
-    for seed in range(10):
+    for seed in SEEDS:
         sim = group_of(5, seed, ask_leader_every=1.0)
         sim.run(until=20)
         (leader,) = leaders(sim)
@@ -130,7 +130,7 @@ def test_messages_to_the_leader_and_replies_reach_the_right_member_only() -> Non
 @pytest.mark.slow
 def test_a_member_that_leaves_is_seen_leaving_within_half_a_second() -> None:
     """When a member leaves, every other member's handleMemberLeft fires within 0.5 s."""
-    for seed in range(20):
+    for seed in SEEDS:
         sim = group_of(4, seed)
         sim.nodes["n3"].components["groupie"].leave_at = None
         sim.run(until=10)
@@ -148,7 +148,7 @@ def test_a_member_that_leaves_is_seen_leaving_within_half_a_second() -> None:
 @pytest.mark.slow
 def test_two_members_never_elect_under_the_reference_quorum_rule() -> None:
     """With groupMinSize 2 the reference needs 3 live members to start an election, so 2 never elect."""
-    for seed in range(10):
+    for seed in SEEDS:
         sim = group_of(2, seed)
         sim.run(until=60)
         assert leaders(sim) == [], f"seed {seed}: two members elected {leaders(sim)}"

@@ -1,0 +1,65 @@
+"""`riaps-sim node`: each node of a scenario started on its own, as on separate hosts, finds the others."""
+
+from __future__ import annotations
+
+import random
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from riaps_sim.analysis import first_leader_time
+from riaps_sim.trace import Trace
+
+SCENARIO = """
+[scenario]
+name = "three hosts"
+duration = 8
+seed = 3
+
+[[group]]
+name = "TheGroup"
+
+[[node]]
+name = "a"
+address = "127.0.0.21"
+components = {{ member = {{ class = "riaps_sim.examples:Groupie" }} }}
+
+[[node]]
+name = "b"
+address = "127.0.0.22"
+components = {{ member = {{ class = "riaps_sim.examples:Groupie" }} }}
+
+[[node]]
+name = "c"
+address = "127.0.0.23"
+components = {{ member = {{ class = "riaps_sim.examples:Groupie" }} }}
+"""
+
+
+@pytest.mark.slow
+def test_three_node_commands_elect_a_leader(tmp_path: Path) -> None:
+    """Three `riaps-sim node` processes of one scenario discover each other by beacons and elect a leader."""
+    scenario = tmp_path / "hosts.toml"
+    scenario.write_text(SCENARIO.format())
+    port = str(random.Random().randrange(40000, 47000))
+    commands = [
+        [sys.executable, "-m", "riaps_sim.cli", "node", str(scenario), "--name", name, "--beacon-port", port, "--out", str(tmp_path / "out")]
+        for name in "abc"
+    ]
+    processes = [subprocess.Popen(c, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for c in commands]
+    outputs = [p.communicate(timeout=60) for p in processes]
+    assert [p.returncode for p in processes] == [0, 0, 0], outputs
+    assert "node a of 'three hosts' on 127.0.0.21" in outputs[0][0]
+    trace = Trace.merge(Trace.from_jsonl(tmp_path / "out" / f"{name}.jsonl") for name in "abc")
+    assert first_leader_time(trace) is not None
+    assert {e.node for e in trace.select(kind="group_joined")} == {"a", "b", "c"}
+
+
+def test_node_command_names_an_unknown_node(tmp_path: Path) -> None:
+    """Asking for a node the scenario lacks is an error naming the nodes it has."""
+    scenario = tmp_path / "hosts.toml"
+    scenario.write_text(SCENARIO.format())
+    result = subprocess.run([sys.executable, "-m", "riaps_sim.cli", "node", str(scenario), "--name", "z"], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2 and "has no node 'z'; its nodes are ['a', 'b', 'c']" in result.stderr
