@@ -394,7 +394,9 @@ class ConnPort(Port):
 
     def __init__(self, parentPart: Part, portName: str, portSpec: Any = None) -> None:
         super().__init__(parentPart, portName, portSpec)
-        self.servers: set[tuple[str, int]] = set()
+        #: The peers connected to, in the order they were added (a set in the reference; ordered here
+        #: so that disconnecting them is deterministic).
+        self.servers: dict[tuple[str, int], None] = {}
         self.portNum = -1
 
     def _describe_endpoint(self) -> str:
@@ -417,7 +419,20 @@ class ConnPort(Port):
             return
         socket = self._require_socket()
         socket.connect(self.parent.endpoint(*key))
-        self.servers.add(key)
+        self.servers[key] = None
+
+    def forget(self, host: str, port: int) -> None:
+        """Disconnect from the peer at *host*:*port*, which has left; no-op if not connected.
+
+        The reference never disconnects, so departed members' endpoints pile up (B18); discovery
+        here reports departures and the runtime forgets them.
+        """
+        key = (host, _port_number(port, self))
+        if self.servers.pop(key, 0) is None and self.socket is not None:
+            try:
+                self.socket.disconnect(self.parent.endpoint(*key))
+            except zmq.ZMQError:
+                pass
 
     def closeConnSocket(self) -> None:
         """Disconnect from every peer and close the socket."""
