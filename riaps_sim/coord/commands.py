@@ -74,44 +74,37 @@ class Command:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class Publish(Command):
+class _Frames(Command):
+    """A command that sends ``[cmd, payload]`` on a port; its fields are checked once, here."""
+
+    cmd: Code
+    payload: bytes
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.cmd, Code):
+            raise ValueError(f"{type(self).__name__}.cmd must be a wire.Code, got {self.cmd!r}")
+        check_bytes(type(self).__name__, "payload", self.payload)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Publish(_Frames):
     """Publish ``[cmd, payload]`` on the group's pub port."""
 
-    cmd: Code
-    payload: bytes
-
-    def __post_init__(self) -> None:
-        if not isinstance(self.cmd, Code):
-            raise ValueError(f"Publish.cmd must be a wire.Code, got {self.cmd!r}")
-        check_bytes("Publish", "payload", self.payload)
-
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class SendToLeader(Command):
+class SendToLeader(_Frames):
     """Send ``[cmd, payload]`` to the leader through the qry port."""
 
-    cmd: Code
-    payload: bytes
-
-    def __post_init__(self) -> None:
-        if not isinstance(self.cmd, Code):
-            raise ValueError(f"SendToLeader.cmd must be a wire.Code, got {self.cmd!r}")
-        check_bytes("SendToLeader", "payload", self.payload)
-
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class SendToMember(Command):
+class SendToMember(_Frames):
     """Send ``[cmd, payload]`` through the ans port to the member with routing *identity*."""
 
     identity: bytes
-    cmd: Code
-    payload: bytes
 
     def __post_init__(self) -> None:
         check_bytes("SendToMember", "identity", self.identity, 255)
-        if not isinstance(self.cmd, Code):
-            raise ValueError(f"SendToMember.cmd must be a wire.Code, got {self.cmd!r}")
-        check_bytes("SendToMember", "payload", self.payload)
+        _Frames.__post_init__(self)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
