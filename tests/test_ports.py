@@ -35,11 +35,14 @@ def mesh(world: World, names: list[str], spec: dict = SPEC):
     return members
 
 
-def drain(world: World, port, socket=None, timeout: float = 0.3) -> list[bytes]:
-    """Payloads received on *port* until it stays quiet for *timeout* seconds."""
-    socket = socket or port.getSocket()
+def drain(world: World, port, expected: int = 0, quiet: float = 0.2, deadline: float = 10.0) -> list[bytes]:
+    """Payloads received on *port*: wait up to *deadline* s for each of the *expected* ones, then
+    keep reading until the port stays quiet for *quiet* s (so extra messages show up too)."""
+    socket = port.getSocket()
     got = []
-    while world.wait_readable(socket, timeout):
+    while len(got) < expected and world.wait_readable(socket, deadline):
+        got.append(port.recv())
+    while world.wait_readable(socket, quiet):
         got.append(port.recv())
     return got
 
@@ -156,11 +159,11 @@ def test_three_members_fan_out_including_self(world: World) -> None:
         for _, _, sub, _, _ in members:
             publish_until_received(world, pub, sub, b"warm-up from " + pub.name.encode())
     for _, _, sub, _, _ in members:
-        drain(world, sub, timeout=0.2)
+        drain(world, sub)
     for i, (_, pub, _, _, _) in enumerate(members):
         assert pub.send(f"hello {i}".encode()) is True
     for _, _, sub, _, _ in members:
-        assert sorted(drain(world, sub)) == [b"hello 0", b"hello 1", b"hello 2"]
+        assert sorted(drain(world, sub, 3)) == [b"hello 0", b"hello 1", b"hello 2"]
 
 
 def test_send_group_carries_command_and_payload(world: World) -> None:
@@ -189,7 +192,7 @@ def test_sub_connects_once_per_pub(world: World) -> None:
     assert sub.connected() == 1
     publish_until_received(world, pub, sub)
     pub.send(b"once")
-    assert drain(world, sub) == [b"once"]
+    assert drain(world, sub, 1) == [b"once"]
 
 
 def test_recv_with_nothing_waiting_raises_eagain(world: World) -> None:
@@ -234,7 +237,7 @@ def test_round_trips_reach_the_member_that_asked(world: World) -> None:
         question = ans.recv()
         ans.send(b"answer to " + question)
     for _, _, _, qry, _ in members:
-        assert drain(world, qry) == [b"answer to from " + qry.name.encode()]
+        assert drain(world, qry, 1) == [b"answer to from " + qry.name.encode()]
 
 
 def test_routing_identity_is_the_member_id(world: World) -> None:
@@ -296,7 +299,7 @@ def test_ans_port_lost_and_regained(world: World) -> None:
     assert world.wait_readable(ans.getSocket())
     assert ans.recv() == b"term 2"
     ans.send(b"welcome back")
-    assert drain(world, qry) == [b"welcome back"]
+    assert drain(world, qry, 1) == [b"welcome back"]
 
 
 def test_qry_and_ans_pyobj(world: World) -> None:
@@ -469,11 +472,11 @@ def test_sub_forgets_a_pub_that_left(world: World) -> None:
     """forget() disconnects from a departed pub (fixes B18): its later messages no longer arrive."""
     (_, pub_a, sub, _, _), (_, pub_b, _, _, _) = mesh(world, ["a", "b"])
     publish_until_received(world, pub_b, sub, b"from b")
-    drain(world, sub, timeout=0.2)
+    drain(world, sub)
     info = pub_b.getInfo()
     sub.forget(info.portHost, info.portNum)
     sub.forget(info.portHost, info.portNum)
     assert sub.connected() == 1
     pub_b.send(b"after forget")
     pub_a.send(b"still here")
-    assert drain(world, sub) == [b"still here"]
+    assert drain(world, sub, 1) == [b"still here"]
