@@ -108,11 +108,16 @@ class Component:
 
     # -- groups ---------------------------------------------------------------------------------------
 
-    def joinGroup(self, groupType: str, instName: str, groupMinSize: int = 2) -> Group:
+    GROUP_PRIORITY_MAX = 0
+    GROUP_PRIORITY_MIN = 256
+
+    def joinGroup(self, groupType: str, instName: str, groupMinSize: int = 2, groupPriority: int = GROUP_PRIORITY_MIN) -> Group:
         """Join instance *instName* of group type *groupType*; return its ``Group``.
 
         Joining the same instance again returns the same ``Group``. Never blocks (the reference
         stalls about 1 s here, B23); membership and leader callbacks follow as the group forms.
+        *groupPriority* is accepted for code written for RIAPS and has no effect: a node runs its
+        handlers one at a time in the order their events arrive.
         Raises ``ValueError`` for an unknown group type, an instance name that is not an
         identifier, or ``groupMinSize < 2`` (the reference fails later and obscurely, B20).
         """
