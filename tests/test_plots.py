@@ -62,3 +62,17 @@ def test_latency_histogram_topology_and_distributions(result) -> None:
     assert figure3.axes[0].get_ylabel() == "time (s)"
     for f in (figure, figure2, figure3):
         plt.close(f)
+
+
+def test_state_diagram_draws_the_role_changes_of_a_table() -> None:
+    """Each (source, target) role change of the table is one arrow; the fixed leader's extra exits appear."""
+    from riaps_sim.analysis.plots import state_diagram
+    from riaps_sim.coord.election import FIXED_TABLE, RIAPS_TABLE
+
+    riaps_figure, fixed_figure = state_diagram(RIAPS_TABLE), state_diagram(FIXED_TABLE)
+    labels = [t.get_text() for t in fixed_figure.axes[0].texts]
+    assert {"follower", "candidate", "leader"} <= set(labels)
+    assert any("TimerFired[leader]" in label for label in labels)
+    assert not any("TimerFired[leader]" in t.get_text() for t in riaps_figure.axes[0].texts)
+    plt.close(riaps_figure)
+    plt.close(fixed_figure)

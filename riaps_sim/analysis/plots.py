@@ -13,7 +13,7 @@ from ..trace import Kind, Trace
 from .metrics import message_latencies
 from .replay import parse_sides
 
-__all__ = ["role_timeline", "sequence_chart", "latency_histogram", "topology", "distributions", "ROLE_COLOURS"]
+__all__ = ["role_timeline", "sequence_chart", "latency_histogram", "topology", "distributions", "state_diagram", "ROLE_COLOURS"]
 
 ROLE_COLOURS = {"follower": "#c9d3df", "candidate": "#f2a541", "leader": "#2e8b57", "down": "#404040"}
 
@@ -213,4 +213,40 @@ def distributions(samples: Mapping[str, Sequence[float]], ax: Any = None, unit: 
             ax.annotate(f"p50 {statistics.median(values):.2f}", (i + 0.1, statistics.median(values)), fontsize=8)
     ax.set_ylabel(f"time ({unit})")
     ax.set_title(f"over {max((len(d) for d in data), default=0)} runs (whiskers: p5-p95)")
+    return figure
+
+
+def state_diagram(table: Mapping[Any, Any], ax: Any = None, title: str = "role transitions") -> Any:
+    """Draw a protocol's transition table: roles as nodes, each input that changes the role as an arrow.
+
+    *table* maps ``(role, input key)`` to a row with ``targets`` (see ``riaps_sim.coord.election``).
+    Inputs that leave the role as it is (membership, messages, polls) are not drawn; the caption
+    counts them.
+    """
+    figure, ax = _axes(ax, (8, 5.5))
+    place = {"FOLLOWER": (0.0, 0.0), "CANDIDATE": (1.0, 1.2), "LEADER": (2.0, 0.0)}
+    edges: dict[tuple[str, str], list[str]] = {}
+    kept = 0
+    for (role, key), row in table.items():
+        for target in row.targets:
+            if target == role:
+                kept += 1
+            else:
+                edges.setdefault((role.name, target.name), []).append(key)
+    for name, (x, y) in place.items():
+        ax.annotate(name.lower(), (x, y), ha="center", va="center", fontsize=11,
+                    bbox={"boxstyle": "round,pad=0.5", "facecolor": ROLE_COLOURS[name.lower()], "edgecolor": "#333333"})
+    for (source, target), keys in sorted(edges.items()):
+        (x0, y0), (x1, y1) = place[source], place[target]
+        ax.annotate("", xy=(x1, y1), xytext=(x0, y0),
+                    arrowprops={"arrowstyle": "-|>", "color": "#333333", "shrinkA": 28, "shrinkB": 28, "connectionstyle": "arc3,rad=0.18"})
+        mx, my = (x0 + x1) / 2, (y0 + y1) / 2
+        nx_, ny_ = (y1 - y0), -(x1 - x0)  # the side the arc bends to
+        norm = max((nx_ ** 2 + ny_ ** 2) ** 0.5, 1e-9)
+        ax.annotate("\n".join(sorted(keys)), (mx + 0.22 * nx_ / norm, my + 0.22 * ny_ / norm), ha="center", va="center", fontsize=7.5)
+    ax.set_xlim(-0.6, 2.6)
+    ax.set_ylim(-0.7, 1.7)
+    ax.set_axis_off()
+    ax.set_title(title)
+    ax.text(1.0, -0.65, f"{kept} (role, input) rows keep the role and are not drawn", ha="center", fontsize=8, color="#555555")
     return figure
