@@ -90,7 +90,10 @@ def run_sim(scenario: Scenario, seed: int, until: float, out: str | Path | None 
     from .runtime.sim import Simulation
 
     started = time.perf_counter()
-    sim = Simulation(scenario.group_types, seed=seed)
+    from .net import Network
+
+    network = Network(seed=seed, graph=scenario.topology) if scenario.topology is not None else None
+    sim = Simulation(scenario.group_types, seed=seed, network=network)
     for spec in scenario.nodes:
         sim.add_node(spec.name, {i: _factory(cls, kwargs) for i, (cls, kwargs) in spec.components.items()}, address=spec.address)
     for fault in scenario.faults:

@@ -71,6 +71,12 @@ class NodeSpec:
 class Scenario:
     """An experiment: group types, nodes, faults, duration (seconds) and seed.
 
+    *topology* is an optional networkx graph for the simulation: nodes named like the scenario's
+    nodes are hosts, nodes with ``switch=True`` are switches, and edges carry ``latency`` (seconds or
+    a ``riaps_sim.net`` latency), ``bandwidth`` (bits/s), ``loss`` and ``duplication``; a ``DiGraph``
+    gives each direction its own. Without it, nodes sit on one switched LAN with 0.5 ms links. The
+    real world has the topology it has.
+
     Examples
     --------
     >>> from riaps_sim.examples import Groupie
@@ -86,6 +92,7 @@ class Scenario:
     duration: float = 60.0
     seed: int = 0
     description: str = ""
+    topology: Any = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "group_types", tuple(self.group_types))

@@ -173,3 +173,22 @@ def test_parse_seeds() -> None:
     assert parse_seeds("1-3,7") == [1, 2, 3, 7]
     with pytest.raises(ValueError, match="bad seed range '5-2'"):
         parse_seeds("5-2")
+
+
+def test_a_scenario_brings_its_own_topology() -> None:
+    """A networkx line of switches with 10 ms links makes end-to-end latency the sum of the hops."""
+    import networkx as nx
+
+    line = nx.Graph()
+    nx.add_path(line, ["n0", "s1", "s2", "n1"], latency=0.010)
+    line.add_edge("s1", "n2", latency=0.010)
+    for switch in ("s1", "s2"):
+        line.nodes[switch]["switch"] = True
+    scenario = Scenario.group_of(3, Groupie, duration=10)
+    scenario = Scenario(scenario.name, scenario.group_types, scenario.nodes, duration=10, topology=line)
+    result = run_scenario(scenario)
+    trace = result.trace
+    sends = {e.msg_id: e for e in trace.select(kind=Kind.SEND)}
+    far = [e.when - sends[e.msg_id].when for e in trace.select(kind=Kind.DELIVER, node="n1") if e.peer == "n0" and e.msg_id in sends]
+    assert far and min(far) == pytest.approx(0.030)
+    assert result.summary().first_leader_s is not None
