@@ -412,7 +412,10 @@ class ConnPort(Port):
     def update(self, host: str, port: int) -> None:
         """Connect to the peer at *host*:*port*, once; repeated calls for the same peer do nothing.
 
-        *port* may arrive as a float, as the reference's discovery sends it (B22).
+        *port* may arrive as a float, as the reference's discovery sends it (B22). As in the
+        reference, a port never disconnects from a peer that left (B18): libzmq 4.3.5 can abort
+        (``!_more``, fq.cpp:80) when a local ``disconnect`` ends a pipe while a multipart message
+        from it is being read, which we reproduced; a stale endpoint costs only reconnect attempts.
         """
         key = (host, _port_number(port, self))
         if key in self.servers:
@@ -420,19 +423,6 @@ class ConnPort(Port):
         socket = self._require_socket()
         socket.connect(self.parent.endpoint(*key))
         self.servers[key] = None
-
-    def forget(self, host: str, port: int) -> None:
-        """Disconnect from the peer at *host*:*port*, which has left; no-op if not connected.
-
-        The reference never disconnects, so departed members' endpoints pile up (B18); discovery
-        here reports departures and the runtime forgets them.
-        """
-        key = (host, _port_number(port, self))
-        if self.servers.pop(key, 0) is None and self.socket is not None:
-            try:
-                self.socket.disconnect(self.parent.endpoint(*key))
-            except zmq.ZMQError:
-                pass
 
     def closeConnSocket(self) -> None:
         """Disconnect from every peer and close the socket."""

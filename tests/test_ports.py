@@ -466,17 +466,3 @@ def test_closing_ports_whose_sockets_died_does_not_raise(world: World) -> None:
         p.getSocket().close(linger=0)
         p.closeSocket()
         assert p.getSocket() is None
-
-
-def test_sub_forgets_a_pub_that_left(world: World) -> None:
-    """forget() disconnects from a departed pub (fixes B18): its later messages no longer arrive."""
-    (_, pub_a, sub, _, _), (_, pub_b, _, _, _) = mesh(world, ["a", "b"])
-    publish_until_received(world, pub_b, sub, b"from b")
-    drain(world, sub)
-    info = pub_b.getInfo()
-    sub.forget(info.portHost, info.portNum)
-    sub.forget(info.portHost, info.portNum)
-    assert sub.connected() == 1
-    pub_b.send(b"after forget")
-    pub_a.send(b"still here")
-    assert drain(world, sub, 1) == [b"still here"]

@@ -122,12 +122,9 @@ class GroupMember:
         return [self.pub, self.sub] + ([self.qry, self.ans] if self.coordinated else [])
 
     def _on_endpoint(self, endpoint: Endpoint, present: bool) -> None:
-        if self._left or self.sub.getSocket() is None:
-            return
-        if present:
+        # Departures are not disconnected: see ConnPort.update (B18 and a libzmq abort).
+        if present and not self._left and self.sub.getSocket() is not None:
             self.sub.update(endpoint.host, endpoint.port)
-        elif endpoint != self.endpoint:
-            self.sub.forget(endpoint.host, endpoint.port)
 
     # -- GroupBackend, for the Group facade ---------------------------------------------------------
 
