@@ -18,7 +18,6 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any, TextIO
 
-from .analysis.summary import summarize
 from .scenario import Scenario, load_scenario
 
 log = logging.getLogger("riaps_sim")

@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from riaps_sim.coord import (
-    AnswerPortBound, ArmTimer, AskVote, BindAnswerPort, CancelTimer, CastVote, Command, Disconnect, FollowLeader,
+    AnswerPortBound, ArmTimer, BindAnswerPort, CancelTimer, CastVote, Command, Disconnect, FollowLeader,
     GroupMachine, Input, Join, Leave, Notify, Publish, Result, Role, SendToLeader, SendToMember, TimerFired,
     TraceEvent, decode, make_machine,
 )

@@ -10,7 +10,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import pytest  # noqa: E402
 
 from riaps_sim import load_scenario, run_scenario  # noqa: E402
-from riaps_sim.analysis.plots import distributions, latency_histogram, role_timeline, sequence_chart, topology  # noqa: E402
+from riaps_sim.analysis.plots import distributions, latency_histogram, sequence_chart, topology  # noqa: E402
 from riaps_sim.trace import Kind  # noqa: E402
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from riaps_sim.examples import Groupie
-from riaps_sim.faults import Crash, Heal, Partition
+from riaps_sim.faults import Crash, Heal
 from riaps_sim.runner import run_scenario
 from riaps_sim.scenario import LEADER, Scenario, ScenarioError, load_scenario
 from riaps_sim.sweep import parse_seeds, sweep

@@ -101,14 +101,18 @@ class GroupMember:
         if self._left:
             return
         self._run(Leave())
-        self._left = True
         self.group._left = True
-        for handle in self._timers.values():
-            self.node.driver.cancel(handle)
-        self._timers.clear()
         self.node.discovery_unwatch(self.discovery_key, self._on_endpoint)
         self.node.discovery_unregister(self.endpoint)
         self._trace(Kind.GROUP_LEFT, peer=self.member_id.hex())
+        self.abandon()
+
+    def abandon(self) -> None:
+        """Stop at once, without a farewell: no more input, timers cancelled, ports closed (a crash)."""
+        self._left = True
+        for handle in self._timers.values():
+            self.node.driver.cancel(handle)
+        self._timers.clear()
         self.close_ports()
 
     def close_ports(self) -> None:

@@ -130,9 +130,7 @@ class Node:
         for member in list(self.members):
             member.leave()
         self.members.clear()
-        for handle in self._timers.values():
-            self.driver.cancel(handle)
-        self._timers.clear()
+        self._cancel_timers()
         for component in self.components.values():
             self.run_handler(component, "handleDeactivate")
         self.running = False
@@ -140,15 +138,15 @@ class Node:
     def crash(self) -> None:
         """Die at once: no farewell, sockets gone, timers gone (used by fault injection)."""
         for member in self.members:
-            member._left = True
-            for handle in member._timers.values():
-                self.driver.cancel(handle)
-            member.close_ports()
+            member.abandon()
         self.members.clear()
+        self._cancel_timers()
+        self.running = False
+
+    def _cancel_timers(self) -> None:
         for handle in self._timers.values():
             self.driver.cancel(handle)
         self._timers.clear()
-        self.running = False
 
     def _arm_periodic(self, name: str, component: Component, timer: str, period: float) -> None:
         def fire() -> None:
