@@ -83,6 +83,26 @@ def _node(args: argparse.Namespace) -> int:
     return 0
 
 
+def _explore(args: argparse.Namespace) -> int:
+    from .explore import FAULT_KINDS, explore, replay_corpus
+
+    if args.replay:
+        results = replay_corpus(args.replay)
+        for replayed in results:
+            print(f"  {replayed}")
+        failing = sum(r.still_fails for r in results)
+        print(f"riaps-sim: {len(results)} corpus schedule(s) rerun, {failing} still fail")
+        return 1 if failing else 0
+    if args.scenario is None:
+        raise ScenarioError("explore needs a SCENARIO (or --replay DIR)")
+    kinds = tuple(args.kinds.split(",")) if args.kinds else FAULT_KINDS
+    load_scenario(args.scenario)  # fail early, in this process, with the scenario's own error
+    result = explore(args.scenario, args.schedules, seed=args.seed, protocol=args.protocol, jobs=args.jobs, kinds=kinds,
+                     out=args.out, shrink_failures=not args.no_shrink)
+    print(result)
+    return 1 if result.failures else 0
+
+
 def _demo(args: argparse.Namespace) -> int:
     from .demo import run_ports_demo
 
@@ -125,6 +145,18 @@ def build_parser() -> argparse.ArgumentParser:
     node.add_argument("--beacon-port", type=int, help="UDP port of discovery beacons (default 47474), the same on every host")
     node.add_argument("--out", default="out/node", help="directory for this node's trace (default out/node)")
     node.set_defaults(handler=_node)
+
+    explore = commands.add_parser("explore", help="search random fault schedules for safety and liveness violations; shrink and keep what fails")
+    explore.add_argument("scenario", nargs="?", help=scenario_help)
+    explore.add_argument("--schedules", type=int, default=100, help="how many schedules to run (default 100)")
+    explore.add_argument("--jobs", type=int, help="worker processes (default: one per core)")
+    explore.add_argument("--protocol", help="run every group with this protocol (riaps, fixed, ...) instead of the scenario's")
+    explore.add_argument("--seed", type=int, default=0, help="the exploration's seed: schedule i of seed s is always the same (default 0)")
+    explore.add_argument("--kinds", help="comma-separated fault kinds to draw (default: all of partition,crash,restart,clock_skew,loss,duplicate,delay)")
+    explore.add_argument("--out", help="folder for the corpus of shrunk failing schedules (OUT/corpus)")
+    explore.add_argument("--no-shrink", action="store_true", help="report failures without shrinking them")
+    explore.add_argument("--replay", metavar="DIR", help="rerun every scenario file of a corpus folder instead (a regression suite)")
+    explore.set_defaults(handler=_explore)
 
     demo = commands.add_parser("demo", help="three members on loopback exchange messages through the four group ports (real ZeroMQ)")
     demo.add_argument("--timeout", type=float, default=20.0, help="give up after this many seconds (default 20)")
