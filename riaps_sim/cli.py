@@ -7,6 +7,8 @@ import logging
 import sys
 from pathlib import Path
 
+from .analysis.checks import LIVENESS, SAFETY, Report
+from .analysis.invariants import Violation
 from .scenario import BUILTIN, ScenarioError, load_scenario
 
 
@@ -22,13 +24,41 @@ def _run(args: argparse.Namespace) -> int:
     result = run_scenario(scenario, mode=args.mode, seed=args.seed, until=args.until, out=out, isolation=args.isolation)
     summary = result.summary()
     print(summary)
+    report = result.check()
+    for line in check_lines(report):
+        print(line)
     paths = result.save(out)
     print(f"  wall time {result.wall_s:.2f} s for {result.until:g} s of {'virtual' if args.mode == 'sim' else 'real'} time")
     print("  wrote " + ", ".join(str(p) for p in paths))
     if result.interrupted:
         print(f"riaps-sim: interrupted after {result.until:.1f} s; the partial trace and summary are in {out}", file=sys.stderr)
         return 130
-    return 1 if args.check and summary.violations else 0
+    return 1 if args.check and failed_safety(report) else 0
+
+
+def failed_safety(report: Report) -> list[Violation]:
+    """What fails ``--check``: safety violations, handler errors, components not built, no member at all."""
+    return [v for v in report.violations if v.invariant in SAFETY]
+
+
+def check_lines(report: Report) -> list[str]:
+    """The summary's lines about the checks: what was checked, with which bounds, and what failed."""
+    safety = failed_safety(report)
+    liveness = [v for v in report.violations if v.invariant in LIVENESS]
+    errors = sum(1 for v in report.violations if v.invariant == "no_handler_errors")
+    out = [f"  checked: {len(SAFETY)} safety properties ({', '.join(SAFETY)}), {len(LIVENESS)} liveness ({', '.join(LIVENESS)})"]
+    for name, bounds in sorted(report.bounds.items()):
+        out.append(f"  liveness bounds for {name}: {bounds}")
+    out.append(f"  handler errors: {errors}")
+    if not safety and not liveness:
+        out.append("  checks: all hold")
+    if safety:
+        out.append(f"  SAFETY VIOLATIONS ({len(safety)}):")
+        out += [f"    {v}" for v in safety[:20]] + ([f"    ... {len(safety) - 20} more"] if len(safety) > 20 else [])
+    if liveness:
+        out.append(f"  LIVENESS VIOLATIONS ({len(liveness)}):")
+        out += [f"    {v}" for v in liveness[:20]]
+    return out
 
 
 def _sweep(args: argparse.Namespace) -> int:
@@ -55,7 +85,10 @@ def _sweep(args: argparse.Namespace) -> int:
         figure.savefig(out / "sweep.png", dpi=110, bbox_inches="tight")
         plt.close(figure)
         print(f"  wrote {out / 'sweep.csv'}, {out / 'sweep.png'}")
-    return 0
+    bad = [r.seed for r in result.runs if r.violations]
+    if bad:
+        print(f"riaps-sim: {len(bad)} run(s) broke a safety property or had handler errors: seeds {bad[:20]}", file=sys.stderr)
+    return 1 if bad else 0
 
 
 def _node(args: argparse.Namespace) -> int:
@@ -84,7 +117,7 @@ def _node(args: argparse.Namespace) -> int:
 
 
 def _explore(args: argparse.Namespace) -> int:
-    from .explore import FAULT_KINDS, explore, replay_corpus
+    from .explore import DEFAULT_KINDS, explore, replay_corpus
 
     if args.replay:
         results = replay_corpus(args.replay)
@@ -95,10 +128,10 @@ def _explore(args: argparse.Namespace) -> int:
         return 1 if failing else 0
     if args.scenario is None:
         raise ScenarioError("explore needs a SCENARIO (or --replay DIR)")
-    kinds = tuple(args.kinds.split(",")) if args.kinds else FAULT_KINDS
+    kinds = tuple(args.kinds.split(",")) if args.kinds else DEFAULT_KINDS
     load_scenario(args.scenario)  # fail early, in this process, with the scenario's own error
     result = explore(args.scenario, args.schedules, seed=args.seed, protocol=args.protocol, jobs=args.jobs, kinds=kinds,
-                     out=args.out, shrink_failures=not args.no_shrink)
+                     out=args.out, shrink_failures=not args.no_shrink, stop_after=args.stop_after)
     print(result)
     return 1 if result.failures else 0
 
@@ -152,8 +185,9 @@ def build_parser() -> argparse.ArgumentParser:
     explore.add_argument("--jobs", type=int, help="worker processes (default: one per core)")
     explore.add_argument("--protocol", help="run every group with this protocol (riaps, fixed, ...) instead of the scenario's")
     explore.add_argument("--seed", type=int, default=0, help="the exploration's seed: schedule i of seed s is always the same (default 0)")
-    explore.add_argument("--kinds", help="comma-separated fault kinds to draw (default: all of partition,crash,restart,clock_skew,loss,duplicate,delay)")
+    explore.add_argument("--kinds", help="comma-separated fault kinds to draw, of partition,crash,restart,clock_skew,loss,duplicate,delay (default: all but the last three)")
     explore.add_argument("--out", help="folder for the corpus of shrunk failing schedules (OUT/corpus)")
+    explore.add_argument("--stop-after", type=int, help="stop once this many schedules have failed")
     explore.add_argument("--no-shrink", action="store_true", help="report failures without shrinking them")
     explore.add_argument("--replay", metavar="DIR", help="rerun every scenario file of a corpus folder instead (a regression suite)")
     explore.set_defaults(handler=_explore)

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .analysis.checks import Report, check_run
 from .analysis.summary import Summary, summarize
 from .faults import Fault, FaultSchedule, apply_to_network, resolve_leader
 from .scenario import LEADER, Scenario
@@ -38,6 +39,10 @@ class RunResult:
 
     def summary(self) -> Summary:
         return summarize(self.trace, title=f"{self.scenario.name} ({self.mode}, seed {self.seed})", start=self.start, end=self.start + self.until)
+
+    def check(self) -> Report:
+        """Safety and liveness of this run (``riaps_sim.analysis.checks``); liveness from the last fault on."""
+        return check_run(self.trace, self.scenario.group_types, end=self.start + self.until)
 
     def plot(self, **kwargs: Any) -> Any:
         """The role timeline of every node, faults shaded (see ``riaps_sim.analysis.plots.role_timeline``)."""

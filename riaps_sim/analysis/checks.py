@@ -6,7 +6,7 @@ group's ``Timing`` and are stated with every result, so a reader can judge them.
 
 Safety:
 
-- ``one_leader_per_incarnation_term``: at most one member becomes leader in a term, within one
+- ``one_leader_per_term``: at most one member becomes leader in a term, within one
   *incarnation* of a group. A group whose last live member is gone (left or crashed) has ended;
   members that join afterwards form a new incarnation, which starts again at term 0, so leaders of
   the same term number in two incarnations never overlapped and are no violation.
@@ -36,13 +36,13 @@ from .invariants import CHECKS as INVARIANT_CHECKS
 from .invariants import Violation
 
 __all__ = [
-    "LivenessBounds", "LivenessResult", "Report", "one_leader_per_incarnation_term", "poll_opened_before_announced",
-    "no_handler_errors", "leader_after_faults", "leader_without_majority_steps_down", "polls_decided",
+    "LivenessBounds", "LivenessResult", "Report", "one_leader_per_term", "poll_opened_before_announced",
+    "no_handler_errors", "components_built", "members_joined", "leader_after_faults", "leader_without_majority_steps_down", "polls_decided",
     "check_safety", "check_liveness", "check_run", "SAFETY", "LIVENESS",
 ]
 
 SAFETY = (
-    "one_leader_per_incarnation_term", "poll_opened_before_announced", "vote_results_agree",
+    "components_built", "members_joined", "one_leader_per_term", "poll_opened_before_announced", "vote_results_agree",
     "no_delivery_outside_group", "no_callback_after_leaving", "no_crashed_loop", "no_handler_errors",
 )
 LIVENESS = ("leader_after_faults", "leader_without_majority_steps_down", "polls_decided")
@@ -232,7 +232,7 @@ def one_leader_per_incarnation_term(trace: Trace) -> list[Violation]:
         if len(leaders) > 1:
             events = tuple(leaders.values())
             text = f"{len(leaders)} leaders in term {term} of {group} (incarnation {incarnation}): members {', '.join(m[:8] for m in leaders)}"
-            out.append(Violation("one_leader_per_incarnation_term", events[1].when, tuple(e.node for e in events), events, text))
+            out.append(Violation("one_leader_per_term", events[1].when, tuple(e.node for e in events), events, text))
     return out
 
 
@@ -250,21 +250,41 @@ def poll_opened_before_announced(trace: Trace) -> list[Violation]:
     return out
 
 
+_NOT_HANDLER = ("loop crashed", "process died", "could not build")
+
+
 def no_handler_errors(trace: Trace) -> list[Violation]:
     """No user handler raised (each error is logged and traced; the node went on)."""
     return [
         Violation("no_handler_errors", e.when, (e.node,), (e,), e.detail or "")
         for e in trace.select(kind=Kind.ERROR).sorted()
-        if not (e.detail or "").startswith("loop crashed") and not (e.detail or "").startswith("process died")
+        if not (e.detail or "").startswith(_NOT_HANDLER)
     ]
+
+
+def components_built(trace: Trace) -> list[Violation]:
+    """Every component of the scenario could be built (its constructor did not raise)."""
+    return [
+        Violation("components_built", e.when, (e.node,), (e,), e.detail or "")
+        for e in trace.select(kind=Kind.ERROR).sorted()
+        if (e.detail or "").startswith("could not build")
+    ]
+
+
+def members_joined(trace: Trace, group_types: Iterable[object]) -> list[Violation]:
+    """Where the scenario has group types, some member joined a group: a run with no members checks nothing."""
+    if not list(group_types) or trace.select(kind=Kind.GROUP_JOINED):
+        return []
+    return [Violation("members_joined", 0.0, (), (), "no component joined any group: nothing about the groups was tested (a misspelt group type?)")]
 
 
 def check_safety(trace: Trace) -> list[Violation]:
     """Every safety check; violations in time order."""
     checks = {
-        "one_leader_per_incarnation_term": one_leader_per_incarnation_term,
+        "one_leader_per_term": one_leader_per_incarnation_term,
         "poll_opened_before_announced": poll_opened_before_announced,
         "no_handler_errors": no_handler_errors,
+        "components_built": components_built,
         **{name: check for name, check in INVARIANT_CHECKS.items() if name != "one_leader_per_term"},
     }
     return sorted((v for check in checks.values() for v in check(trace)), key=lambda v: v.time)
@@ -405,4 +425,5 @@ def check_run(trace: Trace, group_types: Iterable[object], end: float, quiet_fro
     types = list(group_types)
     results, liveness = check_liveness(trace, types, end, quiet_from)
     bounds = {getattr(g, "name"): LivenessBounds.from_timing(getattr(g, "timing")) for g in types}
-    return Report(sorted(check_safety(trace) + liveness, key=lambda v: v.time), results, SAFETY + LIVENESS, bounds)
+    violations = check_safety(trace) + members_joined(trace, types) + liveness
+    return Report(sorted(violations, key=lambda v: v.time), results, SAFETY + LIVENESS, bounds)

@@ -28,12 +28,12 @@ from ..runtime.shipping import ByValue
 from ..scenario import Scenario, load_scenario
 from .corpus import CorpusEntry, entries, read_entry, write_entry
 from .runs import Outcome, run_schedule
-from .schedules import FAULT_KINDS, LINK_KINDS, ScheduleSpace, draw_schedule, normalise, quiet_tail
+from .schedules import DEFAULT_KINDS, FAULT_KINDS, LINK_KINDS, ScheduleSpace, draw_schedule, normalise, quiet_tail
 from .shrink import shrink
 
 __all__ = [
     "explore", "replay_corpus", "ExploreResult", "Shrunk", "ReplayResult", "Outcome", "ScheduleSpace",
-    "FAULT_KINDS", "LINK_KINDS", "schedule_for",
+    "FAULT_KINDS", "LINK_KINDS", "DEFAULT_KINDS", "schedule_for",
 ]
 
 
@@ -138,6 +138,7 @@ def explore(
     out: str | Path | None = None,
     shrink_failures: bool = True,
     shrink_budget: int = 300,
+    stop_after: int | None = None,
     progress: bool = True,
 ) -> ExploreResult:
     """Run *schedules* random fault schedules over *scenario*; shrink and keep what fails.
@@ -154,12 +155,15 @@ def explore(
         What the schedules may contain (default: every kind, 30 s of faults, 20 s of quiet).
     out:
         A folder: failing schedules, shrunk, are written to ``OUT/corpus``.
+    stop_after:
+        Stop once this many schedules have failed (the rest are cancelled; schedules already
+        running finish and are counted).
     """
     source: str | Path | Scenario = scenario
     base = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
     base = _with_protocol(base, protocol)
     if space is None:
-        space = ScheduleSpace(tuple(base.node_names()), kinds=tuple(kinds) if kinds is not None else FAULT_KINDS)
+        space = ScheduleSpace(tuple(base.node_names()), kinds=tuple(kinds) if kinds is not None else DEFAULT_KINDS)
     shipped = ByValue(base, what=f"scenario {base.name!r}")
     started = time.perf_counter()
     own = executor is None
@@ -172,10 +176,15 @@ def explore(
             faults, run_seed = schedule_for(space, seed, index)
             futures.append(pool.submit(run_schedule, shipped, faults, run_seed, space.fault_phase_s, space.duration_s, index))
         for future in as_completed(futures):
+            if future.cancelled():
+                continue
             outcomes.append(future.result())
             if bar is not None:
                 bar.update(1)
                 bar.set_postfix(failed=sum(o.failed for o in outcomes))
+            if stop_after is not None and sum(o.failed for o in outcomes) >= stop_after:
+                for pending in futures:
+                    pending.cancel()
     finally:
         if bar is not None:
             bar.close()

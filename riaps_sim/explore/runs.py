@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import logging
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
@@ -67,7 +68,16 @@ def run_schedule(scenario: Scenario | ByValue[Scenario], faults: Sequence[Fault]
     base = scenario.get() if isinstance(scenario, ByValue) else scenario
     started = time.perf_counter()
     run = replace(base, faults=FaultSchedule(faults), duration=duration_s, seed=seed)
-    result = run_scenario(run, mode="sim")
+    quiet = logging.getLogger("riaps_sim")
+    level = quiet.level
+    quiet.setLevel(logging.ERROR)  # thousands of runs: what they skip is in their traces, not on the terminal
+    try:
+        result = run_scenario(run, mode="sim")
+    except Exception as exc:  # the simulator itself failed: a finding, never the end of the exploration
+        raised = Violation("run_raised", 0.0, (), (), f"the run raised {type(exc).__name__}: {exc}")
+        return Outcome(index, seed, tuple(run.faults), quiet_from, duration_s, (raised,), (), "", time.perf_counter() - started)
+    finally:
+        quiet.setLevel(level)
     report = check_run(result.trace, run.group_types, end=duration_s, quiet_from=quiet_from)
     return Outcome(index, seed, tuple(run.faults), quiet_from, duration_s, tuple(report.violations), tuple(report.liveness),
                    trace_digest(result.trace), time.perf_counter() - started)

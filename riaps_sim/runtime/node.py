@@ -103,6 +103,19 @@ class Node:
 
     # -- life cycle -----------------------------------------------------------------------------------
 
+    def build(self, factory: Callable[[], Component], name: str) -> Component | None:
+        """Build a component with *factory* and host it as *name*; a failure is logged and traced, not raised.
+
+        The node runs on without it, and the run's checks report it (``components_built``).
+        """
+        try:
+            component = factory()
+        except Exception as exc:
+            log.error("node %s: could not build component %r:\n%s", self.name, name, traceback.format_exc())
+            self.record(Kind.ERROR, name, None, detail=f"could not build component {name!r}: {type(exc).__name__}: {exc}")
+            return None
+        return self.add(component, name)
+
     def add(self, component: Component, name: str | None = None) -> Component:
         """Host *component* under *name* (default: its class name); it starts with the node."""
         name = name or type(component).__name__

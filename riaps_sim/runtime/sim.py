@@ -183,7 +183,7 @@ class Simulation:
             seed=self.seed, incarnation=host.incarnation,
         )
         for instance, factory in self._factories[name].items():
-            node.add(factory(), instance)
+            node.build(factory, instance)
         self.nodes[name] = node
         return node
 
