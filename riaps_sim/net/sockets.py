@@ -3,7 +3,7 @@
 The base class holds what every socket type shares: options, bind and connect, the receive
 queue, polling, monitors, close and LINGER, statistics. What differs per type is in a few hooks
 that the classes of :mod:`riaps_sim.net.socktypes` override, as SimPy's stores override
-``_do_put`` and ``_do_get``: ``_send`` (fan-out, round robin, routing), ``_arrive`` (a ROUTER
+``_do_put`` and ``_do_get``: ``_send`` (fan-out, round robin, routing), ``arrive`` (a ROUTER
 prefixes the identity, a SUB filters) and how pipes are attached.
 
 Nothing here blocks: a call that would wait in pyzmq raises ``zmq.Again`` instead, whatever its
@@ -13,8 +13,8 @@ flags, and a runtime waits on ``readable_event()`` or ``Poller.wait()`` (SimPy e
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from collections.abc import Hashable, Sequence
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import simpy
 import zmq
@@ -29,12 +29,19 @@ from .wire import Control, Pipe
 if TYPE_CHECKING:
     from .context import SimContext
 
-__all__ = ["SimSocket", "Wakeup"]
+__all__ = ["SimSocket", "Wakeup", "MessageOrigin"]
 
 _POLLIN = int(zmq.POLLIN)  # plain ints: IntFlag arithmetic is slow on the hot path
 _POLLOUT = int(zmq.POLLOUT)
 
 _TYPE_NAMES: dict[int, str] = {zmq.PUB: "PUB", zmq.SUB: "SUB", zmq.DEALER: "DEALER", zmq.ROUTER: "ROUTER", zmq.PAIR: "PAIR"}
+
+
+class MessageOrigin(NamedTuple):
+    """Where the message a socket received last came from: the network's message id and the sending host."""
+
+    msg_id: int
+    source: Hashable
 
 
 class Wakeup(simpy.Event):
@@ -97,6 +104,8 @@ class SimSocket(EndpointsMixin, OptionsMixin, MonitorMixin):
         self._send_partial: list[bytes] = []
         self._recv_partial: list[bytes] = []
         self._next_peer_id = 0
+        self._last_in: tuple[Pipe, int] | None = None  # (pipe, message id) of the last message received
+        self._last_out: int | None = None  # message id of the last message sent, if it got one
 
     # -- identity and repr ---------------------------------------------------------------------------
 
@@ -143,6 +152,7 @@ class SimSocket(EndpointsMixin, OptionsMixin, MonitorMixin):
                 break
         if not frames:
             raise ValueError("send_multipart needs at least one frame")
+        self._last_out = None
         self._send(frames)
         self._sent += 1
 
@@ -157,13 +167,25 @@ class SimSocket(EndpointsMixin, OptionsMixin, MonitorMixin):
             raise zmq.Again(zmq.EAGAIN)
         frames, pipe, mid = inbox.popleft()
         if pipe is not None:
-            pipe.outstanding -= 1
-            wire = self._wire
-            wire.delivered += 1
-            if wire.emit is not None:
-                wire.emit((self._env.now, "deliver", pipe.sock.host.name, self.host.name, mid, sum(map(len, frames))))
+            self._wire.delivered_copy(pipe, self.host.name, mid, sum(map(len, frames)))
+            self._last_in = (pipe, mid)
+        else:
+            self._last_in = None
         self._received += 1
         return list(frames)
+
+    def last_received(self) -> MessageOrigin | None:
+        """The network's id and the sending host of the message ``recv_multipart`` returned last (simulation only)."""
+        last = self._last_in
+        return None if last is None else MessageOrigin(last[1], last[0].sock.host.name)
+
+    def last_sent_id(self) -> int | None:
+        """The network's id of the message ``send_multipart`` sent last, or ``None`` if no copy of it was made."""
+        return self._last_out
+
+    def count_drop(self, cause: str) -> None:
+        """Count a message this socket dropped itself (at its high-water mark, a slow joiner, unroutable)."""
+        self._drops[cause] = self._drops.get(cause, 0) + 1
 
     def send(self, data: Any, flags: int = 0, copy: bool = True, track: bool = False, **kwargs: Any) -> None:
         """Send one frame; with ``zmq.SNDMORE`` in *flags* it waits for the message's last frame."""
@@ -303,8 +325,8 @@ class SimSocket(EndpointsMixin, OptionsMixin, MonitorMixin):
     def _send(self, frames: tuple[bytes, ...]) -> None:
         raise zmq.ZMQError(zmq.ENOTSUP)
 
-    def _arrive(self, frames: tuple[bytes, ...], pipe: Pipe, peer: Pipe, mid: int) -> None:
-        """A copy sent through *pipe* arrived at this socket's *peer* pipe: queue it and wake waiters."""
+    def arrive(self, frames: tuple[bytes, ...], pipe: Pipe, peer: Pipe, mid: int) -> None:
+        """A copy sent through *pipe* arrived at this socket's *peer* pipe: queue it and wake waiters (the wire calls it)."""
         self._inbox.append((frames, pipe, mid))
         if self._waiters:
             self._wake()

@@ -35,7 +35,7 @@ class PubSocket(SimSocket):
         mid = wire.new_id()  # every copy of this message carries the same id
         for pipe in self._pipes:
             if not pipe.up or pipe.subs is None:
-                wire.drop_unsent(pipe, self, "slow_joiner", mid=mid)
+                self._last_out = wire.drop_unsent(pipe, self, "slow_joiner", mid=mid)
                 continue
             if not pipe.match_all:
                 for prefix in pipe.subs:
@@ -45,9 +45,9 @@ class PubSocket(SimSocket):
                     self._filtered += 1
                     continue
             if not self._room(pipe):
-                wire.drop_unsent(pipe, self, "hwm", mid=mid)
+                self._last_out = wire.drop_unsent(pipe, self, "hwm", mid=mid)
                 continue
-            wire.put(pipe, frames, mid)
+            self._last_out = wire.put(pipe, frames, mid)
 
     def recv_multipart(self, flags: int = 0, copy: bool = True, track: bool = False) -> list[bytes]:
         raise zmq.ZMQError(zmq.ENOTSUP)
@@ -86,7 +86,7 @@ class SubSocket(SimSocket):
         assert pipe.peer is not None
         self._wire.transmit(pipe, pipe.peer, Control("subs", tuple(self._subscriptions)), 0)
 
-    def _arrive(self, frames: tuple[bytes, ...], pipe: Pipe, peer: Pipe, mid: int) -> None:
+    def arrive(self, frames: tuple[bytes, ...], pipe: Pipe, peer: Pipe, mid: int) -> None:
         if not self._match_all:
             head = frames[0]
             if not any(head.startswith(prefix) for prefix in self._subscriptions):
@@ -114,7 +114,7 @@ class DealerSocket(SimSocket):
             pipe = pipes[index]
             if self._room(pipe):
                 self._next = index + 1
-                self._wire.put(pipe, frames)
+                self._last_out = self._wire.put(pipe, frames)
                 return
         raise zmq.Again(zmq.EAGAIN)
 
@@ -149,16 +149,16 @@ class RouterSocket(SimSocket):
         if pipe is None or len(frames) < 2:
             if mandatory:
                 raise zmq.ZMQError(zmq.EHOSTUNREACH)
-            self._wire.drop_unsent(None, self, "unroutable", frames[0].hex())
+            self._last_out = self._wire.drop_unsent(None, self, "unroutable", frames[0].hex())
             return
         if not self._room(pipe):
             if mandatory:
                 raise zmq.Again(zmq.EAGAIN)
-            self._wire.drop_unsent(pipe, self, "hwm")
+            self._last_out = self._wire.drop_unsent(pipe, self, "hwm")
             return
-        self._wire.put(pipe, frames[1:])
+        self._last_out = self._wire.put(pipe, frames[1:])
 
-    def _arrive(self, frames: tuple[bytes, ...], pipe: Pipe, peer: Pipe, mid: int) -> None:
+    def arrive(self, frames: tuple[bytes, ...], pipe: Pipe, peer: Pipe, mid: int) -> None:
         self._inbox.append(((peer.identity, *frames), pipe, mid))
         if self._waiters:
             self._wake()

@@ -158,10 +158,9 @@ class GroupMember:
 
     def _receive_all(self, port: ports.Port, receive: Callable[[], list[bytes]], head: Callable[[list[bytes]], bytes]) -> None:
         """Drain *port*: decode each frame list into an input and run it."""
-        ids = getattr(self.node.driver, "message_ids", None)  # the network's ids, in simulation
+        origin_of = getattr(port.getSocket(), "last_received", None)  # the network's ids: simulated sockets only
+        node, group, instance = self.node, self.group_name, self.component.instance_name
         while not self._left:
-            if ids is not None:
-                ids.delivered = ids.source = None
             try:
                 frames = receive()
             except ports.PortError as error:
@@ -175,9 +174,10 @@ class GroupMember:
                 log.warning("%s: dropped a malformed %r message: %s", self, frames[0][:8], error)
                 self._trace(Kind.DROP, detail="malformed", peer=error.__class__.__name__)
                 continue
-            self._trace(
-                Kind.DELIVER, detail=frames[0].decode("ascii", "replace"), size=len(frames[1]),
-                msg_id=ids.delivered if ids is not None else None, peer=ids.source if ids is not None else None,
+            origin = origin_of() if origin_of is not None else None
+            node.record(
+                Kind.DELIVER, instance, group, detail=frames[0].decode("ascii", "replace"), size=len(frames[1]),
+                msg_id=origin.msg_id if origin is not None else None, peer=origin.source if origin is not None else None,
             )
             self._run(event)
 
@@ -204,30 +204,28 @@ class GroupMember:
                 raise TypeError(f"{self!r}: no executor for {command!r}")
             handler(self, command)
 
-    def _send(self, what: str, action: Callable[[], object]) -> None:
-        ids = getattr(self.node.driver, "message_ids", None)  # the network's ids, in simulation
-        if ids is not None:
-            ids.sent = None
+    def _send(self, what: str, port: ports.Port, action: Callable[[], object]) -> None:
         try:
             action()
         except (ports.PortError, ports.OperationError) as error:
             self._trace(Kind.DROP, detail="send_failed", peer=what)
             self._run(SendFailed(what=what, reason=str(error)))
             return
-        self._trace(Kind.SEND, detail=what, msg_id=ids.sent if ids is not None else None)
+        sent_id = getattr(port.getSocket(), "last_sent_id", None)  # the network's id: simulated sockets only
+        self._trace(Kind.SEND, detail=what, msg_id=sent_id() if sent_id is not None else None)
 
     def _publish(self, c: cmd.Publish) -> None:
-        self._send(c.cmd.value.decode(), lambda: self.pub.sendGroup(c.cmd.value, c.payload))
+        self._send(c.cmd.value.decode(), self.pub, lambda: self.pub.sendGroup(c.cmd.value, c.payload))
 
     def _to_leader(self, c: cmd.SendToLeader) -> None:
-        self._send(c.cmd.value.decode(), lambda: self.qry.sendToLeader(c.cmd.value, c.payload))
+        self._send(c.cmd.value.decode(), self.qry, lambda: self.qry.sendToLeader(c.cmd.value, c.payload))
 
     def _to_member(self, c: cmd.SendToMember) -> None:
         def send() -> None:
             self.ans.set_identity(c.identity)
             self.ans.sendToMember(c.cmd.value, c.payload)
 
-        self._send(c.cmd.value.decode(), send)
+        self._send(c.cmd.value.decode(), self.ans, send)
 
     def _follow(self, c: cmd.FollowLeader) -> None:
         self.qry.update(c.host, c.port)
