@@ -190,15 +190,26 @@ class Trace:
             raise ValueError(f"trace kind must be one of {sorted(_KINDS)}, got {kind!r}")
         if not self.keep_heartbeats:
             if (kind == "send" or kind == "deliver") and fields.get("detail") in HEARTBEATS:
-                if self._count(time if true_time is None else true_time, node, group, kind, fields):
+                if self._count(time if true_time is None else true_time, node, group, kind, fields["detail"], fields.get("peer"), fields.get("msg_id"), fields.get("size")):
                     return
             elif kind == "group_joined" or kind == "group_left":
                 self._inside[(node, group)] = kind == "group_joined"
         self._events.append(TraceEvent(time, true_time, node, component, group, str(kind), **fields))
 
-    def _count(self, when: float, node: str, group: str | None, kind: str, fields: dict[str, Any]) -> bool:
+    def record_message(
+        self, time: float, true_time: float | None, node: str, component: str | None, group: str | None, kind: str,
+        command: str, peer: str | None, msg_id: int | str | None, size: int | None,
+    ) -> None:
+        """Append (or, for a heartbeat in counting mode, count) a ``send`` or ``deliver`` of *command*: ``record`` without keywords, for the hot path."""
+        if not self.keep_heartbeats and command in HEARTBEATS and (kind == "send" or kind == "deliver"):
+            if self._count(time if true_time is None else true_time, node, group, kind, command, peer, msg_id, size):
+                return
+        if kind not in _KINDS:
+            raise ValueError(f"trace kind must be one of {sorted(_KINDS)}, got {kind!r}")
+        self._events.append(TraceEvent(time, true_time, node, component, group, str(kind), peer, msg_id, size, None, command))
+
+    def _count(self, when: float, node: str, group: str | None, kind: str, command: str, peer: str | None, msg_id: object, size: int | None) -> bool:
         """Count a heartbeat send or delivery in its tally; False if it must stay a row (delivered to a non-member)."""
-        msg_id = fields.get("msg_id")
         latency = None
         if kind == "deliver":
             if not self._inside.get((node, group), False):
@@ -212,12 +223,12 @@ class Trace:
             order.append((when, msg_id))
             while order[0][0] < when - LATENCY_HORIZON_S:
                 self._sent_at.pop(order.popleft()[1], None)
-        key = TallyKey(str(kind), node, fields.get("peer"), group, fields["detail"])
-        tally = self._tallies.get(key)
+        key = (kind, node, peer, group, command)
+        tally = self._tallies.get(key)  # type: ignore[call-overload]
         if tally is None:
-            tally = self._tallies[key] = Tally(first=when)
+            tally = self._tallies[TallyKey(str(kind), node, peer, group, command)] = Tally(first=when)
         tally.count += 1
-        tally.bytes += fields.get("size") or 0
+        tally.bytes += size or 0
         tally.last = when
         if latency is not None:
             tally.timed += 1

@@ -195,6 +195,9 @@ _DECODERS: dict[Code, Callable[[bytes, bytes], Input]] = {
 }
 
 
+_CODES: dict[bytes, Code] = {c.value: c for c in Code}  # a dict lookup is several times cheaper than Code(raw)
+
+
 def decode(cmd: bytes, payload: bytes, *, sender: bytes = b"") -> Input:
     """The input event carried by the frames ``[cmd, payload]``.
 
@@ -222,9 +225,8 @@ def decode(cmd: bytes, payload: bytes, *, sender: bytes = b"") -> Input:
     raw = bytes(cmd) if isinstance(cmd, (bytes, bytearray, memoryview)) else None
     if raw is None:
         raise WireError(b"?", "a bytes command code", f"{type(cmd).__name__} {cmd!r}")
-    try:
-        code = Code(raw)
-    except ValueError:
+    code = _CODES.get(raw)
+    if code is None:
         raise WireError(raw, f"one of {[c.value.decode() for c in Code]}", f"unknown command {raw!r}") from None
     if not isinstance(payload, (bytes, bytearray, memoryview)):
         raise WireError(raw, "a bytes payload", f"{type(payload).__name__}")

@@ -175,9 +175,9 @@ class GroupMember:
                 self._trace(Kind.DROP, detail="malformed", peer=error.__class__.__name__)
                 continue
             origin = origin_of() if origin_of is not None else None
-            node.record(
-                Kind.DELIVER, instance, group, detail=frames[0].decode("ascii", "replace"), size=len(frames[1]),
-                msg_id=origin.msg_id if origin is not None else None, peer=origin.source if origin is not None else None,
+            node.record_message(
+                Kind.DELIVER, instance, group, frames[0].decode("ascii", "replace"),
+                origin.source if origin is not None else None, origin.msg_id if origin is not None else None, len(frames[1]),
             )
             self._run(event)
 
@@ -212,7 +212,7 @@ class GroupMember:
             self._run(SendFailed(what=what, reason=str(error)))
             return
         sent_id = getattr(port.getSocket(), "last_sent_id", None)  # the network's id: simulated sockets only
-        self._trace(Kind.SEND, detail=what, msg_id=sent_id() if sent_id is not None else None)
+        self.node.record_message(Kind.SEND, self.component.instance_name, self.group_name, what, None, sent_id() if sent_id is not None else None, None)
 
     def _publish(self, c: cmd.Publish) -> None:
         self._send(c.cmd.value.decode(), self.pub, lambda: self.pub.sendGroup(c.cmd.value, c.payload))
