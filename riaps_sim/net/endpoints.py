@@ -28,7 +28,7 @@ class EndpointsMixin:
         _last_endpoint: bytes
 
         def _check_open(self) -> None: ...
-        def _event(self, event: int, value: int, endpoint: str) -> None: ...
+        def report_event(self, event: int, value: int, endpoint: str) -> None: ...
         def _add_client_pipe(self, pipe: Any) -> None: ...
         def _remove_pipe(self, pipe: Any) -> None: ...
         def _linger_s(self) -> float | None: ...
@@ -51,7 +51,7 @@ class EndpointsMixin:
         if addr != endpoint and "*" not in addr:
             self._binds[addr] = port
         self._last_endpoint = endpoint.encode()
-        self._event(zmq.EVENT_LISTENING, 0, endpoint)
+        self.report_event(zmq.EVENT_LISTENING, 0, endpoint)
 
     def bind_to_random_port(self, addr: str, min_port: int = 49152, max_port: int = 65536, max_tries: int = 100) -> int:
         """Bind to a free port in [*min_port*, *max_port*) on *addr* (``tcp://host``) and return it.
@@ -80,7 +80,7 @@ class EndpointsMixin:
             del self._binds[endpoint]
         self.host.unlisten(self, port)
 
-    def _bound_endpoint(self, port: int) -> str:
+    def bound_endpoint(self, port: int) -> str:
         for endpoint, bound in self._binds.items():
             if bound == port:
                 return endpoint

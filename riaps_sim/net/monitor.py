@@ -21,7 +21,7 @@ def monitor_frames(event: int, value: int, endpoint: str) -> tuple[bytes, bytes]
 
 
 class MonitorMixin:
-    """``get_monitor_socket``/``disable_monitor`` for ``SimSocket``, and ``_event`` to report to the monitor."""
+    """``get_monitor_socket``/``disable_monitor`` for ``SimSocket``, and ``report_event`` to report to the monitor."""
 
     if TYPE_CHECKING:
         context: Any
@@ -52,7 +52,7 @@ class MonitorMixin:
             self._monitor = None
             self._monitor_events = 0
 
-    def _event(self, event: int, value: int, endpoint: str) -> None:
+    def report_event(self, event: int, value: int, endpoint: str) -> None:
         monitor = self._monitor
         if monitor is not None and event & self._monitor_events and not monitor._closed:
             monitor._push(monitor_frames(event, value, endpoint))

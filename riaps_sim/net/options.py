@@ -152,7 +152,11 @@ class OptionsMixin:
         assert isinstance(value, bytes)
         return value.decode(encoding)
 
-    def _reconnect_ivl(self) -> float:
+    def option_set(self, option: int, default: Any = None) -> Any:
+        """The value set for *option*, or *default* if none was (unlike ``getsockopt``, no libzmq default, open or closed)."""
+        return self._opts.get(option, default)
+
+    def reconnect_interval(self) -> float:
         return float(self._opts.get(zmq.RECONNECT_IVL, 100)) / 1000.0
 
     def _linger_s(self) -> float | None:

@@ -269,7 +269,7 @@ class SimSocket(EndpointsMixin, OptionsMixin, MonitorMixin):
         for port in sorted(set(self._binds.values())):
             self.host.unlisten(self, port)
         for endpoint in self._binds:
-            self._event(zmq.EVENT_CLOSED, 0, endpoint)
+            self.report_event(zmq.EVENT_CLOSED, 0, endpoint)
         self._finish("closed")
 
     def _crash(self) -> list[tuple[str, Connection]]:
@@ -338,23 +338,23 @@ class SimSocket(EndpointsMixin, OptionsMixin, MonitorMixin):
         if pipe in self._pipes:
             self._pipes.remove(pipe)
 
-    def _attach(self, pipe: Pipe) -> None:
+    def attach(self, pipe: Pipe) -> None:
         """A connection to one of this socket's binds completed its handshake here."""
         self._pipes.append(pipe)
 
-    def _detach(self, pipe: Pipe) -> None:
+    def detach(self, pipe: Pipe) -> None:
         """An accepted connection ended."""
         self._remove_pipe(pipe)
 
-    def _pipe_up(self, pipe: Pipe) -> None:
+    def pipe_up(self, pipe: Pipe) -> None:
         """One of this socket's own connections completed its handshake."""
 
-    def _pipe_down(self, pipe: Pipe) -> None:
+    def pipe_down(self, pipe: Pipe) -> None:
         """One of this socket's own connections was lost; it is retrying."""
 
-    def _peer_identity(self, peer: SimSocket) -> bytes:
+    def identity_for(self, peer: SimSocket) -> bytes:
         """The routing identity this socket gives *peer*: its IDENTITY, or a generated one as libzmq makes."""
-        identity = peer._opts.get(zmq.IDENTITY)
+        identity = peer.option_set(zmq.IDENTITY)
         if identity:
             return bytes(identity)
         self._next_peer_id += 1
@@ -363,5 +363,5 @@ class SimSocket(EndpointsMixin, OptionsMixin, MonitorMixin):
     def _subscribe(self, topic: bytes, on: bool) -> None:
         raise zmq.ZMQError(zmq.EINVAL, "SUBSCRIBE and UNSUBSCRIBE apply to SUB sockets only")
 
-    def _send_subscriptions(self, pipe: Pipe) -> None:
+    def send_subscriptions(self, pipe: Pipe) -> None:
         pass

@@ -82,7 +82,7 @@ class SubSocket(SimSocket):
             if pipe.up and pipe.peer is not None:
                 self._wire.transmit(pipe, pipe.peer, Control("sub", (on, topic)), 0)
 
-    def _send_subscriptions(self, pipe: Pipe) -> None:
+    def send_subscriptions(self, pipe: Pipe) -> None:
         assert pipe.peer is not None
         self._wire.transmit(pipe, pipe.peer, Control("subs", tuple(self._subscriptions)), 0)
 
@@ -127,7 +127,7 @@ class PairSocket(DealerSocket):
 
     socket_type = zmq.PAIR
 
-    def _attach(self, pipe: Pipe) -> None:
+    def attach(self, pipe: Pipe) -> None:
         if any(p.dead is None for p in self._pipes):
             pipe.dead = "closed"
             return
@@ -177,19 +177,19 @@ class RouterSocket(SimSocket):
         if self._by_identity.get(pipe.identity) is pipe:
             del self._by_identity[pipe.identity]
 
-    def _attach(self, pipe: Pipe) -> None:
+    def attach(self, pipe: Pipe) -> None:
         if self._register(pipe):
             self._pipes.append(pipe)
 
-    def _detach(self, pipe: Pipe) -> None:
+    def detach(self, pipe: Pipe) -> None:
         self._unregister(pipe)
         self._remove_pipe(pipe)
 
-    def _pipe_up(self, pipe: Pipe) -> None:
+    def pipe_up(self, pipe: Pipe) -> None:
         if self._register(pipe):
             self._pipes.append(pipe)
 
-    def _pipe_down(self, pipe: Pipe) -> None:
+    def pipe_down(self, pipe: Pipe) -> None:
         self._unregister(pipe)
         self._remove_pipe(pipe)
 
