@@ -127,13 +127,13 @@ def group_timeline(trace: Trace, group: str | None = None, end: float | None = N
             split_samples.append((when, tuple(named)))
         # failovers
         if pending is None and agreed is not None:
-            node = state.members.get(agreed)
+            leader_node = state.members.get(agreed)
             cause = None
             detail = event.detail or ""
-            if event.kind == Kind.FAULT and detail.startswith("crash ") and node in state.down:
+            if event.kind == Kind.FAULT and detail.startswith("crash ") and leader_node in state.down:
                 cause = event.detail
             elif event.kind == Kind.FAULT and detail.startswith("partition "):
-                side = state.side_of(node) if node else None
+                side = state.side_of(leader_node) if leader_node else None
                 if side is not None and any(len(s) > len(side) for s in parse_sides(detail)):
                     cause = event.detail
             elif agreed not in leaders:

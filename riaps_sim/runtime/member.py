@@ -146,9 +146,10 @@ class GroupMember:
 
     # -- inputs ---------------------------------------------------------------------------------------
 
-    def _run(self, event: Input) -> None:
+    def _run(self, event: Input, now: float | None = None) -> None:
+        """Hand *event* to the machine at node time *now* (default: the clock now) and carry out its commands."""
         try:
-            commands = self.machine.handle(event, self.node.driver.clock())
+            commands = self.machine.handle(event, self.node.driver.clock() if now is None else now)
         except CoordError:
             if event.origin == "local":
                 raise
@@ -160,6 +161,7 @@ class GroupMember:
         """Drain *port*: decode each frame list into an input and run it."""
         origin_of = getattr(port.getSocket(), "last_received", None)  # the network's ids: simulated sockets only
         node, group, instance = self.node, self.group_name, self.component.instance_name
+        driver, trace = node.driver, node.trace
         while not self._left:
             try:
                 frames = receive()
@@ -175,11 +177,12 @@ class GroupMember:
                 self._trace(Kind.DROP, detail="malformed", peer=error.__class__.__name__)
                 continue
             origin = origin_of() if origin_of is not None else None
-            node.record_message(
-                Kind.DELIVER, instance, group, frames[0].decode("ascii", "replace"),
+            now = driver.clock()  # one reading for the trace and the machine: nothing runs in between
+            trace.record_message(
+                now, driver.true_time(), node.name, instance, group, Kind.DELIVER, frames[0].decode("ascii", "replace"),
                 origin.source if origin is not None else None, origin.msg_id if origin is not None else None, len(frames[1]),
             )
-            self._run(event)
+            self._run(event, now)
 
     def _on_sub(self) -> None:
         self._receive_all(self.sub, self.sub.recvGroup, lambda frames: b"")
