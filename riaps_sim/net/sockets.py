@@ -167,7 +167,7 @@ class SimSocket(EndpointsMixin, OptionsMixin, MonitorMixin):
             raise zmq.Again(zmq.EAGAIN)
         frames, pipe, mid = inbox.popleft()
         if pipe is not None:
-            self._wire.delivered_copy(pipe, self.host.name, mid, sum(map(len, frames)))
+            self._wire.delivered_copy(pipe, self.host.name, mid, frames)
             self._last_in = (pipe, mid)
         else:
             self._last_in = None

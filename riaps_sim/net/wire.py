@@ -183,13 +183,13 @@ class Wire:
         if emit is not None:
             emit(NetworkEvent(self.env.now, "drop", pipe.sock.host.name, pipe.conn.peer_name(pipe), mid, cause))
 
-    def delivered_copy(self, pipe: Pipe, receiver: Hashable, mid: int, size: int) -> None:
-        """Count copy *mid*, sent through *pipe*, as taken by the application on host *receiver*."""
+    def delivered_copy(self, pipe: Pipe, receiver: Hashable, mid: int, frames: tuple[bytes, ...]) -> None:
+        """Count copy *mid* (*frames*), sent through *pipe*, as taken by the application on host *receiver*."""
         pipe.outstanding -= 1
         self.delivered += 1
         emit = self.emit_traffic
         if emit is not None:
-            emit(NetworkEvent(self.env.now, "deliver", pipe.sock.host.name, receiver, mid, size))
+            emit(NetworkEvent(self.env.now, "deliver", pipe.sock.host.name, receiver, mid, sum(map(len, frames))))
 
     def transmit(self, pipe: Pipe, peer: Pipe, frames: Any, mid: int) -> None:
         """Send a copy already counted (or a ``Control``) from *pipe* to *peer*, in stream order."""
