@@ -201,8 +201,25 @@ class Trace:
         command: str, peer: str | None, msg_id: int | str | None, size: int | None,
     ) -> None:
         """Append (or, for a heartbeat in counting mode, count) a ``send`` or ``deliver`` of *command*: ``record`` without keywords, for the hot path."""
-        if not self.keep_heartbeats and command in HEARTBEATS and (kind == "send" or kind == "deliver"):
-            if self._count(time if true_time is None else true_time, node, group, kind, command, peer, msg_id, size):
+        if not self.keep_heartbeats and command in HEARTBEATS:
+            if kind == "deliver":  # the hot path, inline: a delivery inside the group whose tally exists
+                tally = self._tallies.get(("deliver", node, peer, group, command))  # type: ignore[call-overload]
+                if tally is not None and self._inside.get((node, group), False):
+                    when = time if true_time is None else true_time
+                    tally.count += 1
+                    tally.bytes += size or 0
+                    tally.last = when
+                    sent = self._sent_at.get(msg_id) if msg_id is not None else None
+                    if sent is not None:
+                        latency = when - sent
+                        tally.timed += 1
+                        tally.latency_sum += latency
+                        if latency < tally.latency_min:
+                            tally.latency_min = latency
+                        if latency > tally.latency_max:
+                            tally.latency_max = latency
+                    return
+            if (kind == "send" or kind == "deliver") and self._count(time if true_time is None else true_time, node, group, kind, command, peer, msg_id, size):
                 return
         if kind not in _KINDS:
             raise ValueError(f"trace kind must be one of {sorted(_KINDS)}, got {kind!r}")
