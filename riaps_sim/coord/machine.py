@@ -145,13 +145,22 @@ class GroupMachine:
             return [self._trace("drop", cause=f"{input_key(event)}: stale timer (not armed)")]
         if self.role is not self._rows_role:  # the table's rows of this role, by input key: no enum hashing per input
             self._rows_role, self._rows = self.role, _rows_by_role(type(self), self.role)
-        row = self._rows.get(input_key(event))
+        key = type(event).__name__  # input_key(event), inline: this is the path of every message
+        if key == "TimerFired":
+            key = input_key(event)
+        row = self._rows.get(key)
         if row is None:  # the single error path
             cause = f"no transition for {input_key(event)} in role {self.role.name} at term {self.term}"
             if event.origin == "local":
                 raise CoordError(f"{self!r}: {cause}")
             return [self._trace("drop", cause=cause)]
-        return self._run(self._dispatch, event, now, row)
+        before = (self.role, self.term)  # self._run(self._dispatch, event, now, row), inline
+        self._out = []
+        self._dispatch(event, now, row)
+        if (self.role, self.term) != before:
+            self._out.append(self._trace("state"))
+        out, self._out = self._out, []
+        return out
 
     @property
     def group_size(self) -> int:
