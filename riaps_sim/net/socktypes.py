@@ -33,6 +33,7 @@ class PubSocket(SimSocket):
         wire = self._wire
         head = frames[0]
         mid = wire.new_id()  # every copy of this message carries the same id
+        snd = self._sndhwm
         for pipe in self._pipes:
             if not pipe.up or pipe.subs is None:
                 self._last_out = wire.drop_unsent(pipe, self, "slow_joiner", mid=mid)
@@ -44,9 +45,12 @@ class PubSocket(SimSocket):
                 else:
                     self._filtered += 1
                     continue
-            if not self._room(pipe):
-                self._last_out = wire.drop_unsent(pipe, self, "hwm", mid=mid)
-                continue
+            if snd:  # self._room(pipe), inline: a fan-out asks it once per subscriber
+                peer = pipe.peer
+                limit = snd if peer is None else (snd + peer.sock._rcvhwm if peer.sock._rcvhwm else 0)
+                if limit and pipe.outstanding >= limit:
+                    self._last_out = wire.drop_unsent(pipe, self, "hwm", mid=mid)
+                    continue
             self._last_out = wire.put(pipe, frames, mid)
 
     def recv_multipart(self, flags: int = 0, copy: bool = True, track: bool = False) -> list[bytes]:

@@ -215,7 +215,12 @@ class Wire:
         if at < pipe.last_arrival:
             at = pipe.last_arrival
         pipe.last_arrival = at
-        self._at(at, (pipe, peer, frames, mid))
+        bucket = self._buckets.get(at)  # self._at(at, ...), inline: once per copy
+        if bucket is None:
+            self._buckets[at] = [(pipe, peer, frames, mid)]
+            self.env.timeout(at - now, at).callbacks.append(self._fire)
+        else:
+            bucket.append((pipe, peer, frames, mid))
         if copies == 2:
             self.sent += 1
             self.duplicated += 1
