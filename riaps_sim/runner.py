@@ -57,7 +57,7 @@ class RunResult:
         self.trace.to_jsonl(paths[0])
         paths[1].write_text(str(self.summary() if summary is None else summary) + "\n", encoding="utf-8")
         figure = self.plot()
-        figure.savefig(paths[2], dpi=110, bbox_inches="tight")
+        figure.savefig(paths[2], dpi=110)  # the figure lays itself out (constrained); "tight" would render it twice
         import matplotlib.pyplot as plt
 
         plt.close(figure)
