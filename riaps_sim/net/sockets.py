@@ -127,7 +127,7 @@ class SimSocket(EndpointsMixin, OptionsMixin, MonitorMixin):
     def _connected(self) -> int:
         return sum(1 for p in self._pipes if p.up)
 
-    def _check_open(self) -> None:
+    def check_open(self) -> None:
         if self._closed:
             raise zmq.ZMQError(zmq.ENOTSOCK)
 
@@ -183,13 +183,23 @@ class SimSocket(EndpointsMixin, OptionsMixin, MonitorMixin):
         """The network's id of the message ``send_multipart`` sent last, or ``None`` if no copy of it was made."""
         return self._last_out
 
+    def queued_from_network(self) -> int:
+        """Messages from the network waiting in this socket to be read (monitor events not counted)."""
+        return sum(1 for _frames, pipe, _mid in self._inbox if pipe is not None)
+
+    @property
+    def env(self) -> simpy.Environment:
+        """The SimPy environment this socket lives in."""
+        env: simpy.Environment = self._env
+        return env
+
     def count_drop(self, cause: str) -> None:
         """Count a message this socket dropped itself (at its high-water mark, a slow joiner, unroutable)."""
         self._drops[cause] = self._drops.get(cause, 0) + 1
 
     def send(self, data: Any, flags: int = 0, copy: bool = True, track: bool = False, **kwargs: Any) -> None:
         """Send one frame; with ``zmq.SNDMORE`` in *flags* it waits for the message's last frame."""
-        self._check_open()
+        self.check_open()
         self._send_partial.append(data)
         if not flags & zmq.SNDMORE:
             frames, self._send_partial = self._send_partial, []
@@ -225,18 +235,19 @@ class SimSocket(EndpointsMixin, OptionsMixin, MonitorMixin):
 
     def readable_event(self, timeout_s: float | None = None) -> simpy.Event:
         """A SimPy event that succeeds with True once a message waits, or with False after *timeout_s* seconds."""
-        self._check_open()
+        self.check_open()
         event = Wakeup(self._env)
         if self._inbox:
             event.succeed(True)
             return event
-        self._add_waiter(event)
+        self.add_waiter(event)
         if timeout_s is not None:
             timer = self._env.timeout(timeout_s)
             timer.callbacks.append(lambda _e: event.succeed(False) if not event.triggered else None)
         return event
 
-    def _add_waiter(self, event: Wakeup) -> None:
+    def add_waiter(self, event: Wakeup) -> None:
+        """Trigger *event* when input arrives (a ``Poller`` waits on several sockets this way)."""
         waiters = self._waiters
         if len(waiters) >= 8:  # forget waits that timed out, so polling a quiet socket does not grow the list
             waiters[:] = [w for w in waiters if not w.triggered]
@@ -272,7 +283,7 @@ class SimSocket(EndpointsMixin, OptionsMixin, MonitorMixin):
             self.report_event(zmq.EVENT_CLOSED, 0, endpoint)
         self._finish("closed")
 
-    def _crash(self) -> list[tuple[str, Connection]]:
+    def host_crashed(self) -> list[tuple[str, Connection]]:
         """The host crashed: everything goes, nothing is sent. Returns the half-open peers to reset on restart."""
         half_open = []
         for conn in self._conns:
@@ -301,7 +312,7 @@ class SimSocket(EndpointsMixin, OptionsMixin, MonitorMixin):
         self._conns = []
         self._binds = {}
         self._closed = True
-        self.context._forget(self)
+        self.context.forget(self)
 
     def __enter__(self) -> SimSocket:
         return self

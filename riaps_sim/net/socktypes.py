@@ -68,7 +68,7 @@ class SubSocket(SimSocket):
         self._match_all = False
 
     def send_multipart(self, msg_parts: Any, flags: int = 0, copy: bool = True, track: bool = False, **kwargs: Any) -> None:
-        self._check_open()
+        self.check_open()
         raise zmq.ZMQError(zmq.ENOTSUP)
 
     def _writable(self) -> bool:
@@ -210,7 +210,8 @@ class MonitorSocket(SimSocket):
         super().__init__(context)
         self.owner = owner
 
-    def _push(self, frames: tuple[bytes, ...]) -> None:
+    def push(self, frames: tuple[bytes, ...]) -> None:
+        """Queue one monitor event from the owner."""
         if self._closed:
             return
         self._inbox.append((frames, None, 0))
@@ -225,8 +226,7 @@ class MonitorSocket(SimSocket):
     def close(self, linger: int | None = None) -> None:
         if self._closed:
             return
-        if self.owner._monitor is self:
-            self.owner._monitor = None
+        self.owner.monitor_closed(self)
         self._finish("closed")
 
 

@@ -194,7 +194,7 @@ class Wire:
     def transmit(self, pipe: Pipe, peer: Pipe, frames: Any, mid: int) -> None:
         """Send a copy already counted (or a ``Control``) from *pipe* to *peer*, in stream order."""
         route = pipe.route
-        if route is None or route.version != self.network._version:
+        if route is None or route.version != self.network.topology_version:
             route = pipe.route = self.network.route(pipe.sock.host, peer.sock.host)
             if route is None:
                 if frames.__class__ is tuple:
@@ -252,6 +252,14 @@ class Wire:
             peer.sock.arrive(frames, pipe, peer, mid)
         else:
             peer.conn.control(peer, frames)
+
+    def travelling(self) -> int:
+        """Data message copies on the wire now, between sending and arrival."""
+        return sum(1 for bucket in self._buckets.values() for item in bucket if item[2].__class__ is tuple)
+
+    def held(self) -> int:
+        """Data message copies held by partitions in hold mode."""
+        return sum(1 for pipe in self.holding for item in pipe.held if item[2].__class__ is tuple)
 
     def blocking(self, source: Host, target: Host) -> Any:
         """The first active partition that stops traffic from *source* to *target*, or ``None``."""
