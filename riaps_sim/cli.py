@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+import time
 from pathlib import Path
 
 from .analysis.checks import LIVENESS, SAFETY, Report
@@ -21,14 +22,19 @@ def _run(args: argparse.Namespace) -> int:
     scenario = load_scenario(args.scenario)
     out = Path(args.out) if args.out else Path("out") / f"{scenario.name}-{args.mode}"
     print(f"riaps-sim: running {scenario.name!r} ({scenario.description or 'no description'}) in {args.mode} mode", flush=True)
-    result = run_scenario(scenario, mode=args.mode, seed=args.seed, until=args.until, out=out, isolation=args.isolation)
+    result = run_scenario(scenario, mode=args.mode, seed=args.seed, until=args.until, out=out, isolation=args.isolation,
+                          trace_all=True if args.trace_all else None)
     summary = result.summary()
     print(summary)
     report = result.check()
-    for line in check_lines(report):
+    checks = check_lines(report)
+    for line in checks:
         print(line)
-    paths = result.save(out)
-    print(f"  wall time {result.wall_s:.2f} s for {result.until:g} s of {'virtual' if args.mode == 'sim' else 'real'} time")
+    paths = result.save(out, summary)
+    with paths[1].open("a", encoding="utf-8") as text:  # summary.txt says what was checked, too
+        text.write("\n".join(checks) + "\n")
+    print(f"  wall time {time.perf_counter() - args.started:.2f} s in all, {result.wall_s:.2f} s running "
+          f"{result.until:g} s of {'virtual' if args.mode == 'sim' else 'real'} time")
     print("  wrote " + ", ".join(str(p) for p in paths))
     if result.interrupted:
         print(f"riaps-sim: interrupted after {result.until:.1f} s; the partial trace and summary are in {out}", file=sys.stderr)
@@ -159,6 +165,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--isolation", choices=["loopback", "netns"], default="loopback",
                      help="real mode: processes on 127.0.0.x (default), or one network namespace per node with firewall partitions (root)")
     run.add_argument("--check", action="store_true", help="exit with status 1 if an invariant is violated")
+    run.add_argument("--trace-all", action="store_true",
+                     help="simulation: keep a trace row for every heartbeat (tic, ldr) instead of counting them per pair of nodes")
     run.set_defaults(handler=_run)
 
     sweep = commands.add_parser("sweep", help="run a scenario over many seeds in parallel and print metric distributions")
@@ -200,7 +208,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     """Run ``riaps-sim`` with *argv* (default: the command line); return the exit status."""
+    started = time.perf_counter()
     args = build_parser().parse_args(argv)
+    args.started = started
     logging.basicConfig(level=[logging.WARNING, logging.INFO, logging.DEBUG][min(args.verbose, 2)], format="%(levelname)s %(name)s: %(message)s")
     try:
         return int(args.handler(args))
