@@ -12,9 +12,9 @@ from typing import Any
 
 from .analysis.checks import Report, check_run
 from .analysis.summary import Summary, summarize
-from .faults import Fault, FaultSchedule, apply_to_network, resolve_leader
-from .scenario import LEADER, Scenario
-from .trace import Kind, Trace
+from .faults import FaultSchedule
+from .scenario import Scenario
+from .trace import Trace
 
 __all__ = ["RunResult", "run_scenario", "run_sim", "run_real", "MODES"]
 
@@ -36,6 +36,7 @@ class RunResult:
     start: float = 0.0  #: the run's time 0 on the trace's clock (the wall clock in the real world)
     topology: Any = None  #: the simulated network's graph (networkx), or ``None`` in the real world
     interrupted: bool = False  #: the run was cut short (Ctrl-C); the trace covers what happened until then
+    components: dict[str, dict[str, Any]] | None = None  #: simulation: every node's component instances at the end, by node and name
 
     def summary(self) -> Summary:
         return summarize(self.trace, title=f"{self.scenario.name} ({self.mode}, seed {self.seed})", start=self.start, end=self.start + self.until)
@@ -109,32 +110,14 @@ def run_sim(scenario: Scenario, seed: int, until: float, out: str | Path | None 
     sim = Simulation(scenario.group_types, seed=seed, network=network, trace_all=trace_all)
     for spec in scenario.nodes:
         sim.add_node(spec.name, {i: _factory(cls, kwargs) for i, (cls, kwargs) in spec.components.items()}, address=spec.address)
-    for fault in scenario.faults:
-        if LEADER in fault.nodes():
-            sim.env.timeout(fault.at).callbacks.append(lambda _e, f=fault: _apply_resolved(sim, f))
-        else:
-            apply_to_network([fault], sim.network)
+    sim.schedule_faults(scenario.faults)
     sim.run(until=until)
-    return RunResult(scenario, "sim", seed, until, sim.trace, time.perf_counter() - started, topology=sim.network.graph.to_undirected())
+    return RunResult(scenario, "sim", seed, until, sim.trace, time.perf_counter() - started, topology=sim.network.graph.to_undirected(),
+                     components=sim.components())
 
 
 def _factory(cls: type, kwargs: Any) -> Any:
     return lambda: cls(**kwargs)
-
-
-def _apply_resolved(sim: Any, fault: Fault) -> None:
-    leader = current_leader(sim)
-    if leader is None:
-        log.warning("fault %s at %.3f s skipped: no node leads", fault.describe(), sim.now)
-        sim.trace.record(sim.now, sim.now, "network", None, None, Kind.FAULT, detail=f"skipped {fault.describe()}: no leader")
-        return
-    apply_to_network([resolve_leader(fault, leader)], sim.network, start=sim.now - fault.at)
-
-
-def current_leader(sim: Any) -> str | None:
-    """The node that leads now (the highest term wins if several think they do), or ``None``."""
-    leading = [(m.machine.term, name) for name, node in sim.nodes.items() for m in node.members if m.machine.is_leader]
-    return max(leading)[1] if leading else None
 
 
 def run_real(scenario: Scenario, seed: int, until: float, out: str | Path | None = None, isolation: str = "loopback") -> RunResult:

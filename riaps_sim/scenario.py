@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from .component import Component
-from .faults import LEADER, Crash, Fault, FaultSchedule, Heal, Partition
+from .faults import LEADER, Crash, Fault, FaultSchedule, Heal, Partition, check_restarts
 from .model import GroupType
 from .scenario_files import ScenarioError, check_component_args, load_file
 
@@ -112,7 +112,11 @@ class Scenario:
             self.faults.check_nodes([*names, LEADER])
         except ValueError as exc:
             raise ScenarioError(f"scenario {self.name!r}: {exc}") from None
-        late = [f.describe() for f in self.faults if f.at > self.duration]
+        try:
+            check_restarts(self.faults)
+        except ValueError as exc:
+            raise ScenarioError(f"scenario {self.name!r}: {exc}") from None
+        late = [f.describe() for f in self.faults if f.at is not None and f.at > self.duration]
         if late:
             raise ScenarioError(f"scenario {self.name!r}: faults after the end ({self.duration:g} s): {late}")
 

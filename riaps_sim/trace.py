@@ -54,7 +54,7 @@ from __future__ import annotations
 import json
 from collections import Counter
 from collections import deque
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import asdict, dataclass
 from enum import StrEnum
 from pathlib import Path
@@ -166,6 +166,7 @@ class Trace:
         self._inside: dict[tuple[str, str | None], bool] = {}  # (node, group) -> a member now (counting mode)
         self._sent_at: dict[object, float] = {}  # counted heartbeat sends' ids -> when, to time deliveries
         self._sent_order: deque[tuple[float, object]] = deque()
+        self._watchers: dict[str, list[Callable[[TraceEvent], None]]] = {}
 
     def __len__(self) -> int:
         return len(self._events)
@@ -194,7 +195,11 @@ class Trace:
                     return
             elif kind == "group_joined" or kind == "group_left":
                 self._inside[(node, group)] = kind == "group_joined"
-        self._events.append(TraceEvent(time, true_time, node, component, group, str(kind), **fields))
+        event = TraceEvent(time, true_time, node, component, group, str(kind), **fields)
+        self._events.append(event)
+        if self._watchers:
+            for callback in self._watchers.get(kind, ()):
+                callback(event)
 
     def record_message(
         self, time: float, true_time: float | None, node: str, component: str | None, group: str | None, kind: str,
@@ -272,6 +277,20 @@ class Trace:
         """Append a ready-made event."""
         self._events.append(event)
 
+    def watch(self, kind: str, callback: Callable[[TraceEvent], None]) -> None:
+        """Call *callback* with every event of *kind* recorded from now on (fault triggers use it).
+
+        Sends and deliveries of heartbeats counted rather than stored are not seen.
+        """
+        self._watchers.setdefault(kind, []).append(callback)
+
+    def unwatch(self, kind: str, callback: Callable[[TraceEvent], None]) -> None:
+        watchers = self._watchers.get(kind, [])
+        if callback in watchers:
+            watchers.remove(callback)
+        if not watchers:
+            self._watchers.pop(kind, None)
+
     def extend(self, events: Iterable[TraceEvent]) -> None:
         self._events.extend(events)
 
@@ -319,13 +338,17 @@ class Trace:
         """One trace of several (say, one per node process), in order of ``when``."""
         return cls(e for t in traces for e in t).sorted()
 
+    def jsonl_lines(self) -> Iterator[str]:
+        """The lines ``to_jsonl`` writes: one JSON object per event, then one per tally."""
+        for event in self._events:
+            yield json.dumps(event._asdict(), separators=(",", ":")) + "\n"
+        for key, tally in self._tallies.items():
+            yield json.dumps({"tally": {**key._asdict(), **asdict(tally)}}, separators=(",", ":")) + "\n"
+
     def to_jsonl(self, path: str | Path) -> None:
         """Write one JSON object per line."""
         with Path(path).open("w", encoding="utf-8") as out:
-            for event in self._events:
-                out.write(json.dumps(event._asdict(), separators=(",", ":")) + "\n")
-            for key, tally in self._tallies.items():
-                out.write(json.dumps({"tally": {**key._asdict(), **asdict(tally)}}, separators=(",", ":")) + "\n")
+            out.writelines(self.jsonl_lines())
 
     @classmethod
     def from_jsonl(cls, path: str | Path) -> Trace:

@@ -85,6 +85,16 @@ class GroupMember:
 
     # -- set-up and tear-down -----------------------------------------------------------------------
 
+    @property
+    def is_leader(self) -> bool:
+        """Whether this member leads its group now."""
+        return bool(getattr(self.machine, "is_leader", False))
+
+    @property
+    def term(self) -> int:
+        """The member's current election term (0 for a leaderless group)."""
+        return int(getattr(self.machine, "term", 0))
+
     def _make_ports(self) -> None:
         part, spec, name = self.node.part, self.group_type.spec(), self.group_name
         self.pub = ports.GroupPubPort(part, f"{name}_pub", spec)
