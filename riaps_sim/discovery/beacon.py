@@ -221,9 +221,12 @@ class BeaconDiscovery:
         self._counter = 0
         self._changed = True  # the first interval is the base one
         self._last_answer = float("-inf")
-        self._last_from: dict[tuple[str, int], bytes] = {}  # sender -> content of its previous beacon taken
+        # Per node, the content of its latest beacon taken, and that content decoded. Senders are told
+        # apart by the node they name, not by their UDP source: nodes on one machine share it.
+        self._latest: dict[str, bytes] = {}
+        self._decoded: dict[bytes, tuple[str, list[Endpoint], float]] = {}
         self._last_stamp: dict[str, tuple[float, int]] = {}  # node -> newest (timestamp, counter) taken
-        self._leases: dict[tuple[str, int], tuple[str, list[Endpoint], float]] = {}  # sender -> node, pubs, interval
+        self._own_content = b""
         self._stats = {"sent": 0, "received": 0, "taken": 0, "repeated": 0, "rejected": 0, "foreign": 0}
         self._socket = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         self._socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -322,7 +325,7 @@ class BeaconDiscovery:
 
     def _send_beacon(self, now: float | None = None) -> None:
         stamp = self._stamp() if now is None else now
-        content = self._content(stamp)
+        content = self._own_content = self._content(stamp)
         if self._secret is None:
             beacon = MAGIC + content
         else:
@@ -377,13 +380,14 @@ class BeaconDiscovery:
             if not datagram.startswith(MAGIC):
                 return self._reject(sender, "no RIAPS-SIM/1 prefix", malformed=True)
             content = datagram[len(MAGIC):]
-        if self._last_from.get(sender) == content:
-            lease = self._leases.get(sender)
-            if lease is not None:
-                node, endpoints, interval = lease
-                self.directory.heard(endpoints, node, now + self._lease_s(interval))
-                self._stats["repeated"] += 1
-                return False
+        if content == self._own_content:  # this node's own broadcast, heard back
+            return None
+        repeat = self._decoded.get(content)
+        if repeat is not None:  # the same content as that node's previous beacon: only renew its lease
+            node, endpoints, interval = repeat
+            self.directory.heard(endpoints, node, now + self._lease_s(interval))
+            self._stats["repeated"] += 1
+            return False
         try:
             decoded = self._decode(content)
         except ValueError as exc:
@@ -394,12 +398,12 @@ class BeaconDiscovery:
         node, endpoints, interval = decoded
         if node == self.node:
             return None
-        previous = self._leases.get(sender)
-        self._last_from[sender] = content
-        self._leases[sender] = (node, endpoints, interval)
+        previous = self._decoded.pop(self._latest.get(node, b""), None)
+        self._latest[node] = content
+        self._decoded[content] = decoded
         self.directory.heard(endpoints, node, now + self._lease_s(interval))
         self._stats["taken"] += 1
-        return previous is None or previous[0] != node or previous[1] != endpoints
+        return previous is None or previous[1] != endpoints
 
     def _lease_s(self, interval: float) -> float:
         return max(self.ttl, _TTL_INTERVALS * interval)
