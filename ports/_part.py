@@ -88,7 +88,9 @@ class Part:
         Returns the current time in seconds; timed ports stamp messages with it.
     keys:
         A ``CurveKeys`` pair (or a ``(public, secret)`` tuple) to turn CURVE on, or ``None``.
-        Only with ``transport="tcp"``: inproc connections have no security handshake.
+        Only with ``transport="tcp"``: inproc connections have no security handshake. CURVE alone
+        admits any client that knows the public key; bind a ``ZapHandler`` with the allow-list in
+        the same context to admit only allowed keys (server ports name themselves as its domain).
     transport:
         ``"tcp"`` (default) or ``"inproc"``. With ``inproc``, endpoints are ``inproc://host:port``
         names in the shared context, so parts in one process can talk without TCP.
