@@ -378,7 +378,8 @@ class BeaconDiscovery:
                 return None
         else:
             if not datagram.startswith(MAGIC):
-                return self._reject(sender, "no RIAPS-SIM/1 prefix", malformed=True)
+                self._reject(sender, "no RIAPS-SIM/1 prefix", malformed=True)
+                return None
             content = datagram[len(MAGIC):]
         if content == self._own_content:  # this node's own broadcast, heard back
             return None
@@ -391,7 +392,8 @@ class BeaconDiscovery:
         try:
             decoded = self._decode(content)
         except ValueError as exc:
-            return self._reject(sender, str(exc), malformed=True)
+            self._reject(sender, str(exc), malformed=True)
+            return None
         if decoded is None:
             self._stats["foreign"] += 1
             return None
@@ -412,10 +414,13 @@ class BeaconDiscovery:
         """The content of a signed beacon that verifies, or ``None`` (rejected, or another application's)."""
         if not datagram.startswith(MAGIC_SIGNED):
             if datagram.startswith(MAGIC):
-                return self._reject(sender, "no MAC: an unsigned beacon, and this node takes signed ones only", _claimed_node(datagram[len(MAGIC):]))
-            return self._reject(sender, "no RIAPS-SIM/2 prefix", malformed=True)
+                self._reject(sender, "no MAC: an unsigned beacon, and this node takes signed ones only", _claimed_node(datagram[len(MAGIC):]))
+                return None
+            self._reject(sender, "no RIAPS-SIM/2 prefix", malformed=True)
+            return None
         if len(datagram) < _SIGNED_PREFIX:
-            return self._reject(sender, "signed beacon too short", malformed=True)
+            self._reject(sender, "signed beacon too short", malformed=True)
+            return None
         tag, stamp, counter = _HEADER.unpack_from(datagram, len(MAGIC_SIGNED))
         if tag != self._tag:
             self._stats["foreign"] += 1
@@ -425,18 +430,22 @@ class BeaconDiscovery:
         content = datagram[_SIGNED_PREFIX:]
         expected = hmac.new(self._mac_key, header + content, hashlib.sha256).digest()
         if not hmac.compare_digest(mac, expected):
-            return self._reject(sender, "bad MAC: not signed with this application's beacon secret", _claimed_node(content))
+            self._reject(sender, "bad MAC: not signed with this application's beacon secret", _claimed_node(content))
+            return None
         node = _claimed_node(content)
         if not abs(stamp - now) <= self.window_s:
-            return self._reject(sender, f"timestamp {stamp - now:+.3f} s from this node's clock, outside the {self.window_s:g} s window", node)
+            self._reject(sender, f"timestamp {stamp - now:+.3f} s from this node's clock, outside the {self.window_s:g} s window", node)
+            return None
         if node is not None:
             last = self._last_stamp.get(node)
             if last is not None and (stamp, counter) <= last:
-                return self._reject(sender, "replayed: not newer than the last beacon taken from this node", node)
+                self._reject(sender, "replayed: not newer than the last beacon taken from this node", node)
+                return None
             self._last_stamp[node] = (stamp, counter)
         return content
 
     def _reject(self, sender: tuple[str, int], reason: str, node: str | None = None, malformed: bool = False) -> None:
+        """Count, log and report a datagram that is not applied."""
         self._stats["rejected"] += 1
         if malformed:
             self.malformed += 1
@@ -444,7 +453,6 @@ class BeaconDiscovery:
         log.warning("ignored a %s beacon from %s: %s", "malformed" if malformed else "rejected", rejection.sender, reason)
         if self.on_rejected is not None:
             self.on_rejected(rejection)
-        return None
 
     def _decode(self, content: bytes) -> tuple[str, list[Endpoint], float] | None:
         """(node, endpoints, announced interval) of a beacon's content; ``None`` for another application's."""
