@@ -108,6 +108,8 @@ class ZapHandler:
 
     Raises
     ------
+    ValueError
+        If *allowed* is empty or holds something that is not a CURVE public key.
     zmq.ZMQError
         ``EADDRINUSE`` if the context already has a ZAP handler.
 
@@ -130,6 +132,8 @@ class ZapHandler:
         admit_null: bool = False,
     ) -> None:
         self.allowed = frozenset(_z85_key(k) for k in allowed)
+        if not self.allowed:
+            raise ValueError("ZapHandler needs at least one allowed client public key; with none, no client could connect")
         self.on_refused = on_refused
         self.admit_null = admit_null
         self._admitted = 0

@@ -299,3 +299,48 @@ def test_a_50_mb_frame_is_dropped_by_the_socket_and_memory_does_not_grow() -> No
         sender.wait(10)
         ans.closeSocket()
         context.destroy(linger=0)
+
+
+# -- the ZAP handler's answers, spoken to as libzmq speaks to it -------------------------------------------------
+
+
+def test_zap_handler_answers_each_request_as_rfc_27_says() -> None:
+    """Allowed CURVE key: 200 with the key as user id; other key, NULL, PLAIN: 400 and a refusal record;
+    a malformed request is counted and not answered; a second handler in the context is refused."""
+    context = zmq.Context()
+    allowed, stranger = ports.CurveKeys.generate(), ports.CurveKeys.generate()
+    refused: list[ports.HandshakeRefusal] = []
+    zap = ports.ZapHandler(context, [allowed.public], refused.append)
+    libzmq = context.socket(zmq.DEALER)
+    libzmq.connect(ports.ZAP_ENDPOINT)
+    raw = zmq.utils.z85.decode
+
+    def ask(request_id: bytes, mechanism: bytes, *credentials: bytes) -> list[bytes]:
+        libzmq.send_multipart([b"", b"1.0", request_id, b"g_pub", b"10.0.0.9", b"", mechanism, *credentials])
+        assert zap.socket.poll(5000)
+        assert zap.handle() == 1
+        assert libzmq.poll(5000)
+        return libzmq.recv_multipart()
+
+    try:
+        assert ask(b"1", b"CURVE", raw(allowed.public)) == [b"", b"1.0", b"1", b"200", b"OK", allowed.public, b""]
+        assert ask(b"2", b"CURVE", raw(stranger.public))[3:5] == [b"400", b"key not on the allow-list"]
+        assert ask(b"3", b"NULL")[3] == b"400"
+        assert ask(b"4", b"PLAIN", b"user", b"password")[3] == b"400"
+        assert [(r.port, r.peer, r.mechanism, r.client_key) for r in refused] == [
+            ("g_pub", "10.0.0.9", "CURVE", stranger.public), ("g_pub", "10.0.0.9", "NULL", b""), ("g_pub", "10.0.0.9", "PLAIN", b""),
+        ]
+        libzmq.send_multipart([b"", b"0.9", b"5"])
+        assert zap.socket.poll(5000)
+        assert zap.handle() == 0
+        assert zap.statistics() == ports.ZapStatistics(admitted=1, refused=3, malformed=1)
+        with pytest.raises(zmq.ZMQError):
+            ports.ZapHandler(context, [allowed.public])
+        with pytest.raises(ValueError, match="at least one allowed client public key"):
+            ports.ZapHandler(zmq.Context.instance(), [])
+        with pytest.raises(ValueError, match="40 bytes of Z85 text or 32 raw bytes"):
+            ports.ZapHandler(zmq.Context.instance(), [b"short"])
+    finally:
+        libzmq.close(linger=0)
+        zap.close()
+        context.destroy(linger=0)
