@@ -344,3 +344,96 @@ def test_zap_handler_answers_each_request_as_rfc_27_says() -> None:
         libzmq.close(linger=0)
         zap.close()
         context.destroy(linger=0)
+
+
+# -- the pieces wired as a node process wires them ------------------------------------------------------------------
+
+
+class SecureNode:
+    """One node as a real node process would wire it with the application's keys (the lead's recipe)."""
+
+    def __init__(self, index: int, keys: AppKeys, beacon_port: int, refusals: list, rejections: list) -> None:
+        from riaps_sim.examples import Groupie
+        from riaps_sim.model import GroupType
+        from riaps_sim.runtime.node import Node
+        from riaps_sim.runtime.real import RealDriver
+        from riaps_sim.trace import Trace
+
+        self.host = f"127.0.0.{index + 1}"
+        self.context = zmq.Context()
+        self.driver = RealDriver()
+        # 1. the ZAP handler first, in the node's own context, served by the node's loop
+        self.zap = ports.ZapHandler(self.context, keys.allowed, refusals.append)
+        self.driver.watch(self.zap.socket, self.zap.handle)
+        # 2. signed beacons, stamped and checked against the (unskewed) wall clock
+        self.discovery = BeaconDiscovery("SecureApp", f"n{index}", self.host, port=beacon_port,
+                                         destinations=[("127.255.255.255", beacon_port)],
+                                         secret=keys.beacon_secret, clock=time.time, on_rejected=rejections.append)
+        self.driver.watch(self.discovery.fileno(), lambda: self.discovery.receive(time.time()))
+        self.driver.call_later(0.0, self._beacon)
+        # 3. the node's ports with the application's key pair
+        self.node = Node(f"n{index}", self.host, self.context, self.driver, {"TheGroup": GroupType(name="TheGroup")},
+                         self.discovery, Trace(), seed=index, incarnation=os.getpid(), keys=keys.curve)
+        self.member = self.node.add(Groupie(), "groupie")
+        self.node.start()
+
+    def _beacon(self) -> None:
+        self.discovery.tick(time.time())
+        self.driver.call_later(self.discovery.interval, self._beacon)
+
+    def close(self) -> None:
+        self.node.stop()
+        self.discovery.close()
+        self.zap.close()
+        self.context.destroy(linger=0)
+
+
+@pytest.mark.slow
+def test_secure_nodes_elect_a_leader_and_refuse_a_stranger(beacon_port: int) -> None:
+    """Three nodes wired with ZAP, CURVE and signed beacons find each other and agree on a leader; a
+    stranger with its own keys subscribing to a member's pub is refused and reported by that node."""
+    keys = AppKeys.generate()
+    refusals: list[ports.HandshakeRefusal] = []
+    rejections: list[BeaconRejection] = []
+    nodes = [SecureNode(i, keys, beacon_port, refusals, rejections) for i in range(3)]
+    stranger_context = zmq.Context()
+    stranger = curve_client_socket(stranger_context, keys.curve.public)
+    try:
+        def run_until(predicate, timeout: float = 30.0) -> bool:
+            deadline = time.monotonic() + timeout
+            while time.monotonic() < deadline:
+                for node in nodes:
+                    node.driver.run_once(0.005)
+                if predicate():
+                    return True
+            return False
+
+        def agreed() -> bool:
+            leaders = {n.member.elected[-1][1] if n.member.elected else None for n in nodes}
+            return len(leaders) == 1 and None not in leaders
+
+        assert run_until(agreed), "the secure nodes did not agree on a leader"
+        assert refusals == [] and rejections == []
+        pub = next(e for e in nodes[0].discovery.directory.local())
+        stranger.connect(f"tcp://{pub.host}:{pub.port}")
+        assert run_until(lambda: bool(refusals))
+        assert refusals[0].peer == "127.0.0.1" and refusals[0].mechanism == "CURVE"
+        assert refusals[0].port.endswith("pub") and refusals[0].reason == "key not on the allow-list"
+        assert rejections == []
+        assert all(n.zap.statistics().admitted >= 3 for n in nodes)  # each pub admitted the three subs
+    finally:
+        stranger.close(linger=0)
+        stranger_context.destroy(linger=0)
+        for node in nodes:
+            node.close()
+
+
+def curve_client_socket(context: zmq.Context, server_key: bytes) -> zmq.Socket:
+    """A SUB socket with a key pair of its own that knows the application's public key."""
+    own = ports.CurveKeys.generate()
+    socket_ = context.socket(zmq.SUB)
+    socket_.setsockopt(zmq.SUBSCRIBE, b"")
+    socket_.setsockopt(zmq.CURVE_PUBLICKEY, own.public)
+    socket_.setsockopt(zmq.CURVE_SECRETKEY, own.secret)
+    socket_.setsockopt(zmq.CURVE_SERVERKEY, server_key)
+    return socket_
