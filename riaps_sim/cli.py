@@ -1,4 +1,4 @@
-"""The ``riaps-sim`` command: run scenarios in simulation or for real, sweep seeds, run one node, demo the ports."""
+"""The ``riaps-sim`` command: run scenarios in simulation or for real, sweep seeds, run one node, manage keys, demo the ports."""
 
 from __future__ import annotations
 
@@ -149,6 +149,23 @@ def _demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def _keys(args: argparse.Namespace) -> int:
+    from .security import AppKeys
+
+    if args.keys_command == "new":
+        keys = AppKeys.generate()
+        try:
+            directory = keys.write(args.dir)
+        except FileExistsError as exc:
+            print(f"riaps-sim: {exc}", file=sys.stderr)
+            return 1
+        print(f"riaps-sim: wrote the application's key material to {directory} (files mode 0600); copy it to every host")
+    else:
+        keys = AppKeys.load(args.dir)
+    print(keys.public_text())
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of ``riaps-sim`` and its subcommands."""
     parser = argparse.ArgumentParser(prog="riaps-sim", description="Study RIAPS group coordination in simulation and on real ZeroMQ.")
@@ -199,6 +216,14 @@ def build_parser() -> argparse.ArgumentParser:
     explore.add_argument("--no-shrink", action="store_true", help="report failures without shrinking them")
     explore.add_argument("--replay", metavar="DIR", help="rerun every scenario file of a corpus folder instead (a regression suite)")
     explore.set_defaults(handler=_explore)
+
+    keys = commands.add_parser("keys", help="make or show an application's key material (CURVE pair, allow-list, beacon secret)")
+    keys_commands = keys.add_subparsers(dest="keys_command", required=True, metavar="ACTION")
+    keys_new = keys_commands.add_parser("new", help="write fresh key material into DIR (files mode 0600) and print its public half")
+    keys_new.add_argument("dir", help="the directory to write (made if missing; existing key files are not overwritten)")
+    keys_show = keys_commands.add_parser("show", help="print the public half of the key material in DIR (never the secrets)")
+    keys_show.add_argument("dir", help="a directory written by 'riaps-sim keys new'")
+    keys.set_defaults(handler=_keys)
 
     demo = commands.add_parser("demo", help="three members on loopback exchange messages through the four group ports (real ZeroMQ)")
     demo.add_argument("--timeout", type=float, default=20.0, help="give up after this many seconds (default 20)")
