@@ -89,6 +89,9 @@ class Kind(StrEnum):
     FAULT = "fault"
     TIMER = "timer"
     ERROR = "error"
+    HANDSHAKE_REFUSED = "handshake_refused"
+    BEACON_REJECTED = "beacon_rejected"
+    APP = "app"
 
 
 class TraceEvent(NamedTuple):
@@ -146,6 +149,18 @@ class Tally:
     @property
     def latency_mean(self) -> float | None:
         return self.latency_sum / self.timed if self.timed else None
+
+    def combined(self, other: Tally) -> Tally:
+        """This tally and *other* (the same key, counted elsewhere: another file, another incarnation) as one."""
+        if not self.count:
+            return Tally(**asdict(other))
+        if not other.count:
+            return Tally(**asdict(self))
+        return Tally(
+            self.count + other.count, self.bytes + other.bytes, min(self.first, other.first), max(self.last, other.last),
+            self.timed + other.timed, self.latency_sum + other.latency_sum,
+            min(self.latency_min, other.latency_min), max(self.latency_max, other.latency_max),
+        )
 
 
 class Trace:
@@ -315,8 +330,8 @@ class Trace:
         )
 
     def sorted(self) -> Trace:
-        """The events in order of ``when``; ties keep their recorded order."""
-        return Trace(sorted(self._events, key=lambda e: e.when))
+        """The events in order of ``when``; ties keep their recorded order (tallies are kept)."""
+        return Trace(sorted(self._events, key=lambda e: e.when), keep_heartbeats=self.keep_heartbeats, tallies=self._tallies)
 
     def nodes(self) -> list[str]:
         """Node names in order of first appearance."""
@@ -335,8 +350,14 @@ class Trace:
 
     @classmethod
     def merge(cls, traces: Iterable[Trace]) -> Trace:
-        """One trace of several (say, one per node process), in order of ``when``."""
-        return cls(e for t in traces for e in t).sorted()
+        """One trace of several (say, one per node process), in order of ``when``; tallies of one key are combined."""
+        parts = list(traces)
+        tallies: dict[TallyKey, Tally] = {}
+        for part in parts:
+            for key, tally in part.tallies().items():
+                tallies[key] = tallies[key].combined(tally) if key in tallies else Tally(**asdict(tally))
+        merged = cls(sorted((e for t in parts for e in t), key=lambda e: e.when), keep_heartbeats=all(p.keep_heartbeats for p in parts), tallies=tallies)
+        return merged
 
     def jsonl_lines(self) -> Iterator[str]:
         """The lines ``to_jsonl`` writes: one JSON object per event, then one per tally."""
