@@ -21,7 +21,7 @@ from riaps_sim.examples import Groupie
 from riaps_sim.explore import ScheduleSpace, explore, replay_corpus, schedule_for
 from riaps_sim.explore.corpus import read_entry
 from riaps_sim.explore.shrink import ddmin
-from riaps_sim.faults import Crash, Heal, Partition, Restart
+from riaps_sim.faults import Crash, Heal, Partition, Pause, Restart
 from riaps_sim.trace import Trace
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -54,20 +54,25 @@ def test_planted_double_vote_is_found_shrunk_and_replayed_in_a_fresh_process(tmp
 
 def test_schedules_are_the_same_for_the_same_seed_and_index_and_end_quietly() -> None:
     """Schedule i of seed s is always the same; its quiet tail heals, restarts and resets everything at once."""
-    space = ScheduleSpace(("n0", "n1", "n2", "n3", "n4"), kinds=("partition", "crash", "restart", "clock_skew"), max_faults=12)
-    first = [schedule_for(space, 7, i) for i in range(30)]
-    assert first == [schedule_for(space, 7, i) for i in range(30)]
-    assert first != [schedule_for(space, 8, i) for i in range(30)]
+    space = ScheduleSpace(("n0", "n1", "n2", "n3", "n4"), max_faults=12)
+    first = [schedule_for(space, 7, i) for i in range(60)]
+    assert first == [schedule_for(space, 7, i) for i in range(60)]
+    assert first != [schedule_for(space, 8, i) for i in range(60)]
+    kinds = {type(f).__name__ for faults, _ in first for f in faults}
+    assert kinds >= {"Partition", "Heal", "Crash", "Restart", "Pause", "ClockSkew", "Loss", "Duplicate", "Delay"}, kinds
     for faults, _ in first:
-        down: set[str] = set()
+        down: list[str] = []
         for fault in faults:
             assert 0 < fault.at <= space.fault_phase_s
             if isinstance(fault, Crash):
-                assert fault.node not in down
-                down.add(fault.node)
+                assert fault.node not in down or fault.node == "@leader"
+                down.append(fault.node)
             elif isinstance(fault, Restart):
-                assert fault.node in down, "a restart of a node that is not down"
-                down.discard(fault.node)
+                assert down, "a restart with nothing down"
+                assert fault.node == "@crashed" or fault.node in down, "a restart of a node that is not down"
+                down.pop() if fault.node == "@crashed" else down.remove(fault.node)
+            elif isinstance(fault, Pause):
+                assert fault.at + fault.duration_s <= space.fault_phase_s, "a pause reaching into the quiet phase"
         assert not down, "a node still down in the quiet phase"
         if any(isinstance(f, Partition) for f in faults):
             assert isinstance([f for f in faults if isinstance(f, (Partition, Heal))][-1], Heal)
