@@ -12,7 +12,8 @@ import pickle
 import statistics
 import sys
 import time
-from collections.abc import Iterable, Sequence
+import warnings
+from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import Executor, Future, ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, fields
 from pathlib import Path
@@ -37,6 +38,14 @@ class RunMetrics:
     votes: int
     violations: int
     wall_s: float
+
+
+def _dtype(annotation: Any) -> str:
+    """The pandas dtype of a ``RunMetrics`` field from its annotation: optional floats are nullable."""
+    text = str(annotation)
+    if "None" in text:
+        return "Float64"
+    return "int64" if text == "int" else "float64"
 
 
 def measure(scenario: Scenario | str, seed: int, mode: str = "sim") -> RunMetrics:
@@ -107,7 +116,25 @@ class SweepResult:
         return distributions({"first leader": self.values("first_leader_s"), "failover": self.values("failover_s")}, ax=ax)
 
     def rows(self) -> list[dict[str, Any]]:
+        """The runs as dicts, one per seed."""
         return [{f.name: getattr(r, f.name) for f in fields(r)} for r in self.runs]
+
+    def to_pandas(self) -> Any:
+        """The runs as a ``pandas.DataFrame``, one row per seed, with typed columns.
+
+        ``seed``, ``votes`` and ``violations`` are ``int64``, the other times ``float64``;
+        ``first_leader_s`` and ``failover_s`` are ``Float64`` (nullable), ``<NA>`` where the event
+        never happened (no failover in a run, say). Needs pandas
+        (``pip install 'riaps-sim[pandas]'``).
+        """
+        from ._pandas import require_pandas
+
+        pd = require_pandas()
+        columns = {f.name: [getattr(r, f.name) for r in self.runs] for f in fields(RunMetrics)}
+        return pd.DataFrame({f.name: pd.array(columns[f.name], dtype=_dtype(f.type)) for f in fields(RunMetrics)})
+
+    def __repr__(self) -> str:
+        return f"<SweepResult {self.scenario!r}: {len(self.runs)} seeds, {self.wall_s:.1f} s wall>"
 
 
 def parse_seeds(text: str) -> list[int]:
@@ -137,7 +164,11 @@ def _pickles(obj: object) -> bool:
 
 
 class _InProcess(Executor):
-    """Runs each task at submission, in this process (for scenarios that do not pickle)."""
+    """Runs each task at submission, in this process (for scenarios that do not pickle).
+
+    ``sweep`` does not submit to it: it runs the seeds one by one so that progress shows as they
+    finish. It stays an ``Executor`` for callers who pass one explicitly.
+    """
 
     def submit(self, fn: Any, /, *args: Any, **kwargs: Any) -> Future[Any]:
         future: Future[Any] = Future()
@@ -148,14 +179,31 @@ class _InProcess(Executor):
         return future
 
 
-def _bar(done: int, total: int, started: float, stream: TextIO) -> None:
-    width = 30
-    filled = width * done // max(total, 1)
-    elapsed = time.perf_counter() - started
-    stream.write(f"\r  [{'#' * filled}{'.' * (width - filled)}] {done}/{total} seeds, {elapsed:.1f} s")
-    if done == total:
-        stream.write("\n")
-    stream.flush()
+def _progress_bar(total: int, progress: bool | TextIO, name: str) -> Any:
+    """A ``tqdm.auto`` bar over *total* seeds, or ``None`` when *progress* is false.
+
+    In Jupyter with ipywidgets it is a widget; elsewhere a text bar on stderr that stays quiet when
+    stderr is not a terminal (a log file, CI), or on the stream given, which is always written.
+    """
+    if progress is False:
+        return None
+    with warnings.catch_warnings():
+        # tqdm.auto warns when a Jupyter kernel lacks ipywidgets, then falls back to the text bar
+        warnings.simplefilter("ignore")
+        from tqdm.auto import tqdm
+    stream = sys.stderr if progress is True else progress
+    return tqdm(total=total, desc=name, unit="seed", file=stream, disable=None if progress is True else False, dynamic_ncols=True)
+
+
+def _results(pool: Executor, scenario: Scenario | str, seeds: list[int], mode: str) -> Iterator[RunMetrics]:
+    """The metrics of each seed as it finishes: submitted to *pool*, or one by one when it runs in-process."""
+    if isinstance(pool, _InProcess):
+        for seed in seeds:
+            yield measure(scenario, seed, mode)
+        return
+    futures = [pool.submit(measure, scenario, seed, mode) for seed in seeds]
+    for future in as_completed(futures):
+        yield future.result()
 
 
 def sweep(
@@ -177,12 +225,12 @@ def sweep(
     executor:
         Any ``concurrent.futures.Executor``; by default a ``ProcessPoolExecutor`` of *jobs* workers.
     progress:
-        Show a progress bar on stderr (or on the given stream).
+        Show a ``tqdm`` progress bar: a widget in Jupyter, a bar on stderr when it is a terminal,
+        nothing otherwise; or always on the given stream; ``False`` for none.
     """
     ref: Scenario | str = scenario if isinstance(scenario, Scenario) else str(scenario)
     name = ref.name if isinstance(ref, Scenario) else load_scenario(ref).name
     seeds = list(seeds)
-    stream = progress if not isinstance(progress, bool) else (sys.stderr if progress else None)
     started = time.perf_counter()
     own = executor is None
     if own and not _pickles(ref):
@@ -192,14 +240,16 @@ def sweep(
         )
         executor = _InProcess()
     pool = executor or ProcessPoolExecutor(max_workers=jobs)
+    bar = _progress_bar(len(seeds), progress, name)
     runs: list[RunMetrics] = []
     try:
-        futures = [pool.submit(measure, ref, seed, mode) for seed in seeds]
-        for future in as_completed(futures):
-            runs.append(future.result())
-            if stream is not None:
-                _bar(len(runs), len(seeds), started, stream)
+        for run in _results(pool, ref, seeds, mode):
+            runs.append(run)
+            if bar is not None:
+                bar.update()
     finally:
+        if bar is not None:
+            bar.close()
         if own:
             pool.shutdown(cancel_futures=True)
     runs.sort(key=lambda r: r.seed)

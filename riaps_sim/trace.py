@@ -13,7 +13,8 @@ component   the component instance, or ``None`` for node-level events
 group       ``"<type>.<instance>"``, or ``None``
 kind        a ``Kind``: send, deliver, drop, state, member_joined, ..., fault, error
 peer        the other party (a node, member id in hex, or host), or ``None``
-msg_id      an identifier shared by a message's send, deliver and drop events, or ``None``
+msg_id      a string shared by a message's send, deliver and drop events (the network's
+            message number) or by a poll's events (its ``rfvId``), or ``None``
 size        bytes on the wire, or ``None``
 term        the election term where it matters, or ``None``
 detail      the rest in words: the drop cause, the new role, the vote result, the fault
@@ -46,7 +47,7 @@ from collections import Counter
 from collections.abc import Iterable, Iterator
 from enum import StrEnum
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, overload
 
 __all__ = ["Kind", "TraceEvent", "Trace"]
 
@@ -83,7 +84,7 @@ class TraceEvent(NamedTuple):
     group: str | None
     kind: str
     peer: str | None = None
-    msg_id: int | str | None = None
+    msg_id: str | None = None
     size: int | None = None
     term: int | None = None
     detail: str | None = None
@@ -95,6 +96,9 @@ class TraceEvent(NamedTuple):
 
 
 _KINDS = frozenset(Kind)
+
+#: The pandas dtype of each non-text column of ``Trace.to_pandas()``; the rest are ``string``.
+_PANDAS_DTYPES = {"time": "float64", "true_time": "Float64", "kind": "category", "size": "Int64", "term": "Int64"}
 
 
 class Trace:
@@ -117,7 +121,14 @@ class Trace:
     def __iter__(self) -> Iterator[TraceEvent]:
         return iter(self._events)
 
-    def __getitem__(self, index: int) -> TraceEvent:
+    @overload
+    def __getitem__(self, index: int) -> TraceEvent: ...
+    @overload
+    def __getitem__(self, index: slice) -> Trace: ...
+    def __getitem__(self, index: int | slice) -> TraceEvent | Trace:
+        """One event by position, or a ``Trace`` of the events in a slice (``trace[:5]``)."""
+        if isinstance(index, slice):
+            return Trace(self._events[index])
         return self._events[index]
 
     def __eq__(self, other: object) -> bool:
@@ -129,9 +140,16 @@ class Trace:
         return f"<Trace {len(self._events)} events{span}>"
 
     def record(self, time: float, true_time: float | None, node: str, component: str | None, group: str | None, kind: str, **fields: Any) -> None:
-        """Append one event. *kind* must be a ``Kind`` value; other columns go by keyword."""
+        """Append one event. *kind* must be a ``Kind`` value; other columns go by keyword.
+
+        A ``msg_id`` is stored as a string whatever its source (the network numbers its messages,
+        polls have 8-character ids), so the column has one type.
+        """
         if kind not in _KINDS:
             raise ValueError(f"trace kind must be one of {sorted(_KINDS)}, got {kind!r}")
+        msg_id = fields.get("msg_id")
+        if msg_id is not None and not isinstance(msg_id, str):
+            fields["msg_id"] = str(msg_id)
         self._events.append(TraceEvent(time, true_time, node, component, group, str(kind), **fields))
 
     def append(self, event: TraceEvent) -> None:
@@ -177,6 +195,25 @@ class Trace:
         """The events as dicts, one per row (ready for ``pandas.DataFrame``)."""
         return [e._asdict() for e in self._events]
 
+    def to_pandas(self) -> Any:
+        """The events as a ``pandas.DataFrame`` with typed columns, one row per event.
+
+        ``time`` is ``float64``; ``true_time`` ``Float64`` (``<NA>`` in the real world); ``size``
+        and ``term`` nullable ``Int64``; ``kind`` a categorical of every ``Kind``; the text
+        columns (``node``, ``component``, ``group``, ``peer``, ``msg_id``, ``detail``) pandas'
+        ``string`` dtype with ``<NA>`` for ``None``. Needs pandas (``pip install 'riaps-sim[pandas]'``).
+        """
+        from ._pandas import require_pandas
+
+        pd = require_pandas()
+        columns = list(zip(*self._events)) if self._events else [() for _ in TraceEvent._fields]
+        kinds = pd.CategoricalDtype([str(k) for k in Kind])
+        data = {}
+        for name, values in zip(TraceEvent._fields, columns):
+            dtype = _PANDAS_DTYPES.get(name, "string")
+            data[name] = pd.Series(list(values), dtype=kinds if dtype == "category" else dtype)
+        return pd.DataFrame(data)
+
     @classmethod
     def merge(cls, traces: Iterable[Trace]) -> Trace:
         """One trace of several (say, one per node process), in order of ``when``."""
@@ -198,6 +235,8 @@ class Trace:
                     fields = json.loads(line)
                     if fields["kind"] not in _KINDS:
                         raise ValueError(f"unknown kind {fields['kind']!r}")
+                    if fields.get("msg_id") is not None:  # traces written before msg_id was always a string
+                        fields["msg_id"] = str(fields["msg_id"])
                     events.append(TraceEvent(**fields))
                 except (ValueError, TypeError, KeyError) as exc:
                     raise ValueError(f"{path}:{number}: not a trace event: {exc}") from None

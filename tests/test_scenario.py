@@ -165,7 +165,7 @@ def test_sweep_with_any_executor() -> None:
         result = sweep("leader-crash", range(6), executor=pool, progress=stream)
     assert [r.seed for r in result.runs] == list(range(6))
     assert all(r.first_leader_s is not None and r.failover_s is not None for r in result.runs)
-    assert "6/6 seeds" in stream.getvalue() and "failover_s" in str(result)
+    assert "6/6 [" in stream.getvalue() and "failover_s" in str(result)  # the tqdm bar reached the end
 
 
 def test_parse_seeds() -> None:
