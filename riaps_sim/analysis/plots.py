@@ -280,14 +280,19 @@ def sequence_chart(trace: Trace, since: float, until: float, kinds: Iterable[str
     ax.set_xticks(range(len(nodes)), nodes)
     ax.set_xlim(-0.6, len(nodes) - 0.4)
     ax.set_ylim(span * 1.02, -span * 0.02)
-    ax.set_ylabel(f"time since {since:g} s ({unit})")
+    ax.set_ylabel(f"time since {_seconds(since)} s ({unit})")
     ax.set_xlabel("node")
-    ax.set_title(f"messages from {since:g} s to {until:g} s")
+    ax.set_title(f"messages from {_seconds(since)} s to {_seconds(until)} s")
     ax.spines[["top", "right"]].set_visible(False)
     handles = [Line2D([], [], color=c, label=f"{k}  {meaning(k)}") for k, c in palette.items()]
     handles.append(Line2D([], [], color=ROLE_COLOURS["leader"], linewidth=4, label="leader's lifeline"))
     ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False, fontsize=8, title="message codes")
     return figure
+
+
+def _seconds(t: float) -> str:
+    """Seconds to the millisecond, without trailing zeros: ``20``, ``21.2``, ``8.005``."""
+    return f"{t:.3f}".rstrip("0").rstrip(".")
 
 
 def _draw_lifelines(ax: Any, trace: Trace, t0: float, since: float, until: float, x: Mapping[str, int], scale: float) -> None:
