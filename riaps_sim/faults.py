@@ -6,18 +6,18 @@ new process, and the rest in each node's message-level fault layer (or, in netwo
 with firewall rules). The same schedule object drives both, so a study in simulation can be
 repeated on real ZeroMQ unchanged.
 
-======================  =====================================================================
-fault                   what happens
-======================  =====================================================================
-``Partition``           no traffic between the *sides* (one-way: only from the first to the
-                        second); ``mode="hold"`` delays it until the heal (TCP under a firewall
-                        DROP, the default), ``"drop"`` loses it
-``Heal``                every partition ends
-``Crash`` / ``Restart``  a node dies at once / comes back with fresh components
-``ClockSkew``           a node's clock becomes ``offset + rate * true time``
+========================  =====================================================================
+fault                     what happens
+========================  =====================================================================
+``Partition``             no traffic between the *sides* (one-way: only from the first to the
+                          second); ``mode="hold"`` delays it until the heal (TCP under a firewall
+                          DROP, the default), ``"drop"`` loses it
+``Heal``                  every partition ends
+``Crash`` / ``Restart``   a node dies at once / comes back with fresh components
+``ClockSkew``             a node's clock becomes ``offset + rate * true time``
 ``Loss`` / ``Duplicate``  each message between two nodes is lost / duplicated with *rate*
-``Delay``               messages between two nodes take *latency_s* seconds (more)
-======================  =====================================================================
+``Delay``                 messages between two nodes take *latency_s* seconds (more)
+========================  =====================================================================
 """
 
 from __future__ import annotations
