@@ -6,12 +6,12 @@ import matplotlib
 
 matplotlib.use("Agg")
 
-import matplotlib.pyplot as plt  # noqa: E402
-import pytest  # noqa: E402
+import matplotlib.pyplot as plt
+import pytest
 
-from riaps_sim import load_scenario, run_scenario  # noqa: E402
-from riaps_sim.analysis.plots import distributions, latency_histogram, sequence_chart, topology  # noqa: E402
-from riaps_sim.trace import Kind  # noqa: E402
+from riaps_sim import load_scenario, run_scenario
+from riaps_sim.analysis.plots import distributions, latency_histogram, sequence_chart, topology
+from riaps_sim.trace import Kind
 
 
 @pytest.fixture(scope="module")

@@ -297,7 +297,7 @@ def _seconds(t: float) -> str:
 
 def _draw_lifelines(ax: Any, trace: Trace, t0: float, since: float, until: float, x: Mapping[str, int], scale: float) -> None:
     """Thin grey lifelines, thick green while the node leads within the window."""
-    for node, i in x.items():
+    for i in x.values():
         ax.axvline(i, color="#999999", linewidth=0.8, zorder=0)
     for node, node_spans in role_spans(trace, t0, until).items():
         for start, stop, role in node_spans:
