@@ -149,8 +149,14 @@ def _split_brain(trace: Trace, origin: float, end: float) -> list[tuple[float, f
     from .metrics import split_brain_intervals
 
     groups = sorted({e.group for e in trace.select(kind=Kind.GROUP_JOINED) if e.group is not None})
-    out = [(i.start - origin, i.end - origin) for g in groups for i in split_brain_intervals(trace, g, end=origin + end) if i.end > i.start]
-    return sorted(out)
+    spans = sorted((i.start - origin, i.end - origin) for g in groups for i in split_brain_intervals(trace, g, end=origin + end) if i.end > i.start)
+    merged: list[tuple[float, float]] = []
+    for start, stop in spans:  # adjacent intervals (the leaders' sides changed at a heal) are one split brain
+        if merged and start <= merged[-1][1] + 1e-9:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], stop))
+        else:
+            merged.append((start, stop))
+    return merged
 
 
 def _draw_partitions(ax: Any, marks: Sequence[Any], end: float, rows: Mapping[str, int]) -> None:
@@ -266,7 +272,7 @@ def sequence_chart(trace: Trace, since: float, until: float, kinds: Iterable[str
         if wanted is not None and kind not in wanted:
             continue
         colour = palette.setdefault(kind, colours(len(palette) % 10))
-        source = sends.get(e.msg_id) if e.kind == Kind.DELIVER else None
+        source = sends.get(e.msg_id) if e.kind == Kind.DELIVER and e.msg_id is not None else None
         if source is not None and e.node in x and source.node in x:
             if source.node == e.node:  # to itself: a loop, so it does not vanish into the lifeline
                 ax.annotate("", xy=(x[e.node] + 0.02, y(e.when) + 0.012 * span), xytext=(x[e.node] + 0.02, y(source.when)),
