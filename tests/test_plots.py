@@ -185,3 +185,23 @@ def test_result_plot_displays_once_in_jupyter(tmp_path) -> None:
     NotebookClient(book, timeout=120, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}).execute()
     images = [o for o in book.cells[0].outputs if "image/png" in o.get("data", {})]
     assert len(images) == 1
+
+
+def test_fault_marks_read_every_wording_of_the_trace() -> None:
+    """Each fault wording becomes a typed mark with the nodes it touches; an unknown wording is kept as is."""
+    from riaps_sim.analysis.faultmarks import fault_marks
+    from riaps_sim.trace import Trace
+
+    trace = Trace()
+    for at, detail in [(1, "clock n2 offset=-0.25 rate=1.001"), (2, "link n0->n4 duplication=0.5"),
+                       (3, "link n0<->n1 latency=Constant(delay=0.002)"), (4, "partition n1,n2 | n0 (drop, one-way)"),
+                       (5, "skipped crash @leader: no leader")]:
+        trace.record(at + 10.0, None, "network", None, None, Kind.FAULT, detail=detail)
+    marks = fault_marks(trace, origin=10.0)
+    assert [(m.at, m.kind, m.nodes, m.label) for m in marks] == [
+        (1.0, "clock", ("n2",), "clock n2 -0.25 s x1.001"),
+        (2.0, "duplicate", ("n0", "n4"), "duplicate n0\u2192n4 50%"),
+        (3.0, "delay", ("n0", "n1"), "delay n0\u2194n1 2 ms"),
+        (4.0, "partition", ("n0", "n1", "n2"), "partition"),
+        (5.0, "other", (), "skipped crash @leader: no leader"),
+    ]
