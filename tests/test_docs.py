@@ -37,7 +37,7 @@ def test_every_scenario_field_and_fault_parameter_is_in_the_reference(generator)
     faults = [cls for _, cls, _ in generator.fault_classes()]
     assert {cls.__name__ for cls in faults} == {"Partition", "Heal", "Crash", "Restart", "ClockSkew", "Loss", "Duplicate", "Delay"}
     for cls in (Scenario, NodeSpec, GroupType, Timing, *faults):
-        section = text.split(f"\n{cls.__name__}", 1)[1].split("\n~~~", 2)[1]  # the class's own table
+        section = text.split(f".. rubric:: {cls.__name__}", 1)[1].split(".. rubric::", 1)[0]  # the class's own table
         for field in dataclasses.fields(cls):
             assert f"* - ``{field.name}``" in section, f"{cls.__name__}.{field.name} is not in the scenario reference"
 
@@ -62,7 +62,7 @@ def test_every_wire_code_is_in_the_glossary(generator) -> None:
 
 
 def test_docs_pages_use_the_generators() -> None:
-    assert "```{scenario-reference}" in (DOCS / "scenarios.md").read_text(encoding="utf-8")
-    assert "```{message-codes}" in (DOCS / "glossary.md").read_text(encoding="utf-8")
+    assert "```{eval-rst}\n.. scenario-reference::" in (DOCS / "scenarios.md").read_text(encoding="utf-8")
+    assert "```{eval-rst}\n.. message-codes::" in (DOCS / "glossary.md").read_text(encoding="utf-8")
     bugs = (DOCS / "glossary.md").read_text(encoding="utf-8")
     assert all(f"\nB{n} (" in bugs for n in range(1, 27))

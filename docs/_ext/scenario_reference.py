@@ -136,7 +136,8 @@ def reference_rst() -> tuple[str, list[str]]:
     lines: list[str] = []
 
     def heading(text: str, mark: str) -> None:
-        lines.extend([text, mark * len(text), ""])
+        # rubrics, not sections: the directive's output lands inside the page's own section
+        lines.extend([f".. rubric:: {text}", ""] if mark == "~" else [f"**{text}**", ""])
 
     heading("Scenario tables", "-")
     for cls in (Scenario, NodeSpec, GroupType, Timing):
@@ -192,14 +193,21 @@ def setup(app: Any) -> dict[str, Any]:
 
     log = logging.getLogger(__name__)
 
+    def _check_tables(container: nodes.Element, expected: int, directive: SphinxDirective) -> None:
+        """Warn (an error under -W) unless the text became tables: it must be parsed as reStructuredText."""
+        found = len(list(container.findall(nodes.table)))
+        if found != expected:
+            log.warning("%s made %d tables instead of %d: use it inside {eval-rst} in a MyST page", directive.name, found, expected,
+                        location=directive.get_location())
+
     class ScenarioReference(SphinxDirective):
         def run(self) -> list[nodes.Node]:
             text, missing = reference_rst()
             for name in missing:
                 log.warning("scenario reference: %s has no description in the code or in NOTES", name, location=self.get_location())
             container = nodes.container()
-            self.state.nested_parse(StringList(text.splitlines(), source="scenario-reference"), self.content_offset, container,
-                                    match_titles=True)
+            self.state.nested_parse(StringList(text.splitlines(), source="scenario-reference"), self.content_offset, container)
+            _check_tables(container, len([line for line in text.splitlines() if line.startswith(".. list-table::")]), self)
             return container.children
 
     class MessageCodes(SphinxDirective):
@@ -209,6 +217,7 @@ def setup(app: Any) -> dict[str, Any]:
                 log.warning("message codes: wire code %r has no entry in riaps_sim.analysis.codes", code, location=self.get_location())
             container = nodes.container()
             self.state.nested_parse(StringList(text.splitlines(), source="message-codes"), self.content_offset, container)
+            _check_tables(container, 1, self)
             return container.children
 
     app.add_directive("scenario-reference", ScenarioReference)
