@@ -57,6 +57,7 @@ def test_three_node_commands_elect_a_leader(tmp_path: Path) -> None:
     assert {e.node for e in trace.select(kind="group_joined")} == {"a", "b", "c"}
 
 
+@pytest.mark.slow  # over a quarter of a second (pytest --durations=0)
 def test_node_command_names_an_unknown_node(tmp_path: Path) -> None:
     """Asking for a node the scenario lacks is an error naming the nodes it has."""
     scenario = tmp_path / "hosts.toml"

@@ -98,6 +98,7 @@ def _every_fault_scenario():
     return dataclasses.replace(Scenario.group_of(5, Groupie, faults=faults, duration=60, seed=1, name="every fault"), topology=mesh)
 
 
+@pytest.mark.slow  # over a quarter of a second (pytest --durations=0)
 def test_role_timeline_draws_every_fault_kind_and_labels_it() -> None:
     """Clock skew, loss, duplicate, delay, crash, restart and partition each get a legend entry and a readable label."""
     figure = run_scenario(_every_fault_scenario()).plot()
@@ -111,6 +112,7 @@ def test_role_timeline_draws_every_fault_kind_and_labels_it() -> None:
         assert text.get_color() == "#222222" and text.get_bbox_patch().get_facecolor()[:3] == (1.0, 1.0, 1.0)
 
 
+@pytest.mark.slow  # over a quarter of a second (pytest --durations=0)
 def test_role_timeline_marks_split_brain(result) -> None:
     """The reference protocol keeps two leaders after the partition (B6, B12); the figure says so where it happens."""
     from riaps_sim.analysis import split_brain_intervals
