@@ -8,17 +8,17 @@ returns only its metrics (``RunMetrics``), not its trace, so sweeps of thousands
 from __future__ import annotations
 
 import logging
-import pickle
 import statistics
 import sys
 import time
 import warnings
-from collections.abc import Iterable, Iterator, Sequence
-from concurrent.futures import Executor, Future, ProcessPoolExecutor, as_completed
+from collections.abc import Iterable, Sequence
+from concurrent.futures import Executor, ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any, TextIO
 
+from .runtime.shipping import ByValue
 from .scenario import Scenario, load_scenario
 
 log = logging.getLogger("riaps_sim")
@@ -48,10 +48,12 @@ def _dtype(annotation: Any) -> str:
     return "int64" if text == "int" else "float64"
 
 
-def measure(scenario: Scenario | str, seed: int, mode: str = "sim") -> RunMetrics:
+def measure(scenario: Scenario | ByValue[Scenario] | str, seed: int, mode: str = "sim") -> RunMetrics:
     """Run *scenario* (an object, a built-in name or a file path) with *seed*; return its metrics."""
     from .runner import run_scenario
 
+    if isinstance(scenario, ByValue):
+        scenario = scenario.get()
     if not isinstance(scenario, Scenario):
         scenario = load_scenario(scenario)
     result = run_scenario(scenario, mode=mode, seed=seed)
@@ -124,8 +126,7 @@ class SweepResult:
 
         ``seed``, ``votes`` and ``violations`` are ``int64``, the other times ``float64``;
         ``first_leader_s`` and ``failover_s`` are ``Float64`` (nullable), ``<NA>`` where the event
-        never happened (no failover in a run, say). Needs pandas
-        (``pip install 'riaps-sim[pandas]'``).
+        never happened (no failover in a run, say). Needs pandas (``pip install 'riaps-sim[pandas]'``).
         """
         from ._pandas import require_pandas
 
@@ -155,30 +156,6 @@ def parse_seeds(text: str) -> list[int]:
     return seeds
 
 
-def _pickles(obj: object) -> bool:
-    try:
-        pickle.dumps(obj)
-    except Exception:
-        return False
-    return True
-
-
-class _InProcess(Executor):
-    """Runs each task at submission, in this process (for scenarios that do not pickle).
-
-    ``sweep`` does not submit to it: it runs the seeds one by one so that progress shows as they
-    finish. It stays an ``Executor`` for callers who pass one explicitly.
-    """
-
-    def submit(self, fn: Any, /, *args: Any, **kwargs: Any) -> Future[Any]:
-        future: Future[Any] = Future()
-        try:
-            future.set_result(fn(*args, **kwargs))
-        except Exception as exc:
-            future.set_exception(exc)
-        return future
-
-
 def _progress_bar(total: int, progress: bool | TextIO, name: str) -> Any:
     """A ``tqdm.auto`` bar over *total* seeds, or ``None`` when *progress* is false.
 
@@ -195,17 +172,6 @@ def _progress_bar(total: int, progress: bool | TextIO, name: str) -> Any:
     return tqdm(total=total, desc=name, unit="seed", file=stream, disable=None if progress is True else False, dynamic_ncols=True)
 
 
-def _results(pool: Executor, scenario: Scenario | str, seeds: list[int], mode: str) -> Iterator[RunMetrics]:
-    """The metrics of each seed as it finishes: submitted to *pool*, or one by one when it runs in-process."""
-    if isinstance(pool, _InProcess):
-        for seed in seeds:
-            yield measure(scenario, seed, mode)
-        return
-    futures = [pool.submit(measure, scenario, seed, mode) for seed in seeds]
-    for future in as_completed(futures):
-        yield future.result()
-
-
 def sweep(
     scenario: Scenario | str | Path,
     seeds: Iterable[int],
@@ -219,32 +185,31 @@ def sweep(
     Parameters
     ----------
     scenario:
-        A ``Scenario`` (it must pickle: components importable by name), a built-in name or a file.
+        A ``Scenario``, a built-in name or a file. A ``Scenario``'s component classes may be
+        defined anywhere (a notebook cell, a script): they travel to the workers by value
+        (cloudpickle); one that cannot travel at all is a ``ShippingError`` before any task starts.
     seeds:
         The seeds, e.g. ``range(1000)``.
     executor:
         Any ``concurrent.futures.Executor``; by default a ``ProcessPoolExecutor`` of *jobs* workers.
     progress:
-        Show a ``tqdm`` progress bar: a widget in Jupyter, a bar on stderr when it is a terminal,
-        nothing otherwise; or always on the given stream; ``False`` for none.
+        Show a ``tqdm`` progress bar, moved as each seed finishes: a widget in Jupyter, a bar on
+        stderr when it is a terminal, nothing otherwise; or always on the given stream; ``False``
+        for none.
     """
     ref: Scenario | str = scenario if isinstance(scenario, Scenario) else str(scenario)
     name = ref.name if isinstance(ref, Scenario) else load_scenario(ref).name
     seeds = list(seeds)
     started = time.perf_counter()
+    task: ByValue[Scenario] | str = ByValue(ref, what=f"scenario {name!r}") if isinstance(ref, Scenario) else ref
     own = executor is None
-    if own and not _pickles(ref):
-        log.warning(
-            "scenario %r cannot be sent to worker processes (a component class that is not importable by name?); "
-            "running its seeds in this process instead", name,
-        )
-        executor = _InProcess()
     pool = executor or ProcessPoolExecutor(max_workers=jobs)
     bar = _progress_bar(len(seeds), progress, name)
     runs: list[RunMetrics] = []
     try:
-        for run in _results(pool, ref, seeds, mode):
-            runs.append(run)
+        futures = [pool.submit(measure, task, seed, mode) for seed in seeds]
+        for future in as_completed(futures):
+            runs.append(future.result())
             if bar is not None:
                 bar.update()
     finally:

@@ -43,9 +43,10 @@ def test_every_scenario_field_and_fault_parameter_is_in_the_reference(generator)
 
 
 def test_the_reference_names_the_toml_keys(generator) -> None:
-    """TOML keys differ from field names in places (clock's offset, delay's latency, the timing's model names)."""
+    """Fault kinds as TOML spells them; timing by RIAPS model names (or the Python ones)."""
     text, _ = generator.reference_rst()
-    for key in ("``offset``", "``latency``", "``heartbeat``", "``electionMin``", "``peerTimeout``", "``consensusTimeout``"):
+    for key in ('``kind = "clock_skew"``', "``offset_s``", "``latency_s``", "``heartbeat`` or ``heartbeat_ms``", "``electionMin``",
+                "``peerTimeout``", "``consensusTimeout``"):
         assert key in text
 
 

@@ -82,26 +82,31 @@ def test_sweep_to_pandas_types_and_missing_values() -> None:
     assert repr(swept).startswith("<SweepResult 'calm': 3 seeds, ")
 
 
-def test_in_process_sweep_shows_progress_as_each_seed_finishes(monkeypatch) -> None:
-    """Seeds that cannot go to worker processes run one by one, and the bar moves after each."""
+def test_sweep_moves_the_bar_once_per_finished_seed(monkeypatch) -> None:
+    """The bar is told the number of seeds, moves once as each run comes back, and is closed at the end."""
+    from concurrent.futures import ThreadPoolExecutor
+
     log: list[str] = []
 
     def fake_measure(scenario, seed, mode):
-        log.append(f"run {seed}")
         return RunMetrics(seed, 1.0, None, 0.0, 0.0, 0, 0, 0.01)
 
     class Bar:
         def update(self) -> None:
-            log.append("bar")
+            log.append("update")
 
         def close(self) -> None:
-            log.append("closed")
+            log.append("close")
+
+    def fake_bar(total, progress, name):
+        log.append(f"total {total}")
+        return Bar()
 
     monkeypatch.setattr(sweep_module, "measure", fake_measure)
-    monkeypatch.setattr(sweep_module, "_progress_bar", lambda total, progress, name: Bar())
-    monkeypatch.setattr(sweep_module, "_pickles", lambda obj: False)
-    swept = sweep(Scenario.group_of(2, Groupie, duration=5), [3, 1, 2])
-    assert log == ["run 3", "bar", "run 1", "bar", "run 2", "bar", "closed"]
+    monkeypatch.setattr(sweep_module, "_progress_bar", fake_bar)
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        swept = sweep(Scenario.group_of(2, Groupie, duration=5), [3, 1, 2], executor=pool)
+    assert log == ["total 3", "update", "update", "update", "close"]
     assert [r.seed for r in swept.runs] == [1, 2, 3]
 
 

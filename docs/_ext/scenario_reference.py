@@ -22,8 +22,8 @@ from typing import Any
 from riaps_sim.coord.timing import MODEL_NAMES, Timing
 from riaps_sim.faults import Fault
 from riaps_sim.model import GROUP_KINDS, GroupType
-from riaps_sim.scenario import _FAULTS as TOML_FAULTS  # the TOML fault kinds and their keys (the loader's own table)
 from riaps_sim.scenario import NodeSpec, Scenario
+from riaps_sim.scenario_files import FAULT_KINDS  # the TOML fault kinds (the loader's own table)
 
 #: Meanings of the fields whose classes do not describe them, by ``Class.field`` or by ``field``.
 NOTES = {
@@ -59,7 +59,7 @@ TOML_KEYS: dict[type, tuple[str, dict[str, str]]] = {
     NodeSpec: ("[[node]]", {"name": "name", "components": "components", "address": "address"}),
     GroupType: ("[[group]]", {"name": "name", "kind": "kind", "message": "message", "timed": "timed", "timing": "timing",
                               "protocol": "protocol"}),
-    Timing: ("[[group]] timing", {field: model for model, field in MODEL_NAMES.items()}),
+    Timing: ("[[group]] timing", {field: f"{model}`` or ``{field}" for model, field in MODEL_NAMES.items()}),
 }
 
 
@@ -126,8 +126,11 @@ def _table(rows: list[list[str]], header: list[str]) -> list[str]:
 
 
 def fault_classes() -> list[tuple[str, type[Fault], dict[str, str]]]:
-    """``(TOML kind, class, TOML key -> field)`` for every fault the TOML form knows, in its order."""
-    return [(kind, cls, keys) for kind, (cls, keys) in TOML_FAULTS.items()]
+    """``(TOML kind, class, TOML key -> field)`` for every fault the TOML form knows, in its order.
+
+    TOML keys are the Python field names (``riaps_sim.scenario_files`` reads them so).
+    """
+    return [(kind, cls, {f.name: f.name for f in dataclasses.fields(cls)}) for kind, cls in FAULT_KINDS.items()]
 
 
 def reference_rst() -> tuple[str, list[str]]:
@@ -168,7 +171,7 @@ def reference_rst() -> tuple[str, list[str]]:
             text = meaning(cls, field.name)
             if not text:
                 missing.append(f"{cls.__name__}.{field.name}")
-            toml = f"``{by_field[field.name]}``" if field.name in by_field else ("``at``" if field.name == "at" else "(Python only)")
+            toml = f"``{by_field[field.name]}``" if field.name in by_field else "(Python only)"
             rows.append([f"``{field.name}``", f"``{field.type}``", _default(field), toml, text])
         lines.extend(_table(rows, ["parameter", "type", "default", "TOML", "meaning"]))
     return "\n".join(lines), missing
