@@ -10,10 +10,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .analysis.checks import Report, check_run
 from .analysis.summary import Summary, summarize
-from .faults import Fault, FaultSchedule, apply_to_network, resolve_leader
-from .scenario import LEADER, Scenario
-from .trace import Kind, Trace
+from .faults import FaultSchedule
+from .scenario import Scenario
+from .trace import Trace
 
 __all__ = ["RunResult", "run_scenario", "run_sim", "run_real", "MODES"]
 
@@ -35,9 +36,14 @@ class RunResult:
     start: float = 0.0  #: the run's time 0 on the trace's clock (the wall clock in the real world)
     topology: Any = None  #: the simulated network's graph (networkx), or ``None`` in the real world
     interrupted: bool = False  #: the run was cut short (Ctrl-C); the trace covers what happened until then
+    components: dict[str, dict[str, Any]] | None = None  #: simulation: every node's component instances at the end, by node and name
 
     def summary(self) -> Summary:
         return summarize(self.trace, title=f"{self.scenario.name} ({self.mode}, seed {self.seed})", start=self.start, end=self.start + self.until)
+
+    def check(self) -> Report:
+        """Safety and liveness of this run (``riaps_sim.analysis.checks``); liveness from the last fault on."""
+        return check_run(self.trace, self.scenario.group_types, end=self.start + self.until)
 
     def plot(self, **kwargs: Any) -> Any:
         """The role timeline of every node, faults drawn (see ``riaps_sim.analysis.plots.role_timeline``).
@@ -56,15 +62,18 @@ class RunResult:
         return (f"<RunResult {self.scenario.name!r} ({self.mode}, seed {self.seed}): {self.until:g} s, "
                 f"{len(self.trace)} trace events, {self.wall_s:.2f} s wall>")
 
-    def save(self, out_dir: str | Path) -> list[Path]:
-        """Write ``trace.jsonl``, ``summary.txt`` and ``roles.png`` to *out_dir*; return the paths."""
+    def save(self, out_dir: str | Path, summary: Summary | None = None) -> list[Path]:
+        """Write ``trace.jsonl``, ``summary.txt`` and ``roles.png`` to *out_dir*; return the paths.
+
+        Pass the *summary* if already computed, so it is not computed again.
+        """
         out = Path(out_dir)
         out.mkdir(parents=True, exist_ok=True)
         paths = [out / "trace.jsonl", out / "summary.txt", out / "roles.png"]
         self.trace.to_jsonl(paths[0])
-        paths[1].write_text(str(self.summary()) + "\n", encoding="utf-8")
+        paths[1].write_text(str(self.summary() if summary is None else summary) + "\n", encoding="utf-8")
         figure = self.plot()
-        figure.savefig(paths[2], dpi=110, bbox_inches="tight")
+        figure.savefig(paths[2], dpi=110)  # the figure lays itself out (constrained); "tight" would render it twice
         import matplotlib.pyplot as plt
 
         plt.close(figure)
@@ -76,9 +85,12 @@ class RunResult:
 
 def run_scenario(
     scenario: Scenario, mode: str = "sim", seed: int | None = None, until: float | None = None, out: str | Path | None = None,
-    isolation: str = "loopback",
+    isolation: str = "loopback", trace_all: bool | None = None,
 ) -> RunResult:
     """Run *scenario* in *mode* (``"sim"`` or ``"real"``) to *until* seconds (default: its duration).
+
+    *trace_all* (default: the scenario's) keeps a trace row for every heartbeat in simulation
+    instead of counting them; the real world always keeps every row.
 
     In the real world, *isolation* is ``"loopback"`` (processes on 127.0.0.x, faults in a
     message-level layer) or ``"netns"`` (one network namespace per node on a bridge, partitions by
@@ -91,47 +103,29 @@ def run_scenario(
     if not until > 0:
         raise ValueError(f"until must be > 0 seconds, got {until!r}")
     if mode == "sim":
-        return run_sim(scenario, seed, until, out)
+        return run_sim(scenario, seed, until, out, trace_all=scenario.trace_all if trace_all is None else trace_all)
     return run_real(scenario, seed, until, out, isolation=isolation)
 
 
-def run_sim(scenario: Scenario, seed: int, until: float, out: str | Path | None = None) -> RunResult:
-    """Run *scenario* in the SimPy network model."""
+def run_sim(scenario: Scenario, seed: int, until: float, out: str | Path | None = None, trace_all: bool = False) -> RunResult:
+    """Run *scenario* in the SimPy network model (*trace_all*: a trace row for every heartbeat)."""
     from .runtime.sim import Simulation
 
     started = time.perf_counter()
     from .net import Network
 
     network = Network(seed=seed, graph=scenario.topology) if scenario.topology is not None else None
-    sim = Simulation(scenario.group_types, seed=seed, network=network)
+    sim = Simulation(scenario.group_types, seed=seed, network=network, trace_all=trace_all)
     for spec in scenario.nodes:
         sim.add_node(spec.name, {i: _factory(cls, kwargs) for i, (cls, kwargs) in spec.components.items()}, address=spec.address)
-    for fault in scenario.faults:
-        if LEADER in fault.nodes():
-            sim.env.timeout(fault.at).callbacks.append(lambda _e, f=fault: _apply_resolved(sim, f))
-        else:
-            apply_to_network([fault], sim.network)
+    sim.schedule_faults(scenario.faults)
     sim.run(until=until)
-    return RunResult(scenario, "sim", seed, until, sim.trace, time.perf_counter() - started, topology=sim.network.graph.to_undirected())
+    return RunResult(scenario, "sim", seed, until, sim.trace, time.perf_counter() - started, topology=sim.network.graph.to_undirected(),
+                     components=sim.components())
 
 
 def _factory(cls: type, kwargs: Any) -> Any:
     return lambda: cls(**kwargs)
-
-
-def _apply_resolved(sim: Any, fault: Fault) -> None:
-    leader = current_leader(sim)
-    if leader is None:
-        log.warning("fault %s at %.3f s skipped: no node leads", fault.describe(), sim.now)
-        sim.trace.record(sim.now, sim.now, "network", None, None, Kind.FAULT, detail=f"skipped {fault.describe()}: no leader")
-        return
-    apply_to_network([resolve_leader(fault, leader)], sim.network, start=sim.now - fault.at)
-
-
-def current_leader(sim: Any) -> str | None:
-    """The node that leads now (the highest term wins if several think they do), or ``None``."""
-    leading = [(m.machine.term, name) for name, node in sim.nodes.items() for m in node.members if m.machine.is_leader]
-    return max(leading)[1] if leading else None
 
 
 def run_real(scenario: Scenario, seed: int, until: float, out: str | Path | None = None, isolation: str = "loopback") -> RunResult:

@@ -53,6 +53,18 @@ def _key(value: bytes | None) -> bytes | None:
     return value
 
 
+def _zap_mechanism(client: SimSocket, server: SimSocket) -> bytes | None:
+    """The mechanism a ZAP request names for this handshake, or ``None`` if libzmq asks no handler.
+
+    A CURVE server always asks; a NULL server only when its ``ZAP_DOMAIN`` is set (libzmq 4.3).
+    """
+    if server._opts.get(zmq.CURVE_SERVER, 0):
+        return b"CURVE"
+    if server._opts.get(zmq.ZAP_DOMAIN):
+        return b"NULL"
+    return None
+
+
 def mechanism_failure(client: SimSocket, server: SimSocket) -> tuple[int, bool] | None:
     """``None`` if the two sockets' security settings pair up, else (protocol error, client also told).
 
@@ -60,16 +72,16 @@ def mechanism_failure(client: SimSocket, server: SimSocket) -> tuple[int, bool] 
     client's CURVE_SERVERKEY. A mechanism mismatch is seen by both sides; a wrong key only by
     the server, which cannot decrypt the client's HELLO (the client just sees the connection drop).
     """
-    c_server, s_server = client._opts.get(zmq.CURVE_SERVER, 0), server._opts.get(zmq.CURVE_SERVER, 0)
-    c_curve = bool(c_server) or zmq.CURVE_SERVERKEY in client._opts
-    s_curve = bool(s_server) or zmq.CURVE_SERVERKEY in server._opts
+    c_server, s_server = client.option_set(zmq.CURVE_SERVER, 0), server.option_set(zmq.CURVE_SERVER, 0)
+    c_curve = bool(c_server) or client.option_set(zmq.CURVE_SERVERKEY) is not None
+    s_curve = bool(s_server) or server.option_set(zmq.CURVE_SERVERKEY) is not None
     if not c_curve and not s_curve:
         return None
     if c_curve != s_curve:
         return zmq.PROTOCOL_ERROR_ZMTP_MECHANISM_MISMATCH, True
     if c_server or not s_server:
         return zmq.PROTOCOL_ERROR_ZMTP_UNEXPECTED_COMMAND, True
-    if _key(client._opts.get(zmq.CURVE_SERVERKEY)) != _key(server._opts.get(zmq.CURVE_PUBLICKEY)):
+    if _key(client.option_set(zmq.CURVE_SERVERKEY)) != _key(server.option_set(zmq.CURVE_PUBLICKEY)):
         return zmq.PROTOCOL_ERROR_ZMTP_CRYPTOGRAPHIC, False
     return None
 
@@ -121,8 +133,8 @@ class Connection:
         return attempt != self.attempt or self.state == "closed"
 
     def _retry(self, event: int = zmq.EVENT_CONNECT_RETRIED) -> None:
-        ivl = self.client._reconnect_ivl()
-        self.client._event(event, int(ivl * 1000), self.endpoint)
+        ivl = self.client.reconnect_interval()
+        self.client.report_event(event, int(ivl * 1000), self.endpoint)
         self.start(ivl)
 
     def _try(self, attempt: int) -> None:
@@ -156,41 +168,76 @@ class Connection:
             failure = (zmq.PROTOCOL_ERROR_ZMTP_INVALID_METADATA, True)
         if failure is not None:
             code, client_told = failure
-            server._event(zmq.EVENT_HANDSHAKE_FAILED_PROTOCOL, code, server._bound_endpoint(self.port))
+            server.report_event(zmq.EVENT_HANDSHAKE_FAILED_PROTOCOL, code, server.bound_endpoint(self.port))
             self.wire.call_later(d2, self._failed, attempt, code if client_told else None)
             return
+        zap = server.context.zap()
+        mechanism = _zap_mechanism(self.client, server)
+        if zap is None or mechanism is None:
+            self._accept(attempt, server, d2)
+            return
+        credentials = (_key(self.client._opts.get(zmq.CURVE_PUBLICKEY, b"")) or b"",) if mechanism == b"CURVE" else ()
+        zap.request(
+            bytes(server.getsockopt(zmq.ZAP_DOMAIN)), here.address, bytes(self.client._opts.get(zmq.IDENTITY, b"")),
+            mechanism, credentials, lambda status: self._authenticated(attempt, server, d2, status),
+        )
+
+    def _authenticated(self, attempt: int, server: SimSocket, d2: float, status: bytes) -> None:
+        """The server's ZAP handler answered *status*: admit the client, or refuse it as libzmq does.
+
+        A refused client sees ``EVENT_HANDSHAKE_FAILED_AUTH`` with the status as its value, then a
+        disconnect, and does not try again (libzmq 4.3 treats the refusal as a protocol error).
+        """
+        if self._stale(attempt) or server.closed or self.server_host is None or not self.server_host.alive:
+            return
+        if status == b"200":
+            self._accept(attempt, server, d2)
+            return
+        value = int(status) if status.isdigit() else 500
+        server._event(zmq.EVENT_HANDSHAKE_FAILED_AUTH, value, server._bound_endpoint(self.port))
+        server._event(zmq.EVENT_DISCONNECTED, 0, server._bound_endpoint(self.port))
+        self.wire.call_later(d2, self._refused, attempt, value)
+
+    def _refused(self, attempt: int, value: int) -> None:
+        if self._stale(attempt):
+            return
+        self.client._event(zmq.EVENT_HANDSHAKE_FAILED_AUTH, value, self.endpoint)
+        self.client._event(zmq.EVENT_DISCONNECTED, 0, self.endpoint)
+        self.attempt += 1  # no retry: the connection stays down until the socket disconnects or closes
+
+    def _accept(self, attempt: int, server: SimSocket, d2: float) -> None:
         sp = Pipe(server, self)
         sp.peer = self.cp
         sp.up = True
         sp.last_arrival = self.wire.env.now + d2  # nothing from the server overtakes the handshake
         self.sp = sp
-        sp.identity = server._peer_identity(self.client)
-        self.cp.identity = self.client._peer_identity(server)
-        server._attach(sp)
-        server._event(zmq.EVENT_ACCEPTED, 0, server._bound_endpoint(self.port))
-        server._event(zmq.EVENT_HANDSHAKE_SUCCEEDED, 0, server._bound_endpoint(self.port))
+        sp.identity = server.identity_for(self.client)
+        self.cp.identity = self.client.identity_for(server)
+        server.attach(sp)
+        server.report_event(zmq.EVENT_ACCEPTED, 0, server.bound_endpoint(self.port))
+        server.report_event(zmq.EVENT_HANDSHAKE_SUCCEEDED, 0, server.bound_endpoint(self.port))
         if server.socket_type == zmq.SUB:
-            server._send_subscriptions(sp)
+            server.send_subscriptions(sp)
         self.wire.call_later(d2, self._client_up, attempt)
 
     def wake(self, attempt: int, learned_at: float) -> None:
         """Something bound the port this connection was refused on: retry at its next reconnect tick."""
         if self._stale(attempt):
             return
-        ivl = self.client._reconnect_ivl()
+        ivl = self.client.reconnect_interval()
         now = self.wire.env.now
         ticks = max(1, math.ceil((now - learned_at) / ivl - 1e-9)) if ivl > 0 else 1
         at = learned_at + ticks * ivl
-        self.client._event(zmq.EVENT_CONNECT_RETRIED, int(ivl * 1000), self.endpoint)
+        self.client.report_event(zmq.EVENT_CONNECT_RETRIED, int(ivl * 1000), self.endpoint)
         self.start(max(0.0, at - now))
 
     def _failed(self, attempt: int, code: int | None) -> None:
         if self._stale(attempt):
             return
         if code is not None:
-            self.client._event(zmq.EVENT_HANDSHAKE_FAILED_PROTOCOL, code, self.endpoint)
+            self.client.report_event(zmq.EVENT_HANDSHAKE_FAILED_PROTOCOL, code, self.endpoint)
         else:
-            self.client._event(zmq.EVENT_DISCONNECTED, 0, self.endpoint)
+            self.client.report_event(zmq.EVENT_DISCONNECTED, 0, self.endpoint)
         self._retry()
 
     def _client_up(self, attempt: int) -> None:
@@ -204,11 +251,11 @@ class Connection:
         cp.peer = sp
         cp.up = True
         cp.route = None
-        self.client._event(zmq.EVENT_CONNECTED, 0, self.endpoint)
-        self.client._event(zmq.EVENT_HANDSHAKE_SUCCEEDED, 0, self.endpoint)
+        self.client.report_event(zmq.EVENT_CONNECTED, 0, self.endpoint)
+        self.client.report_event(zmq.EVENT_HANDSHAKE_SUCCEEDED, 0, self.endpoint)
         if self.client.socket_type == zmq.SUB:
-            self.client._send_subscriptions(cp)
-        self.client._pipe_up(cp)
+            self.client.send_subscriptions(cp)
+        self.client.pipe_up(cp)
         pending, cp.pending = cp.pending, type(cp.pending)()
         for frames, mid in pending:
             self.wire.transmit(cp, sp, frames, mid)
@@ -226,8 +273,8 @@ class Connection:
                 self.lost()
             else:
                 pipe.dead = "closed"
-                pipe.sock._detach(pipe)
-                pipe.sock._event(zmq.EVENT_DISCONNECTED, 0, pipe.sock._bound_endpoint(self.port))
+                pipe.sock.detach(pipe)
+                pipe.sock.report_event(zmq.EVENT_DISCONNECTED, 0, pipe.sock.bound_endpoint(self.port))
         elif message.kind == "subs":
             pipe.subs = list(message.data)
             pipe.match_all = b"" in pipe.subs
@@ -253,18 +300,51 @@ class Connection:
         cp.peer = None
         cp.subs = None
         cp.match_all = False
-        self.client._pipe_down(cp)
-        self.client._event(zmq.EVENT_DISCONNECTED, 0, self.endpoint)
+        self.client.pipe_down(cp)
+        self.client.report_event(zmq.EVENT_DISCONNECTED, 0, self.endpoint)
         if self.state == "up":
             self.state = "connecting"
-        self.start(self.client._reconnect_ivl())
+        self.start(self.client.reconnect_interval())
+
+    def oversize(self, pipe: Pipe) -> None:
+        """A frame over the MAXMSGSIZE of *pipe*'s socket arrived: that side ends the connection, as libzmq does.
+
+        If the client received it, its engine fails with a protocol error: it disconnects and, in
+        libzmq 4.3, does not reconnect. If the server received it, the server closes that connection
+        and the client reconnects as after any close.
+        """
+        if pipe is self.cp:
+            if self.state == "closed" or not pipe.up:
+                return
+            sp, self.sp = self.sp, None
+            if sp is not None and sp.dead is None:
+                self.wire.transmit(pipe, sp, Control("fin"), 0)
+            pipe.up = False
+            pipe.dead = "oversize"  # what was still on its way is dropped: the engine is gone
+            pipe.peer = None
+            pipe.subs = None
+            pipe.match_all = False
+            self.client._pipe_down(pipe)
+            self.client._event(zmq.EVENT_DISCONNECTED, 0, self.endpoint)
+            if self.state == "up":
+                self.state = "connecting"
+            self.attempt += 1  # no retry: the connection stays down until the socket disconnects or closes
+            return
+        if pipe.dead is not None:
+            return
+        server = pipe.sock
+        if pipe.peer is not None:
+            self.wire.transmit(pipe, pipe.peer, Control("fin"), 0)
+        pipe.dead = "oversize"
+        server._detach(pipe)
+        server._event(zmq.EVENT_DISCONNECTED, 0, server._bound_endpoint(self.port))
 
     def reset_server_side(self, cause: str) -> None:
         """The server side learns the client is gone without a FIN (its host restarted): forget the pipe."""
         sp = self.sp
         if sp is not None and sp.dead is None:
             sp.dead = cause
-            sp.sock._detach(sp)
+            sp.sock.detach(sp)
             self.sp = None
 
     # -- closing -------------------------------------------------------------------------------------

@@ -2,7 +2,7 @@
 
 Options are pyzmq's own integer constants. Values are stored as given and ``getsockopt`` returns
 them; the ones that change behaviour (HWMs, LINGER, IDENTITY, ROUTER_MANDATORY, RECONNECT_IVL,
-SUBSCRIBE, the CURVE keys) are read by the sockets and handshakes. Others libzmq knows are
+SUBSCRIBE, the CURVE keys, ZAP_DOMAIN, MAXMSGSIZE) are read by the sockets and handshakes. Others libzmq knows are
 accepted and kept, so code that tunes TCP keepalives or heartbeats runs unchanged.
 """
 
@@ -97,16 +97,17 @@ class OptionsMixin:
         _opts: dict[int, Any]
         _sndhwm: int
         _rcvhwm: int
+        max_msg_size: int
         _last_endpoint: bytes
         _recv_partial: list[bytes]
 
-        def _check_open(self) -> None: ...
+        def check_open(self) -> None: ...
         def _subscribe(self, topic: bytes, on: bool) -> None: ...
         def poll(self, timeout: int | None = None, flags: int = 1) -> int: ...
 
     def setsockopt(self, option: int, value: int | bytes) -> None:
         """Set *option* (a pyzmq constant) to *value*; ``str`` raises ``TypeError`` as in pyzmq."""
-        self._check_open()
+        self.check_open()
         checked: Any = check_option(option, value)
         if option in (zmq.SUBSCRIBE, zmq.UNSUBSCRIBE):
             self._subscribe(checked, option == zmq.SUBSCRIBE)
@@ -116,10 +117,12 @@ class OptionsMixin:
             self._sndhwm = checked
         elif option == zmq.RCVHWM:
             self._rcvhwm = checked
+        elif option == zmq.MAXMSGSIZE:
+            self.max_msg_size = checked
 
     def getsockopt(self, option: int) -> int | bytes:
         """The value of *option*: what was set, or libzmq's default."""
-        self._check_open()
+        self.check_open()
         if option == zmq.TYPE:
             return self.socket_type
         if option == zmq.EVENTS:
@@ -152,7 +155,11 @@ class OptionsMixin:
         assert isinstance(value, bytes)
         return value.decode(encoding)
 
-    def _reconnect_ivl(self) -> float:
+    def option_set(self, option: int, default: Any = None) -> Any:
+        """The value set for *option*, or *default* if none was (unlike ``getsockopt``, no libzmq default, open or closed)."""
+        return self._opts.get(option, default)
+
+    def reconnect_interval(self) -> float:
         return float(self._opts.get(zmq.RECONNECT_IVL, 100)) / 1000.0
 
     def _linger_s(self) -> float | None:
