@@ -53,8 +53,7 @@ as lines ``{"tally": {...}}``, which ``from_jsonl`` reads back.
 from __future__ import annotations
 
 import json
-from collections import Counter
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import asdict, dataclass
 from enum import StrEnum

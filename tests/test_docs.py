@@ -35,7 +35,7 @@ def test_every_scenario_field_and_fault_parameter_is_in_the_reference(generator)
     text, missing = generator.reference_rst()
     assert missing == []
     faults = [cls for _, cls, _ in generator.fault_classes()]
-    assert {cls.__name__ for cls in faults} == {"Partition", "Heal", "Crash", "Restart", "ClockSkew", "Loss", "Duplicate", "Delay"}
+    assert {cls.__name__ for cls in faults} == {"Partition", "Heal", "Crash", "Restart", "Pause", "ClockSkew", "Loss", "Duplicate", "Delay"}
     for cls in (Scenario, NodeSpec, GroupType, Timing, *faults):
         section = text.split(f".. rubric:: {cls.__name__}", 1)[1].split(".. rubric::", 1)[0]  # the class's own table
         for field in dataclasses.fields(cls):

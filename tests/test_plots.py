@@ -88,26 +88,26 @@ def _every_fault_scenario():
 
     from riaps_sim import Scenario
     from riaps_sim.examples import Groupie
-    from riaps_sim.faults import ClockSkew, Crash, Delay, Duplicate, Heal, Loss, Partition, Restart
+    from riaps_sim.faults import ClockSkew, Crash, Delay, Duplicate, Heal, Loss, Partition, Pause, Restart
 
     mesh = nx.complete_graph([f"n{i}" for i in range(5)])  # link faults name two nodes joined by a link
     nx.set_edge_attributes(mesh, 0.001, "latency")
     faults = [ClockSkew(at=5, node="n2", offset_s=0.5), Loss(at=8, a="n1", b="n3", rate=0.3), Duplicate(at=9, a="n0", b="n4", rate=0.2),
               Delay(at=10, a="n0", b="n1", latency_s=0.05), Crash(at=20, node="n1"), Restart(at=30, node="n1"),
-              Partition(at=35, sides=[["n3", "n4"]]), Heal(at=45)]
+              Partition(at=35, sides=[["n3", "n4"]]), Heal(at=45), Pause(at=50, node="n0", duration_s=3)]
     return dataclasses.replace(Scenario.group_of(5, Groupie, faults=faults, duration=60, seed=1, name="every fault"), topology=mesh)
 
 
 @pytest.mark.slow  # over a quarter of a second (pytest --durations=0)
 def test_role_timeline_draws_every_fault_kind_and_labels_it() -> None:
-    """Clock skew, loss, duplicate, delay, crash, restart and partition each get a legend entry and a readable label."""
+    """Clock skew, loss, duplicate, delay, pause, crash, restart and partition each get a legend entry and a readable label."""
     figure = run_scenario(_every_fault_scenario()).plot()
     ax = figure.axes[0]
     legend = {t.get_text() for t in ax.get_legend().get_texts()}
-    assert legend >= {"clock skew", "loss", "duplicate", "delay", "crash", "restart", "partitioned", "not in group"}
+    assert legend >= {"clock skew", "loss", "duplicate", "delay", "pause", "crash", "restart", "partitioned", "not in group"}
     labels = {t.get_text() for t in ax.texts}
     assert labels >= {"clock n2 +0.5 s", "loss n1\u2194n3 30%", "duplicate n0\u2194n4 20%", "delay n0\u2194n1 50 ms",
-                      "crash n1", "restart n1", "partition", "heal"}
+                      "crash n1", "restart n1", "partition", "heal", "pause n0 3 s"}
     for text in ax.texts:  # dark text on a white box: legible on any bar
         assert text.get_color() == "#222222" and text.get_bbox_patch().get_facecolor()[:3] == (1.0, 1.0, 1.0)
 
@@ -197,7 +197,7 @@ def test_fault_marks_read_every_wording_of_the_trace() -> None:
     trace = Trace()
     for at, detail in [(1, "clock n2 offset=-0.25 rate=1.001"), (2, "link n0->n4 duplication=0.5"),
                        (3, "link n0<->n1 latency=Constant(delay=0.002)"), (4, "partition n1,n2 | n0 (drop, one-way)"),
-                       (5, "skipped crash @leader: no leader")]:
+                       (5, "skipped crash @leader: no leader"), (6, "link n1<->n3 delay+0.05"), (7, "pause n2 for 1.5 s")]:
         trace.record(at + 10.0, None, "network", None, None, Kind.FAULT, detail=detail)
     marks = fault_marks(trace, origin=10.0)
     assert [(m.at, m.kind, m.nodes, m.label) for m in marks] == [
@@ -206,4 +206,7 @@ def test_fault_marks_read_every_wording_of_the_trace() -> None:
         (3.0, "delay", ("n0", "n1"), "delay n0\u2194n1 2 ms"),
         (4.0, "partition", ("n0", "n1", "n2"), "partition"),
         (5.0, "other", (), "skipped crash @leader: no leader"),
+        (6.0, "delay", ("n1", "n3"), "delay n1\u2194n3 50 ms"),
+        (7.0, "pause", ("n2",), "pause n2 1.5 s"),
     ]
+    assert marks[-1].duration == 1.5 and marks[0].duration is None

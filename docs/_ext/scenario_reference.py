@@ -38,11 +38,18 @@ NOTES = {
     "NodeSpec.name": "The node's name, an identifier (``-`` allowed).",
     "NodeSpec.components": "Instance name to ``(Component subclass, keyword arguments)``.",
     "NodeSpec.address": "The node's IPv4 address in the real world (default: 127.0.0.N on loopback).",
-    "at": "Seconds from the start of the run.",
-    "Partition.sides": "Lists of node names; one list cuts it off from all other nodes. ``@leader`` is allowed.",
+    "Scenario.trace_all": "Simulation only: keep a trace row for every heartbeat (``tic``, ``ldr``) instead of counting them; "
+                          "sequence charts of heartbeats need it.",
+    "at": "Seconds from the start of the run when the fault falls due; give either ``at`` or ``after``.",
+    "after": "A trace event kind (``riaps_sim.faults.TRIGGERS``): the fault falls due at the first such event.",
+    "delay": "Seconds after the ``after`` event (only with ``after``).",
+    "Pause.duration_s": "Seconds the node stays stalled (SIGSTOP, then SIGCONT in the real world).",
+    "Partition.sides": "Lists of node names or roles (``@leader``, ``@followers``, ``@leader+K``, ``@crashed``); one list cuts "
+                       "it off from all other nodes.",
     "Partition.mode": "``hold`` delays traffic until the heal (TCP under a firewall DROP); ``drop`` loses it.",
     "one_way": "Only traffic from the first to the second side (or from *a* to *b*) is affected.",
-    "node": "The node, or ``@leader`` for whichever node leads when the fault happens.",
+    "node": "The node, or a role resolved when the fault falls due: ``@leader`` (the node that leads) or ``@crashed`` "
+            "(the node the latest crash took down).",
     "ClockSkew.offset_s": "Seconds added to the node's clock.",
     "ClockSkew.rate": "How fast the clock runs: 1.0 is a perfect clock, 1.001 gains a millisecond a second.",
     "a": "One end of the link (a node name).",
@@ -125,12 +132,17 @@ def _table(rows: list[list[str]], header: list[str]) -> list[str]:
     return out + [""]
 
 
-def fault_classes() -> list[tuple[str, type[Fault], dict[str, str]]]:
-    """``(TOML kind, class, TOML key -> field)`` for every fault the TOML form knows, in its order.
+def fault_classes() -> list[tuple[str | None, type[Fault], dict[str, str]]]:
+    """``(TOML kind or None, class, TOML key -> field)`` for every fault class ``riaps_sim.faults`` exports.
 
-    TOML keys are the Python field names (``riaps_sim.scenario_files`` reads them so).
+    TOML keys are the Python field names (``riaps_sim.scenario_files`` reads them so); a class the
+    TOML form does not know has kind ``None`` and no keys.
     """
-    return [(kind, cls, {f.name: f.name for f in dataclasses.fields(cls)}) for kind, cls in FAULT_KINDS.items()]
+    from riaps_sim import faults
+
+    kinds = {cls: kind for kind, cls in FAULT_KINDS.items()}
+    classes = [obj for name in faults.__all__ if isinstance(obj := getattr(faults, name), type) and issubclass(obj, Fault) and obj is not Fault]
+    return [(kinds.get(cls), cls, {f.name: f.name for f in dataclasses.fields(cls)} if cls in kinds else {}) for cls in classes]
 
 
 def reference_rst() -> tuple[str, list[str]]:
@@ -163,7 +175,7 @@ def reference_rst() -> tuple[str, list[str]]:
     heading("Faults", "-")
     lines.extend(["In TOML, each ``[[fault]]`` table has ``at``, ``kind`` (the name below) and the keys listed.", ""])
     for kind, cls, keys in fault_classes():
-        heading(f"{cls.__name__} (``kind = \"{kind}\"``)", "~")
+        heading(f"{cls.__name__} (``kind = \"{kind}\"``)" if kind else f"{cls.__name__} (Python only)", "~")
         lines.extend([inspect.cleandoc(cls.__doc__ or ""), ""])
         by_field = {field: key for key, field in keys.items()}
         rows = []

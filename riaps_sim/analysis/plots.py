@@ -196,8 +196,9 @@ def _draw_fault_strips(ax: Any, marks: Sequence[Any], end: float, rows: Mapping[
             continue
         level = STRIP_KINDS.index(mark.kind)
         touched = [rows[n] for n in mark.nodes if n in rows]
+        stop = min(end, mark.at + mark.duration) if mark.duration is not None else end
         for row in touched:
-            ax.broken_barh([(mark.at, end - mark.at)], (row - 0.45 + 0.075 * level, 0.07), facecolor=FAULT_COLOURS[mark.kind])
+            ax.broken_barh([(mark.at, stop - mark.at)], (row - 0.45 + 0.075 * level, 0.07), facecolor=FAULT_COLOURS[mark.kind])
         if len(touched) > 1:
             ax.plot([mark.at, mark.at], [min(touched), max(touched)], color=FAULT_COLOURS[mark.kind], linestyle=":", linewidth=1)
         drawn.add(mark.kind)
