@@ -18,6 +18,7 @@ msg_id      a string shared by a message's send, deliver and drop events (the ne
 size        bytes on the wire, or ``None``
 term        the election term where it matters, or ``None``
 detail      the rest in words: the drop cause, the new role, the vote result, the fault
+data        an application event's fields (``Component.record``), or ``None``
 =========== ==============================================================================
 
 What each kind carries (the runtimes write these; the analysis reads them):
@@ -38,6 +39,10 @@ What each kind carries (the runtimes write these; the analysis reads them):
   the sender as ``peer``. A malformed message is recorded by the member that received it.
 - ``fault``: ``detail`` describes it, e.g. ``crash n3``, ``partition n1 | n2,n3``, ``heal``.
 - ``error``: ``detail`` says what failed; ``loop crashed: ...`` marks a node loop that died.
+- ``app``: a component's own event (``Component.record``): ``detail`` its kind, ``data`` its fields.
+- ``handshake_refused``: a peer turned away by CURVE or the allow-list: ``peer`` its address (when
+  known), ``detail`` the port and the reason. ``beacon_rejected``: a discovery beacon not applied
+  (forged, replayed, stale): ``peer`` the sender, ``detail`` the reason.
 
 Heartbeats (``tic`` and ``ldr``, ``HEARTBEATS``) are most of a run's messages: every member sends
 one per period to every member, so their rows grow as N^2 x T. A trace made with
@@ -89,6 +94,9 @@ class Kind(StrEnum):
     FAULT = "fault"
     TIMER = "timer"
     ERROR = "error"
+    HANDSHAKE_REFUSED = "handshake_refused"
+    BEACON_REJECTED = "beacon_rejected"
+    APP = "app"
 
 
 class TraceEvent(NamedTuple):
@@ -105,6 +113,7 @@ class TraceEvent(NamedTuple):
     size: int | None = None
     term: int | None = None
     detail: str | None = None
+    data: dict[str, Any] | None = None
 
     @property
     def when(self) -> float:
@@ -149,6 +158,18 @@ class Tally:
     @property
     def latency_mean(self) -> float | None:
         return self.latency_sum / self.timed if self.timed else None
+
+    def combined(self, other: Tally) -> Tally:
+        """This tally and *other* (the same key, counted elsewhere: another file, another incarnation) as one."""
+        if not self.count:
+            return Tally(**asdict(other))
+        if not other.count:
+            return Tally(**asdict(self))
+        return Tally(
+            self.count + other.count, self.bytes + other.bytes, min(self.first, other.first), max(self.last, other.last),
+            self.timed + other.timed, self.latency_sum + other.latency_sum,
+            min(self.latency_min, other.latency_min), max(self.latency_max, other.latency_max),
+        )
 
 
 class Trace:
@@ -333,8 +354,8 @@ class Trace:
         )
 
     def sorted(self) -> Trace:
-        """The events in order of ``when``; ties keep their recorded order."""
-        return Trace(sorted(self._events, key=lambda e: e.when))
+        """The events in order of ``when``; ties keep their recorded order (tallies are kept)."""
+        return Trace(sorted(self._events, key=lambda e: e.when), keep_heartbeats=self.keep_heartbeats, tallies=self._tallies)
 
     def nodes(self) -> list[str]:
         """Node names in order of first appearance."""
@@ -372,8 +393,14 @@ class Trace:
 
     @classmethod
     def merge(cls, traces: Iterable[Trace]) -> Trace:
-        """One trace of several (say, one per node process), in order of ``when``."""
-        return cls(e for t in traces for e in t).sorted()
+        """One trace of several (say, one per node process), in order of ``when``; tallies of one key are combined."""
+        parts = list(traces)
+        tallies: dict[TallyKey, Tally] = {}
+        for part in parts:
+            for key, tally in part.tallies().items():
+                tallies[key] = tallies[key].combined(tally) if key in tallies else Tally(**asdict(tally))
+        merged = cls(sorted((e for t in parts for e in t), key=lambda e: e.when), keep_heartbeats=all(p.keep_heartbeats for p in parts), tallies=tallies)
+        return merged
 
     def jsonl_lines(self) -> Iterator[str]:
         """The lines ``to_jsonl`` writes: one JSON object per event, then one per tally."""

@@ -44,6 +44,7 @@ __all__ = ["NodePlan", "NodeFaults", "RealRun", "StreamingTrace", "fault_text", 
 log = logging.getLogger("riaps_sim.runtime")
 
 ISOLATIONS = ("loopback", "netns")
+GENERATE: Any = object()  # RealRun(keys=...) default: fresh key material for the run
 _STOP_GRACE_S = 30.0  # a node outlives its run's end by this much only if nobody stops it
 _START_MARGIN_S = 0.05  # from the last node's "ready" to time 0, for the start message to arrive
 
@@ -67,7 +68,12 @@ class RealRun:
         node in its own network namespace on a bridge with a ``10.x`` address, partitions and loss
         as firewall rules; node addresses of the plans are replaced.
     keys:
-        The application's key material (``riaps_sim.security.AppKeys``), or ``None``.
+        The application's key material (``riaps_sim.security.AppKeys``); by default fresh material
+        is made for this run. ``None`` turns security off (CURVE, the ZAP allow-list and signed
+        beacons): anyone who can reach the nodes can talk to them, and ``recv_pyobj`` unpickles
+        what they send. Say so only on purpose.
+    trace_all:
+        Write a trace row for every heartbeat send and delivery; by default they are counted.
     """
 
     def __init__(
@@ -77,7 +83,8 @@ class RealRun:
         seed: int = 0,
         beacon_port: int | None = None,
         isolation: str = "loopback",
-        keys: Any = None,
+        keys: Any = GENERATE,
+        trace_all: bool = False,
     ) -> None:
         if isolation not in ISOLATIONS:
             raise ValueError(f"isolation must be one of {ISOLATIONS}, got {isolation!r}")
@@ -88,7 +95,14 @@ class RealRun:
         self.out_dir.mkdir(parents=True, exist_ok=True)
         self.seed = seed
         self.isolation = isolation
+        if keys is GENERATE:
+            from ..security import AppKeys
+
+            keys = AppKeys.generate()
+        elif keys is None:
+            log.warning("real run without security: CURVE, the allow-list and signed beacons are off")
         self.keys = keys
+        self.trace_all = trace_all
         run_id = uuid.uuid4()
         self.run_id = run_id.hex[:6]
         self.app = f"riaps-sim-{run_id.hex[:12]}"
@@ -108,7 +122,13 @@ class RealRun:
         self._pauses: list[tuple[float, str]] = []  # (when to resume, node), a heap
 
     def __repr__(self) -> str:
-        return f"<RealRun {self.app} {self.isolation} nodes={list(self.plans)} alive={self.supervisor.alive()}>"
+        security = "insecure" if self.keys is None else "curve"
+        return f"<RealRun {self.app} {self.isolation} {security} nodes={list(self.plans)} alive={self.supervisor.alive()}>"
+
+    @property
+    def secure(self) -> bool:
+        """Whether the nodes authenticate each other (CURVE with the allow-list, signed beacons)."""
+        return self.keys is not None
 
     @property
     def processes(self) -> dict[str, NodeHandle]:
@@ -133,6 +153,7 @@ class RealRun:
             duration_s=duration_s, trace_path=str(self.out_dir / f"{name}.jsonl"),
             beacon=BeaconSettings(self.beacon_port, ((self.net.broadcast, self.beacon_port),) if self.net is not None else None),
             faults=faults, netns=self.net.namespace(name) if self.net is not None else None, keys=self.keys,
+            trace_all=self.trace_all,
         )
 
     def start(self, duration_s: float, names: list[str] | None = None) -> None:
