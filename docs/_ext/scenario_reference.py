@@ -22,6 +22,7 @@ from typing import Any
 from riaps_sim.coord.timing import MODEL_NAMES, Timing
 from riaps_sim.faults import Fault
 from riaps_sim.model import GROUP_KINDS, GroupType
+from riaps_sim.netprofile import NetworkProfile
 from riaps_sim.scenario import NodeSpec, Scenario
 from riaps_sim.scenario_files import FAULT_KINDS  # the TOML fault kinds (the loader's own table)
 
@@ -35,6 +36,17 @@ NOTES = {
     "Scenario.seed": "The seed of the simulation's random draws (election timeouts, loss...).",
     "Scenario.description": "One line saying what the scenario shows.",
     "Scenario.topology": "An optional networkx graph for the simulation (see the class docstring); not in TOML.",
+    "Scenario.keys": "Real world: the application's key material, a folder made by ``riaps-sim keys new`` or an ``AppKeys``; "
+                     "default: fresh keys for each run.",
+    "Scenario.insecure": "Real world: no CURVE, no allow-list, unsigned beacons (for interop with unmodified RIAPS nodes); "
+                         "summaries say it was used.",
+    "Scenario.network": "The simulated LAN (a ``NetworkProfile``, below); default: 0.5 ms links, no loss.",
+    "NodeSpec.start_s": "Seconds after the run's time 0 at which the node starts its components (a late joiner).",
+    "NetworkProfile.latency": "One-way latency of a message between two hosts: seconds, or a distribution "
+                              "(in TOML ``{ kind = \"uniform\", low = 0.001, high = 0.004 }``).",
+    "NetworkProfile.loss": "The probability that a message between two hosts is lost, in [0, 1).",
+    "NetworkProfile.reorder": "Whether messages may overtake each other (latency draws are not forced into order).",
+    "NetworkProfile.discovery_delay_s": "Seconds simulated discovery takes to tell members about each other.",
     "NodeSpec.name": "The node's name, an identifier (``-`` allowed).",
     "NodeSpec.components": "Instance name to ``(Component subclass, keyword arguments)``.",
     "NodeSpec.address": "The node's IPv4 address in the real world (default: 127.0.0.N on loopback).",
@@ -62,8 +74,10 @@ NOTES = {
 #: TOML keys of the non-fault classes: (TOML table, key) by field; absent means "not in TOML".
 TOML_KEYS: dict[type, tuple[str, dict[str, str]]] = {
     Scenario: ("[scenario]", {"name": "name", "duration": "duration", "seed": "seed", "description": "description",
-                              "group_types": "[[group]] tables", "nodes": "[[node]] tables", "faults": "[[fault]] tables"}),
-    NodeSpec: ("[[node]]", {"name": "name", "components": "components", "address": "address"}),
+                              "group_types": "[[group]] tables", "nodes": "[[node]] tables", "faults": "[[fault]] tables",
+                              "keys": "keys", "insecure": "insecure", "network": "[network] table"}),
+    NodeSpec: ("[[node]]", {"name": "name", "components": "components", "address": "address", "start_s": "start_s"}),
+    NetworkProfile: ("[network]", {"latency": "latency", "loss": "loss", "reorder": "reorder", "discovery_delay_s": "discovery_delay_s"}),
     GroupType: ("[[group]]", {"name": "name", "kind": "kind", "message": "message", "timed": "timed", "timing": "timing",
                               "protocol": "protocol"}),
     Timing: ("[[group]] timing", {field: f"{model}`` or ``{field}" for model, field in MODEL_NAMES.items()}),
@@ -155,7 +169,7 @@ def reference_rst() -> tuple[str, list[str]]:
         lines.extend([f".. rubric:: {text}", ""] if mark == "~" else [f"**{text}**", ""])
 
     heading("Scenario tables", "-")
-    for cls in (Scenario, NodeSpec, GroupType, Timing):
+    for cls in (Scenario, NodeSpec, GroupType, Timing, NetworkProfile):
         table, keys = TOML_KEYS[cls]
         heading(cls.__name__, "~")
         lines.extend([f":class:`{cls.__module__}.{cls.__qualname__}`; in TOML: ``{table}``.", ""])
