@@ -124,7 +124,7 @@ class TraceEvent(NamedTuple):
 _KINDS = frozenset(Kind)
 
 #: The pandas dtype of each non-text column of ``Trace.to_pandas()``; the rest are ``string``.
-_PANDAS_DTYPES = {"time": "float64", "true_time": "Float64", "kind": "category", "size": "Int64", "term": "Int64"}
+_PANDAS_DTYPES = {"time": "float64", "true_time": "Float64", "kind": "category", "size": "Int64", "term": "Int64", "data": "object"}
 
 
 class TallyKey(NamedTuple):
@@ -376,9 +376,10 @@ class Trace:
         """The events as a ``pandas.DataFrame`` with typed columns, one row per event.
 
         ``time`` is ``float64``; ``true_time`` ``Float64`` (``<NA>`` in the real world); ``size``
-        and ``term`` nullable ``Int64``; ``kind`` a categorical of every ``Kind``; the text
-        columns (``node``, ``component``, ``group``, ``peer``, ``msg_id``, ``detail``) pandas'
-        ``string`` dtype with ``<NA>`` for ``None``. Needs pandas (``pip install 'riaps-sim[pandas]'``).
+        and ``term`` nullable ``Int64``; ``kind`` a categorical of every ``Kind``; ``data`` (an
+        application event's fields) ``object``, dicts or ``None``; the text columns (``node``,
+        ``component``, ``group``, ``peer``, ``msg_id``, ``detail``) pandas' ``string`` dtype with
+        ``<NA>`` for ``None``. Needs pandas (``pip install 'riaps-sim[pandas]'``).
         """
         from ._pandas import require_pandas
 

@@ -29,6 +29,7 @@ def test_trace_to_pandas_has_typed_columns(result: riaps_sim.RunResult) -> None:
     assert {c: str(t) for c, t in frame.dtypes.items()} == {
         "time": "float64", "true_time": "Float64", "node": "string", "component": "string", "group": "string",
         "kind": "category", "peer": "string", "msg_id": "string", "size": "Int64", "term": "Int64", "detail": "string",
+        "data": "object",
     }
     assert set(frame["kind"].cat.categories) == {str(k) for k in Kind}
     sends = frame[frame["kind"] == "send"].set_index("msg_id")
@@ -118,3 +119,12 @@ def test_progress_bar_writes_to_a_given_stream_and_is_quiet_off_a_terminal(capsy
     assert "pair: 100%" in text and "2/2 [" in text and "seed/s]" in text
     sweep(Scenario.group_of(2, Groupie, duration=3, name="pair"), range(2), jobs=1)
     assert "pair" not in capsys.readouterr().err
+
+
+def test_to_pandas_keeps_application_data_as_objects() -> None:
+    trace = Trace()
+    trace.record(1.0, 1.0, "n1", "c", "G.g", Kind("app"), detail="setpoint", data={"value": 3})
+    trace.record(2.0, 2.0, "n1", "c", "G.g", Kind.STATE, detail="leader", term=1)
+    frame = trace.to_pandas()
+    assert frame.loc[0, "data"] == {"value": 3} and frame.loc[1, "data"] is None
+    assert list(frame["term"].astype(object).where(frame["term"].notna(), None)) == [None, 1]
