@@ -87,6 +87,7 @@ def test_node_command_refuses_to_run_without_keys(tmp_path: Path) -> None:
     assert result.returncode == 2 and "riaps-sim keys new DIR" in result.stderr and "--keys DIR" in result.stderr
 
 
+@pytest.mark.slow  # over a quarter of a second (pytest --durations=0)
 def test_node_command_names_an_unknown_node(tmp_path: Path) -> None:
     """Asking for a node the scenario lacks is an error naming the nodes it has."""
     scenario = tmp_path / "hosts.toml"
