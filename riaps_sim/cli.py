@@ -80,6 +80,7 @@ def _sweep(args: argparse.Namespace) -> int:
     print(result)
     if args.out:
         import csv
+
         import matplotlib.pyplot as plt
 
         out = Path(args.out)

@@ -179,10 +179,8 @@ def run_real(scenario: Scenario, seed: int, until: float, out: str | Path | None
 
     started = time.perf_counter()
     with contextlib.ExitStack() as stack:
-        if out is not None:
-            out_dir = Path(out) / "nodes"
-        else:
-            out_dir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="riaps-sim-")))
+        scratch = None if out is not None else stack.enter_context(tempfile.TemporaryDirectory(prefix="riaps-sim-"))
+        out_dir = Path(out) / "nodes" if out is not None else Path(str(scratch))
         material = app_keys(keys if keys is not None else scenario.keys, insecure or scenario.insecure)
         run = RealRun(list(scenario.group_types), out_dir, seed=seed, isolation=isolation, keys=material, trace_all=trace_all)
         for i, spec in enumerate(scenario.nodes):

@@ -38,6 +38,7 @@ Node tables also take ``start_s`` (when the node starts its components).
 from __future__ import annotations
 
 import dataclasses
+import functools
 import importlib
 import inspect
 import runpy
@@ -251,7 +252,7 @@ def _components(table: _Table) -> dict[str, tuple[type[Component], dict[str, Any
     for instance in list(table.data):
         spec = table.table(instance)
         ref = spec.take("class", str, 'a "module:Class" reference')
-        cls = import_component(ref, lambda what: spec.fail(what, "class"))
+        cls = import_component(ref, functools.partial(spec.fail, key="class"))
         args = spec.table("args").data
         spec.done(["class", "args"])
         problem = check_component_args(cls, args)

@@ -7,10 +7,10 @@ from pathlib import Path
 import pytest
 
 from riaps_sim import Component, Scenario, run_scenario
+from riaps_sim.model import GroupType
 from riaps_sim.net.latency import Uniform
 from riaps_sim.netprofile import NetworkProfile
 from riaps_sim.scenario import NodeSpec, ScenarioError, load_scenario
-from riaps_sim.model import GroupType
 
 
 class Talker(Component):

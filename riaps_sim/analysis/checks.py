@@ -31,12 +31,14 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
+from ..coord.timing import Timing
+from ..model import GroupType
 from ..trace import Kind, Trace, TraceEvent
 from .invariants import CHECKS as INVARIANT_CHECKS
 from .invariants import Violation
 
 __all__ = [
-    "LivenessBounds", "LivenessResult", "Report", "one_leader_per_term", "poll_opened_before_announced",
+    "LivenessBounds", "LivenessResult", "Report", "one_leader_per_incarnation_term", "poll_opened_before_announced",
     "no_handler_errors", "components_built", "members_joined", "leader_after_faults", "leader_without_majority_steps_down", "polls_decided",
     "check_safety", "check_liveness", "check_run", "SAFETY", "LIVENESS",
 ]
@@ -63,10 +65,10 @@ class LivenessBounds:
     poll_s: float
 
     @classmethod
-    def from_timing(cls, timing: object) -> LivenessBounds:
-        heartbeat = getattr(timing, "heartbeat_ms") / 1000.0
-        election = getattr(timing, "election_max_ms") / 1000.0
-        peer = getattr(timing, "peer_timeout_ms") / 1000.0
+    def from_timing(cls, timing: Timing) -> LivenessBounds:
+        heartbeat = timing.heartbeat_ms / 1000.0
+        election = timing.election_max_ms / 1000.0
+        peer = timing.peer_timeout_ms / 1000.0
         return cls(leader_s=peer + 4 * election + 2 * heartbeat, step_down_s=peer + 2 * heartbeat, poll_s=2 * heartbeat)
 
     def __str__(self) -> str:
@@ -271,7 +273,7 @@ def components_built(trace: Trace) -> list[Violation]:
     ]
 
 
-def members_joined(trace: Trace, group_types: Iterable[object]) -> list[Violation]:
+def members_joined(trace: Trace, group_types: Iterable[GroupType]) -> list[Violation]:
     """Where the scenario has group types, some member joined a group: a run with no members checks nothing."""
     if not list(group_types) or trace.select(kind=Kind.GROUP_JOINED):
         return []
@@ -367,7 +369,7 @@ def polls_decided(trace: Trace, bounds: Mapping[str, LivenessBounds], end: float
     """Every poll a leader opened is announced by it within the poll's timeout plus the bound, unless it stopped leading first."""
     open_polls: dict[tuple[str, str, object], tuple[TraceEvent, float]] = {}
     out = []
-    for e, lives, group in _lives(trace):
+    for e, _lives_now, group in _lives(trace):
         if group is None:
             if e.kind == Kind.FAULT and (e.detail or "").startswith("crash "):
                 node = (e.detail or "").split(" ", 1)[1]
@@ -379,10 +381,7 @@ def polls_decided(trace: Trace, bounds: Mapping[str, LivenessBounds], end: float
             open_polls[(group, e.node, e.msg_id)] = (e, e.when + (timeout or 0.0) + _bounds_for(bounds, group).poll_s)
         elif e.kind == Kind.VOTE_ANNOUNCED and e.component is None:
             open_polls.pop((group, e.node, e.msg_id), None)
-        elif e.kind == Kind.STATE and e.detail != "leader":
-            for key in [k for k in open_polls if k[0] == group and k[1] == e.node]:
-                del open_polls[key]
-        elif e.kind == Kind.GROUP_LEFT:
+        elif (e.kind == Kind.STATE and e.detail != "leader") or e.kind == Kind.GROUP_LEFT:
             for key in [k for k in open_polls if k[0] == group and k[1] == e.node]:
                 del open_polls[key]
     for (group, node, poll), (event, deadline) in open_polls.items():
@@ -403,16 +402,14 @@ def _bounds_for(bounds: Mapping[str, LivenessBounds], group: str) -> LivenessBou
     gtype = group.split(".")[0]
     if gtype in bounds:
         return bounds[gtype]
-    from ..coord.timing import Timing
-
     return LivenessBounds.from_timing(Timing())
 
 
-def check_liveness(trace: Trace, group_types: Iterable[object], end: float, quiet_from: float | None = None) -> tuple[list[LivenessResult], list[Violation]]:
+def check_liveness(trace: Trace, group_types: Iterable[GroupType], end: float, quiet_from: float | None = None) -> tuple[list[LivenessResult], list[Violation]]:
     """Every liveness check over the run that ended at *end* (seconds, the trace's clock)."""
     types = list(group_types)
-    bounds = {getattr(g, "name"): LivenessBounds.from_timing(getattr(g, "timing")) for g in types}
-    protocols = {getattr(g, "name"): getattr(g, "protocol") for g in types if getattr(g, "kind", "leader") != "default"}
+    bounds = {g.name: LivenessBounds.from_timing(g.timing) for g in types}
+    protocols = {g.name: g.protocol for g in types if getattr(g, "kind", "leader") != "default"}
     coordinated = {name: b for name, b in bounds.items() if name in protocols}
     results, violations = leader_after_faults(trace, coordinated, end, quiet_from)
     violations += leader_without_majority_steps_down(trace, coordinated, protocols, end)
@@ -420,10 +417,10 @@ def check_liveness(trace: Trace, group_types: Iterable[object], end: float, quie
     return results, sorted(violations, key=lambda v: v.time)
 
 
-def check_run(trace: Trace, group_types: Iterable[object], end: float, quiet_from: float | None = None) -> Report:
+def check_run(trace: Trace, group_types: Iterable[GroupType], end: float, quiet_from: float | None = None) -> Report:
     """Safety and liveness of one run, as a ``Report``."""
     types = list(group_types)
     results, liveness = check_liveness(trace, types, end, quiet_from)
-    bounds = {getattr(g, "name"): LivenessBounds.from_timing(getattr(g, "timing")) for g in types}
+    bounds = {g.name: LivenessBounds.from_timing(g.timing) for g in types}
     violations = check_safety(trace) + members_joined(trace, types) + liveness
     return Report(sorted(violations, key=lambda v: v.time), results, SAFETY + LIVENESS, bounds)

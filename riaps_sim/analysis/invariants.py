@@ -98,9 +98,8 @@ def no_callback_after_leaving(trace: Trace) -> list[Violation]:
             left_at[key] = e.when
         elif e.kind == Kind.GROUP_JOINED:
             left_at.pop(key, None)
-        elif e.kind in _CALLBACK_KINDS or (e.kind == Kind.VOTE_ANNOUNCED and e.component is not None):
-            if key in left_at:
-                out.append(Violation("no_callback_after_leaving", e.when, (e.node,), (e,), f"{e.kind} for {e.component} after it left {e.group} at {left_at[key]:.3f} s"))
+        elif (e.kind in _CALLBACK_KINDS or (e.kind == Kind.VOTE_ANNOUNCED and e.component is not None)) and key in left_at:
+            out.append(Violation("no_callback_after_leaving", e.when, (e.node,), (e,), f"{e.kind} for {e.component} after it left {e.group} at {left_at[key]:.3f} s"))
     return out
 
 

@@ -7,12 +7,28 @@ import string
 from .commands import BindAnswerPort, Result, SendToLeader, SendToMember
 from .election import Role
 from .events import (
-    GroupMessage, Heartbeat, MemberLeave, MessageFromLeader, MessageToLeader, PollAnnounce, PollOpened,
-    PollRequest, PollSpec, VoteCast,
+    GroupMessage,
+    Heartbeat,
+    MemberLeave,
+    MessageFromLeader,
+    MessageToLeader,
+    PollAnnounce,
+    PollOpened,
+    PollRequest,
+    PollSpec,
+    VoteCast,
 )
 from .machine import GroupMachine
 from .requests import (
-    AnswerPortBound, AnswerPortFailed, AskVote, CastVote, Leave, Post, PostToLeader, PostToMember, SendFailed,
+    AnswerPortBound,
+    AnswerPortFailed,
+    AskVote,
+    CastVote,
+    Leave,
+    Post,
+    PostToLeader,
+    PostToMember,
+    SendFailed,
     TimerFired,
 )
 from .wire import Code, encode

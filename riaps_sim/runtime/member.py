@@ -338,7 +338,7 @@ class GroupMember:
     def _result_of(self, c: cmd.Result) -> None:
         self._result = c.value
 
-    def _trace(self, kind: str, component: str | None | bool = True, **fields: Any) -> None:
+    def _trace(self, kind: str, component: str | bool | None = True, **fields: Any) -> None:
         name = self.component.instance_name if component is True else component
         self.node.record(kind, name, self.group_name, **fields)  # type: ignore[arg-type]
 

@@ -9,9 +9,9 @@ clock and, in simulation, the true time.
 from __future__ import annotations
 
 import hashlib
-import json
 import ipaddress
 import itertools
+import json
 import logging
 import random as random_module
 import traceback

@@ -34,8 +34,8 @@ from ..model import GroupType
 from ..trace import Kind, Trace
 from .launch import BeaconSettings, NodeFaults, NodeLaunch, NodePlan, Start
 from .realfaults import RealFaultPlan, complete_sides
-from .simfaults import refusal_text
 from .shipping import ByValue
+from .simfaults import refusal_text
 from .supervisor import NodeHandle, NodeSupervisor
 from .tracefiles import LeaderTracker, StreamingTrace, TraceFiles
 
@@ -195,7 +195,7 @@ class RealRun:
 
     # -- a whole run with a fault schedule --------------------------------------------------------------
 
-    def run(self, duration_s: float, schedule: FaultSchedule = FaultSchedule()) -> Trace:
+    def run(self, duration_s: float, schedule: FaultSchedule | None = None) -> Trace:
         """Run every node for *duration_s* seconds while applying *schedule*; return the merged trace.
 
         Blocks until the run is over. Time 0 of the schedule is when the nodes start their
@@ -212,7 +212,7 @@ class RealRun:
             raise ValueError("the run has no nodes: add_node() first")
         if self.processes:
             raise RuntimeError("this RealRun has already started processes; make a new RealRun for each run")
-        schedule = schedule if isinstance(schedule, FaultSchedule) else FaultSchedule(schedule)
+        schedule = schedule if isinstance(schedule, FaultSchedule) else FaultSchedule(schedule or ())
         names = list(self.plans)
         schedule.check_nodes(names)
         for fault in schedule:

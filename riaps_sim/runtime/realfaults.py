@@ -15,10 +15,9 @@ to the nodes then. Every fault is recorded once, by the parent.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-
-import dataclasses
 
 from ..faults import ClockSkew, Delay, Duplicate, Fault, FaultSchedule, Heal, Loss, Partition, is_role
 from .launch import NodeFaults

@@ -16,11 +16,10 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 from ..component import Component
-from ..faults import Fault
 from ..discovery.sim import SimDiscovery
+from ..faults import Fault
 from ..model import GroupType
-from ..net import Network
-from ..net import NetworkEvent
+from ..net import Network, NetworkEvent
 from ..net.faults import FaultNote
 from ..trace import Kind, Trace
 from .node import Node

@@ -30,9 +30,21 @@ from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
 from ..faults import (
-    ClockSkew, Crash, Delay, Duplicate, Fault, Heal, Loss, Partition, Pause, Restart, Roles, Unresolved, resolve,
+    ClockSkew,
+    Crash,
+    Delay,
+    Duplicate,
+    Fault,
+    Heal,
+    Loss,
+    Partition,
+    Pause,
+    Restart,
+    Roles,
+    Unresolved,
+    resolve,
 )
-from ..trace import Kind, TraceEvent
+from ..trace import TraceEvent
 
 if TYPE_CHECKING:
     from .sim import Simulation
