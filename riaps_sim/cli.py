@@ -8,8 +8,6 @@ import sys
 import time
 from pathlib import Path
 
-from .analysis.checks import LIVENESS, SAFETY, Report
-from .analysis.invariants import Violation
 from .scenario import BUILTIN, ScenarioError, load_scenario
 
 
@@ -28,45 +26,14 @@ def _run(args: argparse.Namespace) -> int:
                           trace_all=True if args.trace_all else None, keys=args.keys, insecure=args.insecure)
     summary = result.summary()
     print(summary)
-    report = result.check()
-    checks = result.security_lines() + check_lines(report)
-    for line in checks:
-        print(line)
     paths = result.save(out, summary)
-    with paths[1].open("a", encoding="utf-8") as text:  # summary.txt says what was checked, too
-        text.write("\n".join(checks) + "\n")
     print(f"  wall time {time.perf_counter() - args.started:.2f} s in all, {result.wall_s:.2f} s running "
           f"{result.until:g} s of {'virtual' if args.mode == 'sim' else 'real'} time")
     print("  wrote " + ", ".join(str(p) for p in paths))
     if result.interrupted:
         print(f"riaps-sim: interrupted after {result.until:.1f} s; the partial trace and summary are in {out}", file=sys.stderr)
         return 130
-    return 1 if args.check and failed_safety(report) else 0
-
-
-def failed_safety(report: Report) -> list[Violation]:
-    """What fails ``--check``: safety violations, handler errors, components not built, no member at all."""
-    return [v for v in report.violations if v.invariant in SAFETY]
-
-
-def check_lines(report: Report) -> list[str]:
-    """The summary's lines about the checks: what was checked, with which bounds, and what failed."""
-    safety = failed_safety(report)
-    liveness = [v for v in report.violations if v.invariant in LIVENESS]
-    errors = sum(1 for v in report.violations if v.invariant == "no_handler_errors")
-    out = [f"  checked: {len(SAFETY)} safety properties ({', '.join(SAFETY)}), {len(LIVENESS)} liveness ({', '.join(LIVENESS)})"]
-    for name, bounds in sorted(report.bounds.items()):
-        out.append(f"  liveness bounds for {name}: {bounds}")
-    out.append(f"  handler errors: {errors}")
-    if not safety and not liveness:
-        out.append("  checks: all hold")
-    if safety:
-        out.append(f"  SAFETY VIOLATIONS ({len(safety)}):")
-        out += [f"    {v}" for v in safety[:20]] + ([f"    ... {len(safety) - 20} more"] if len(safety) > 20 else [])
-    if liveness:
-        out.append(f"  LIVENESS VIOLATIONS ({len(liveness)}):")
-        out += [f"    {v}" for v in liveness[:20]]
-    return out
+    return 1 if args.check and result.check().safety_violations() else 0
 
 
 def _sweep(args: argparse.Namespace) -> int:

@@ -50,7 +50,10 @@ class RunResult:
         return [f"  security: CURVE with the application's allow-list, signed beacons; {refused} handshake(s) refused, {rejected} beacon(s) rejected"]
 
     def summary(self) -> Summary:
-        return summarize(self.trace, title=f"{self.scenario.name} ({self.mode}, seed {self.seed})", start=self.start, end=self.start + self.until)
+        """The run's headline facts, with its security and the safety and liveness checks (``check``)."""
+        summary = summarize(self.trace, title=f"{self.scenario.name} ({self.mode}, seed {self.seed})", start=self.start, end=self.start + self.until)
+        summary.notes = self.security_lines() + self.check().lines()
+        return summary
 
     def check(self) -> Report:
         """Safety and liveness of this run (``riaps_sim.analysis.checks``); liveness from the last fault on."""

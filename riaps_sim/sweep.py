@@ -18,7 +18,6 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any, TextIO
 
-from .analysis.checks import SAFETY
 from .runtime.shipping import ByValue
 from .scenario import Scenario, load_scenario
 
@@ -61,7 +60,7 @@ def measure(scenario: Scenario | ByValue[Scenario] | str, seed: int, mode: str =
     result = run_scenario(scenario, mode=mode, seed=seed)
     summary = result.summary()
     report = result.check()
-    safety = [v for v in report.violations if v.invariant in SAFETY]
+    safety = report.safety_violations()
     done = [f.duration for f in summary.failovers if f.duration is not None]
     return RunMetrics(
         seed=seed,

@@ -106,6 +106,28 @@ class Report:
     def ok(self) -> bool:
         return not self.violations
 
+    def safety_violations(self) -> list[Violation]:
+        """What fails ``--check``: safety violations, handler errors, components not built, no member at all."""
+        return [v for v in self.violations if v.invariant in SAFETY]
+
+    def lines(self) -> list[str]:
+        """The report for a summary: what was checked, with which bounds, how many handler errors, what failed."""
+        safety = self.safety_violations()
+        liveness = [v for v in self.violations if v.invariant in LIVENESS]
+        errors = sum(1 for v in self.violations if v.invariant == "no_handler_errors")
+        out = [f"  checked: {len(SAFETY)} safety properties ({', '.join(SAFETY)}), {len(LIVENESS)} liveness ({', '.join(LIVENESS)})"]
+        out += [f"  liveness bounds for {name}: {bounds}" for name, bounds in sorted(self.bounds.items())]
+        out.append(f"  handler errors: {errors}")
+        if not safety and not liveness:
+            out.append("  checks: all hold")
+        if safety:
+            out.append(f"  SAFETY VIOLATIONS ({len(safety)}):")
+            out += [f"    {v}" for v in safety[:20]] + ([f"    ... {len(safety) - 20} more"] if len(safety) > 20 else [])
+        if liveness:
+            out.append(f"  LIVENESS VIOLATIONS ({len(liveness)}):")
+            out += [f"    {v}" for v in liveness[:20]] + ([f"    ... {len(liveness) - 20} more"] if len(liveness) > 20 else [])
+        return out
+
     def by_property(self) -> dict[str, int]:
         counts: dict[str, int] = defaultdict(int)
         for v in self.violations:

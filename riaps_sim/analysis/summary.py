@@ -32,12 +32,13 @@ class Summary:
     faults: list[tuple[float, str]]
     violations: list[Violation]
     names: dict[str, str] = field(default_factory=dict)  # member id (hex) -> node
+    notes: list[str] = field(default_factory=list)  #: more lines: security, the safety and liveness checks (``RunResult.summary``)
 
     def _name(self, member: str) -> str:
         return self.names.get(member, member[:8])
 
-    def lines(self) -> list[str]:
-        """The summary as lines of text."""
+    def lines(self, notes: bool = True) -> list[str]:
+        """The summary as lines of text (without the *notes* if false)."""
         def t(x: float) -> str:
             return f"{x - self.start:7.2f}"
 
@@ -70,7 +71,7 @@ class Summary:
                 out.append(f"    ... {len(self.violations) - 10} more")
         else:
             out.append("  invariants: all hold")
-        return out
+        return out + (self.notes if notes else [])
 
     def __str__(self) -> str:
         return "\n".join(self.lines())
