@@ -10,6 +10,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from riaps_sim.coord.commands import Persist
 from riaps_sim.coord import (
     FIXED_TABLE, PROTOCOLS, RIAPS_TABLE, TIMERS, AnswerPortBound, AnswerPortFailed, ArmTimer, AskVote,
     BindAnswerPort, CancelTimer, CastVote, CoordError, Disconnect, FollowLeader, GroupMachine, GroupMessage,
@@ -79,6 +80,13 @@ SETUPS: dict[Role, Callable[[str], GroupMachine]] = {F: following, CA: candidate
 def pub(event: Input) -> Publish:
     cmd, payload = encode(event)
     return Publish(cmd=cmd, payload=payload)
+
+
+def asked(protocol: str) -> GroupMachine:
+    """Following, and asked to vote in poll P."""
+    m = following(protocol)
+    m.handle(PollOpened(poll=PollSpec(rfv_id="P", topic=b"t")), 0.6)
+    return m
 
 
 def arm(name: str, delay: float) -> ArmTimer:
@@ -192,8 +200,12 @@ CASES: list[tuple[tuple[str, ...], Callable[[str], GroupMachine], Input, float, 
      [note("handleVoteRequest", "P", b"t"), arm("election", 2.0)]),
     (BOTH, candidate, PollOpened(poll=PollSpec(rfv_id="P", topic=b"t", subject="action", release_s=9.0)), 2.1, CA,
      [note("handleActionVoteRequest", "P", b"t", 9.0)]),
-    (BOTH, following, PollAnnounce(rfv_id="P", result="no"), 1.0, F,
+    (("riaps",), following, PollAnnounce(rfv_id="P", result="no"), 1.0, F,
      [note("handleVoteResult", "P", "no"), arm("election", 2.0)]),
+    (("fixed",), asked, PollAnnounce(rfv_id="P", result="no"), 1.0, F,
+     [note("handleVoteResult", "P", "no"), arm("election", 2.0)]),
+    (("fixed",), following, PollAnnounce(rfv_id="P", result="no"), 1.0, F,  # a poll it was never asked: forged or stray
+     [TraceEvent(kind="drop", role="FOLLOWER", term=1, rfv_id="P", cause="announcement of a poll this member was not asked")]),
     (BOTH, following, SendFailed(what="mtl", reason="EAGAIN"), 1.0, F,
      [TraceEvent(kind="error", role="FOLLOWER", term=1, cause="mtl failed: EAGAIN")]),
     (BOTH, following, AnswerPortBound(host="10.0.0.1", port=4000), 1.0, F, []),
@@ -255,9 +267,17 @@ def _expand() -> list[Any]:
 @pytest.mark.parametrize(("protocol", "setup", "event", "now", "role", "commands"), _expand())
 def test_row(protocol: str, setup: Callable[[str], GroupMachine], event: Input, now: float, role: Role,
              commands: list[Any]) -> None:
-    """(role, input) gives the next role and exactly these commands."""
+    """(role, input) gives the next role and exactly these commands (a durable protocol's ``Persist`` aside:
+    it comes first, exactly when term or vote changed, with the new values)."""
     m = setup(protocol)
-    assert m.handle(event, now) == commands
+    before = (m.term, m.voted_for)
+    got = m.handle(event, now)
+    persisted = [c for c in got if isinstance(c, Persist)]
+    if m.DURABLE and (m.term, m.voted_for) != before:
+        assert got[0] == Persist(term=m.term, voted_for=m.voted_for) and len(persisted) == 1
+    else:
+        assert persisted == []
+    assert [c for c in got if not isinstance(c, Persist)] == commands
     assert m.role is role
 
 

@@ -150,6 +150,7 @@ class SharedActions(GroupMachine):
             subject=event.subject, release_s=event.release_s, started_s=now,
             timeout_s=event.timeout_ms / 1000.0 if event.timeout_ms is not None else 0.0,
         )
+        self.known_polls.add(spec.rfv_id)
         if self.is_leader:
             self._open_poll(spec, b"", now)
         else:
@@ -179,6 +180,7 @@ class SharedActions(GroupMachine):
 
     def _on_poll_opened(self, event: PollOpened, now: float) -> None:
         spec = event.poll
+        self.known_polls.add(spec.rfv_id)
         if spec.subject == "action":
             self._notify("handleActionVoteRequest", spec.rfv_id, spec.topic, spec.release_s)
         else:
@@ -202,6 +204,7 @@ class SharedActions(GroupMachine):
             self._drop("poll id already open", peer=requester or None, rfv_id=spec.rfv_id)
             return
         poll = self.POLLS.open(spec, requester, self.peers.members(), now, self._consensus_timeout_s)
+        self.known_polls.add(spec.rfv_id)
         timeout_s = spec.timeout_s if spec.timeout_s > 0 else self._consensus_timeout_s
         self._emit(self._trace("vote_requested", peer=requester or None, rfv_id=spec.rfv_id, cause=f"{spec.kind}, timeout {timeout_s:g} s"))
         if poll is None:  # already past its timeout when it reached the leader

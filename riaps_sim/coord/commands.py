@@ -42,8 +42,7 @@ from .wire import Code
 __all__ = [
     "Command", "Publish", "SendToLeader", "SendToMember", "FollowLeader", "Disconnect",
     "BindAnswerPort", "ArmTimer", "CancelTimer", "Notify", "TraceEvent", "Result",
-    "CALLBACKS", "TRACE_KINDS",
-]
+    "CALLBACKS", "TRACE_KINDS", "Persist"]
 
 #: The component callbacks a ``Notify`` may name, with the meaning of its ``args``. Payloads
 #: (message, topic) are queued by the Group facade for ``recv()`` before the callback runs.
@@ -196,6 +195,18 @@ class TraceEvent(Command):
         if self.kind not in TRACE_KINDS:
             raise ValueError(f"TraceEvent.kind must be one of {TRACE_KINDS}, got {self.kind!r}")
         check_term("TraceEvent", self.term)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Persist(Command):
+    """Store *term* and *voted_for* where they outlive a crash, before the commands that follow run.
+
+    Emitted by protocols whose term and vote are durable (``fixed``): a restarted member resumes
+    from them (``GroupMachine(durable=...)``) and cannot vote twice in one term.
+    """
+
+    term: int
+    voted_for: bytes | None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -22,12 +22,15 @@ from __future__ import annotations
 from typing import ClassVar
 
 from .election import FIXED_TABLE, Role, Table
-from .events import LeaderAnnounce, RequestVote, VoteReply
+from .events import LeaderAnnounce, PollAnnounce, RequestVote, VoteReply
 from .polls import FixedPolls, PollRules
 from .requests import TimerFired
 from .riaps import RiapsProtocol
 
-__all__ = ["FixedProtocol"]
+__all__ = ["FixedProtocol", "TERM_LIMIT"]
+
+#: The last term ``fixed`` accepts: the wire's ``!L`` holds 2**32 - 1, and a term never wraps.
+TERM_LIMIT = 2**32 - 1
 
 
 class FixedProtocol(RiapsProtocol):
@@ -41,6 +44,22 @@ class FixedProtocol(RiapsProtocol):
     name: ClassVar[str] = "fixed"
     TABLE: ClassVar[Table] = FIXED_TABLE
     POLLS: ClassVar[PollRules] = FixedPolls()
+    DURABLE: ClassVar[bool] = True  # term and vote survive a crash: a restarted member cannot vote twice in a term
+
+    def _start_election(self, now: float) -> None:
+        """As ``riaps``, except at the last term: terms never wrap (a wrapped term would win every comparison)."""
+        if self.term >= TERM_LIMIT:
+            self._drop(f"term {self.term} is at the limit; no election")
+            self._arm_leader_deadline(now)
+            return
+        super()._start_election(now)
+
+    def _on_poll_announce(self, event: PollAnnounce, now: float) -> None:
+        """Take a result only for a poll this member knows (asked to vote in it, or requested it)."""
+        if event.rfv_id not in self.known_polls:
+            self._drop("announcement of a poll this member was not asked", rfv_id=event.rfv_id)
+            return
+        super()._on_poll_announce(event, now)
 
     @property
     def quorum(self) -> int:
@@ -64,6 +83,9 @@ class FixedProtocol(RiapsProtocol):
     def _vote_by_term(self, event: RequestVote, now: float) -> None:
         """Drop lower terms; a higher term is adopted (clearing vote and leader); grant one
         candidate per term; re-arm the deadline after voting (B9, B11)."""
+        if event.term >= TERM_LIMIT:
+            self._drop("vote request at the term limit", peer=event.candidate)
+            return
         if event.term < self.term:
             self._drop("vote request for a lower term", peer=event.candidate)
             return
@@ -82,6 +104,9 @@ class FixedProtocol(RiapsProtocol):
     def _follow_newer_leader(self, event: LeaderAnnounce, now: float) -> None:
         """Follow an ``ldr`` of our term or newer; drop older ones; between two leaders of one
         term keep the larger id (B6, B9)."""
+        if event.term >= TERM_LIMIT:
+            self._drop("leader announcement at the term limit", peer=event.leader)
+            return
         if event.term < self.term:
             self._drop("leader announcement for a lower term", peer=event.leader)
             return

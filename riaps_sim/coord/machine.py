@@ -6,7 +6,7 @@ from collections.abc import Callable, Sequence
 from typing import Any, ClassVar, Protocol, TypeVar
 
 from .commands import (
-    ArmTimer, CancelTimer, Command, Disconnect, FollowLeader, Notify, Publish, TraceEvent,
+    ArmTimer, CancelTimer, Command, Disconnect, FollowLeader, Notify, Persist, Publish, TraceEvent,
 )
 from .election import Role, Row, Table, input_key
 from .errors import CoordError
@@ -73,8 +73,11 @@ class GroupMachine:
     TABLE: ClassVar[Table]
     POLLS: ClassVar[PollRules]
 
+    #: Whether term and vote are durable: ``Persist`` goes out before anything else whenever they change.
+    DURABLE: ClassVar[bool] = False
+
     def __init__(self, *, member_id: bytes, rng: RandomLike, timing: Timing | None = None,
-                 group_min_size: int = 2) -> None:
+                 group_min_size: int = 2, durable: tuple[int, bytes | None] | None = None) -> None:
         check_id(type(self).__name__, "member_id", member_id)
         if not isinstance(group_min_size, int) or isinstance(group_min_size, bool) or group_min_size < 2:
             raise ValueError(f"group_min_size (groupMinSize) must be an int >= 2, got {group_min_size!r}")
@@ -95,6 +98,7 @@ class GroupMachine:
         self.voters: dict[bytes, None] = {}
         self.peers = Membership()
         self.polls: dict[str, Poll] = {}
+        self.known_polls: set[str] = set()  # poll ids this member requested, was asked to vote in, or opened
         self.following: tuple[str, int] | None = None
         self.answer_endpoint: tuple[str, int] | None = None
         self.binding = False
@@ -104,6 +108,9 @@ class GroupMachine:
         self._out: list[Command] = []
         self._rows_role: Role | None = None
         self._rows: dict[str, Row] = {}
+        if durable is not None and self.DURABLE:  # a restarted member resumes its term and vote
+            self.term, self.voted_for = durable
+        self._persisted: tuple[int, bytes | None] = (self.term, self.voted_for)
 
     # ------------------------------------------------------------------ public
 
@@ -160,6 +167,9 @@ class GroupMachine:
         if (self.role, self.term) != before:
             self._out.append(self._trace("state"))
         out, self._out = self._out, []
+        if self.DURABLE and (self.term, self.voted_for) != self._persisted:  # written before any vote leaves
+            self._persisted = (self.term, self.voted_for)
+            out.insert(0, Persist(term=self.term, voted_for=self.voted_for))
         return out
 
     @property
@@ -202,6 +212,9 @@ class GroupMachine:
         if (self.role, self.term) != before:
             self._out.append(self._trace("state"))
         out, self._out = self._out, []
+        if self.DURABLE and (self.term, self.voted_for) != self._persisted:
+            self._persisted = (self.term, self.voted_for)
+            out.insert(0, Persist(term=self.term, voted_for=self.voted_for))
         return out
 
     def _dispatch(self, event: Input, now: float, row: Row) -> None:

@@ -15,15 +15,16 @@ PROTOCOLS: dict[str, type[GroupMachine]] = {"riaps": RiapsProtocol, "fixed": Fix
 
 
 def make_machine(protocol: str, *, member_id: bytes, rng: RandomLike, timing: Timing | None = None,
-                 group_min_size: int = 2) -> GroupMachine:
+                 group_min_size: int = 2, durable: tuple[int, bytes | None] | None = None) -> GroupMachine:
     """A new machine of the protocol called *protocol* (``'riaps'`` or ``'fixed'``).
 
     Parameters
     ----------
     protocol : str
         A key of :data:`PROTOCOLS`.
-    member_id, rng, timing, group_min_size
-        As for :class:`~riaps_sim.coord.machine.GroupMachine`.
+    member_id, rng, timing, group_min_size, durable
+        As for :class:`~riaps_sim.coord.machine.GroupMachine` (*durable*: the term and vote a
+        restarted member resumes from, for protocols that keep them).
 
     Raises
     ------
@@ -40,4 +41,4 @@ def make_machine(protocol: str, *, member_id: bytes, rng: RandomLike, timing: Ti
         cls = PROTOCOLS[protocol]
     except (KeyError, TypeError):
         raise ValueError(f"unknown coordination protocol {protocol!r}; choose one of {sorted(PROTOCOLS)}") from None
-    return cls(member_id=member_id, rng=rng, timing=timing, group_min_size=group_min_size)
+    return cls(member_id=member_id, rng=rng, timing=timing, group_min_size=group_min_size, durable=durable)

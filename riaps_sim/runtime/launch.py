@@ -65,7 +65,8 @@ class NodeLaunch:
     *duration_s* counts from the node's start (time 0 of the run, or at once when there is no
     parent to give it). *keys* is the application's key material (``riaps_sim.security.AppKeys``)
     or ``None`` for an insecure run. *netns* names the network namespace to enter first.
-    *trace_all* writes a row for every heartbeat instead of counting them.
+    *trace_all* writes a row for every heartbeat instead of counting them. *restarts* counts the
+    node's earlier processes in this run (each incarnation draws its own random numbers).
     """
 
     plan: NodePlan
@@ -80,6 +81,7 @@ class NodeLaunch:
     netns: str | None = None
     keys: Any = None
     trace_all: bool = False
+    restarts: int = 0
 
 
 @dataclass(frozen=True)

@@ -65,7 +65,8 @@ class GroupMember:
         self.machine: GroupMachine | BroadcastMachine
         if self.coordinated:
             self.machine = make_machine(
-                group_type.protocol, member_id=self.member_id, rng=node.random, timing=group_type.timing, group_min_size=min_size
+                group_type.protocol, member_id=self.member_id, rng=node.random, timing=group_type.timing, group_min_size=min_size,
+                durable=node.storage.load(self.group_name),
             )
         else:
             self.machine = BroadcastMachine()
@@ -255,6 +256,9 @@ class GroupMember:
         sent_id = getattr(port.getSocket(), "last_sent_id", None)  # the network's id: simulated sockets only
         self.node.record_message(Kind.SEND, self.component.instance_name, self.group_name, what, None, sent_id() if sent_id is not None else None, None)
 
+    def _persist(self, c: cmd.Persist) -> None:
+        self.node.storage.save(self.group_name, c.term, c.voted_for)
+
     def _publish(self, c: cmd.Publish) -> None:
         self._send(c.cmd.value.decode(), self.pub, lambda: self.pub.sendGroup(c.cmd.value, c.payload))
 
@@ -344,6 +348,7 @@ class GroupMember:
 
 
 _EXECUTORS: dict[type, Callable[[GroupMember, Any], None]] = {
+    cmd.Persist: GroupMember._persist,
     cmd.Publish: GroupMember._publish,
     cmd.SendToLeader: GroupMember._to_leader,
     cmd.SendToMember: GroupMember._to_member,

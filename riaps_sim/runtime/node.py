@@ -27,6 +27,7 @@ from ..model import GroupType
 from ..trace import Kind, Trace
 from .driver import Driver
 from .member import GroupMember
+from .storage import FileStorage, MemoryStorage
 
 __all__ = ["Node", "node_random"]
 
@@ -62,6 +63,10 @@ class Node:
         The scenario seed; the node's generator derives from it and the node name.
     incarnation:
         Distinguishes restarts of a node in member ids (the process id in the real world).
+    storage:
+        What outlives a crash of the node (``riaps_sim.runtime.storage``); by default in memory.
+    restarts:
+        How many times the node was restarted: each incarnation draws from its own random stream.
     """
 
     def __init__(
@@ -76,6 +81,8 @@ class Node:
         seed: int = 0,
         incarnation: int = 0,
         keys: ports.CurveKeys | None = None,
+        storage: MemoryStorage | FileStorage | None = None,
+        restarts: int = 0,
     ) -> None:
         self.name = name
         self.host = host
@@ -83,7 +90,9 @@ class Node:
         self.group_types = dict(group_types)
         self.discovery = discovery
         self.trace = trace
-        self.random = node_random(seed, name)
+        # each incarnation draws its own numbers (poll ids never repeat after a restart); the first keeps the plain stream
+        self.random = node_random(seed, name if restarts == 0 else f"{name}#{restarts}")
+        self.storage = storage if storage is not None else MemoryStorage()
         self.part = ports.Part(context, host=host, clock=driver.clock, keys=keys, name=name)
         self.components: dict[str, Component] = {}
         self.members: list[GroupMember] = []

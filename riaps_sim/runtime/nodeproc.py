@@ -26,11 +26,13 @@ import sys
 import threading
 import time
 from multiprocessing.connection import Connection
+from pathlib import Path
 from typing import Any
 
 from ..faults import ClockSkew, Fault
 from ..trace import Kind
 from .launch import NodeLaunch, Ready, Start
+from .storage import FileStorage
 from .tracefiles import StreamingTrace
 
 __all__ = ["NodeProcess", "run_node", "main"]
@@ -63,7 +65,8 @@ class NodeProcess:
         plan = launch.plan
         keys = launch.keys
         self.node = Node(plan.name, plan.host, node_context, self.driver, launch.group_types, self.discovery, self.trace,
-                         seed=launch.seed, incarnation=os.getpid(), keys=keys.curve if keys is not None else None)
+                         seed=launch.seed, incarnation=os.getpid(), keys=keys.curve if keys is not None else None,
+                         storage=FileStorage(Path(launch.trace_path).with_suffix(".state.json")), restarts=launch.restarts)
         for instance, (cls, kwargs) in plan.components.items():
             self.node.build(functools.partial(cls, **kwargs), instance)
 

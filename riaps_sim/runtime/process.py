@@ -118,6 +118,7 @@ class RealRun:
         self._plan: RealFaultPlan | None = None
         self._firewall: Any = None
         self._end: float | None = None
+        self._spawned: dict[str, int] = {}  # processes started per node (the next one's restart count)
         self._crashed: list[str] = []  # nodes down, the most recent crash last (for @crashed)
         self._pauses: list[tuple[float, str]] = []  # (when to resume, node), a heap
 
@@ -148,12 +149,15 @@ class RealRun:
     # -- processes ----------------------------------------------------------------------------------------
 
     def _launch(self, name: str, duration_s: float, faults: NodeFaults | None) -> NodeLaunch:
+        """What node *name*'s next process is given (each launch is one process: a restart counts)."""
+        restarts = self._spawned.get(name, 0)
+        self._spawned[name] = restarts + 1
         return NodeLaunch(
             plan=self.plans[name], group_types=self.group_types, app=self.app, seed=self.seed,
             duration_s=duration_s, trace_path=str(self.out_dir / f"{name}.jsonl"),
             beacon=BeaconSettings(self.beacon_port, ((self.net.broadcast, self.beacon_port),) if self.net is not None else None),
             faults=faults, netns=self.net.namespace(name) if self.net is not None else None, keys=self.keys,
-            trace_all=self.trace_all,
+            trace_all=self.trace_all, restarts=restarts,
         )
 
     def start(self, duration_s: float, names: list[str] | None = None) -> None:

@@ -24,6 +24,7 @@ from ..net.faults import FaultNote
 from ..trace import Kind, Trace
 from .node import Node
 from .simfaults import SimFaults
+from .storage import MemoryStorage
 
 __all__ = ["SimDriver", "Simulation"]
 
@@ -190,6 +191,8 @@ class Simulation:
         self._factories: dict[str, dict[str, ComponentFactory]] = {}
         self.network.on_event(self._on_network_event, kinds=("drop", "fault"))
         self.faults = SimFaults(self)
+        self._storage: dict[str, MemoryStorage] = {}  # per node: outlives its crashes, as a disk would
+        self._starts: dict[str, int] = {}
         self._applying = 0
 
     def __repr__(self) -> str:
@@ -216,8 +219,10 @@ class Simulation:
         driver = SimDriver(self.network, name)
         node = Node(
             name, host.address, host.context, driver, self.group_types, self.discovery.for_node(name), self.trace,
-            seed=self.seed, incarnation=host.incarnation,
+            seed=self.seed, incarnation=host.incarnation, storage=self._storage.setdefault(name, MemoryStorage()),
+            restarts=self._starts.get(name, 0),
         )
+        self._starts[name] = self._starts.get(name, 0) + 1
         for instance, factory in self._factories[name].items():
             node.build(factory, instance)
         self.nodes[name] = node
