@@ -9,15 +9,14 @@ from __future__ import annotations
 
 import logging
 import statistics
-import sys
 import time
-import warnings
 from collections.abc import Iterable, Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any, TextIO
 
+from .progress import progress_bar
 from .runtime.shipping import ByValue
 from .scenario import Scenario, load_scenario
 
@@ -162,22 +161,6 @@ def parse_seeds(text: str) -> list[int]:
     return seeds
 
 
-def _progress_bar(total: int, progress: bool | TextIO, name: str) -> Any:
-    """A ``tqdm.auto`` bar over *total* seeds, or ``None`` when *progress* is false.
-
-    In Jupyter with ipywidgets it is a widget; elsewhere a text bar on stderr that stays quiet when
-    stderr is not a terminal (a log file, CI), or on the stream given, which is always written.
-    """
-    if progress is False:
-        return None
-    with warnings.catch_warnings():
-        # tqdm.auto warns when a Jupyter kernel lacks ipywidgets, then falls back to the text bar
-        warnings.simplefilter("ignore")
-        from tqdm.auto import tqdm
-    stream = sys.stderr if progress is True else progress
-    return tqdm(total=total, desc=name, unit="seed", file=stream, disable=None if progress is True else False, dynamic_ncols=True)
-
-
 def sweep(
     scenario: Scenario | str | Path,
     seeds: Iterable[int],
@@ -210,7 +193,7 @@ def sweep(
     task: ByValue[Scenario] | str = ByValue(ref, what=f"scenario {name!r}") if isinstance(ref, Scenario) else ref
     own = executor is None
     pool = executor or ProcessPoolExecutor(max_workers=jobs)
-    bar = _progress_bar(len(seeds), progress, name)
+    bar = progress_bar(len(seeds), progress, name, "seed")
     runs: list[RunMetrics] = []
     try:
         futures = [pool.submit(measure, task, seed, mode) for seed in seeds]

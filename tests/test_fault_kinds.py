@@ -14,7 +14,9 @@ from collections.abc import Callable
 
 import pytest
 
-from riaps_sim import Component, Scenario, run_scenario
+from probes import Probe
+
+from riaps_sim import Scenario, run_scenario
 from riaps_sim.examples import Groupie
 from riaps_sim.faults import (
     CRASHED, FOLLOWERS, LEADER, ClockSkew, Crash, Delay, Duplicate, Fault, Heal, Loss, Partition, Pause, Restart, leader_plus,
@@ -27,24 +29,6 @@ from riaps_sim.trace import Trace
 AT, UNDO, END = 2.0, 3.5, 5.5
 NODES = ("n0", "n1", "n2")
 WORLDS = ["sim", "real", pytest.param("netns", marks=pytest.mark.netns)]
-
-
-class Probe(Component):
-    """Publishes (node, seq, clock) every 0.1 s; records each message heard."""
-
-    timers = {"beat": 0.1}
-
-    def handleActivate(self):
-        self.group = self.joinGroup("TheGroup", "g1")
-        self.seq = 0
-
-    def on_beat(self):
-        self.seq += 1
-        self.group.send_pyobj((self.node_name, self.seq, self.clock()))
-
-    def handleGroupMessage(self, group):
-        sender, seq, sent = group.recv_pyobj()
-        self.record("heard", sender=sender, seq=seq, sent=sent, now=self.clock())
 
 
 def _run(world: str, faults: list[Fault], extra: dict | None = None, nodes: tuple[str, ...] = NODES, end: float = END) -> tuple[Trace, float]:

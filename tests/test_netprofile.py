@@ -5,37 +5,20 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from probes import FastProbe
 
-from riaps_sim import Component, Scenario, run_scenario
+from riaps_sim import Scenario, run_scenario
 from riaps_sim.model import GroupType
 from riaps_sim.net.latency import Uniform
 from riaps_sim.netprofile import NetworkProfile
 from riaps_sim.scenario import NodeSpec, ScenarioError, load_scenario
 
 
-class Talker(Component):
-    """Publishes (node, seq, clock) every 10 ms; records what it hears with its latency."""
-
-    timers = {"beat": 0.01}
-
-    def handleActivate(self):
-        self.group = self.joinGroup("TheGroup", "g1")
-        self.seq = 0
-
-    def on_beat(self):
-        self.seq += 1
-        self.group.send_pyobj((self.node_name, self.seq, self.clock()))
-
-    def handleGroupMessage(self, group):
-        sender, seq, sent = group.recv_pyobj()
-        if sender != self.node_name:
-            self.record("heard", sender=sender, seq=seq, latency=self.clock() - sent)
-
-
 def _heard(profile: NetworkProfile, duration: float = 3.0) -> list[dict]:
-    nodes = tuple(NodeSpec(f"n{i}", {"talker": (Talker, {})}) for i in range(2))
+    nodes = tuple(NodeSpec(f"n{i}", {"talker": (FastProbe, {})}) for i in range(2))
     scenario = Scenario("profile", (GroupType(name="TheGroup"),), nodes, duration=duration, seed=2, network=profile)
-    return [e.data for e in run_scenario(scenario).trace.select(kind="app")]
+    heard = [e.data for e in run_scenario(scenario).trace.select(kind="app") if e.data["sender"] != e.node]
+    return [{**d, "latency": d["now"] - d["sent"]} for d in heard]
 
 
 def test_every_message_takes_one_draw_of_the_profiles_latency() -> None:
@@ -67,7 +50,7 @@ def test_the_profiles_loss_loses_that_share_of_messages() -> None:
 
 
 def test_a_node_starts_when_its_start_time_says() -> None:
-    nodes = (NodeSpec("n0", {"talker": (Talker, {})}), NodeSpec("n1", {"talker": (Talker, {})}, start_s=2.5))
+    nodes = (NodeSpec("n0", {"talker": (FastProbe, {})}), NodeSpec("n1", {"talker": (FastProbe, {})}, start_s=2.5))
     trace = run_scenario(Scenario("late", (GroupType(name="TheGroup"),), nodes, duration=4.0)).trace
     joined = {e.node: e.when for e in trace.select(kind="group_joined")}
     assert joined["n0"] == pytest.approx(0.0) and joined["n1"] == pytest.approx(2.5)
@@ -91,6 +74,6 @@ def test_the_profile_in_toml(tmp_path: Path) -> None:
 def test_a_profile_and_a_topology_do_not_mix() -> None:
     import networkx as nx
 
-    base = Scenario.group_of(2, Talker)
+    base = Scenario.group_of(2, FastProbe)
     with pytest.raises(ScenarioError, match="either a topology or a network profile"):
         Scenario(base.name, base.group_types, base.nodes, topology=nx.Graph(), network=NetworkProfile())

@@ -95,11 +95,15 @@ class FixedProtocol(RiapsProtocol):
                 self._notify("handleLeaderExited", self.leader)
                 self.leader = None
                 self._disconnect()
-        grant = self.voted_for in (None, event.candidate)
+        grant = self._may_vote_for(event.candidate)
         self._publish(event.reply(granted=grant, voter=self.member_id))
         if grant:
             self.voted_for = event.candidate
             self._arm_leader_deadline(now)
+
+    def _may_vote_for(self, candidate: bytes) -> bool:
+        """One vote per term: for the first candidate that asks, and again for the same one."""
+        return self.voted_for in (None, candidate)
 
     def _follow_newer_leader(self, event: LeaderAnnounce, now: float) -> None:
         """Follow an ``ldr`` of our term or newer; drop older ones; between two leaders of one

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from .events import RequestVote
 from .fixed import FixedProtocol
 
 __all__ = ["DoubleVoteProtocol"]
@@ -21,16 +20,5 @@ class DoubleVoteProtocol(FixedProtocol):
 
     name: ClassVar[str] = "planted-double-vote"
 
-    def _vote_by_term(self, event: RequestVote, now: float) -> None:
-        if event.term < self.term:
-            self._drop("vote request for a lower term", peer=event.candidate)
-            return
-        if event.term > self.term:
-            self.term, self.voted_for = event.term, None
-            if self.leader is not None:
-                self._notify("handleLeaderExited", self.leader)
-                self.leader = None
-                self._disconnect()
-        self._publish(event.reply(granted=True, voter=self.member_id))  # the bug: no one-vote-per-term check
-        self.voted_for = event.candidate
-        self._arm_leader_deadline(now)
+    def _may_vote_for(self, candidate: bytes) -> bool:
+        return True  # the bug: no one-vote-per-term check

@@ -21,9 +21,10 @@ from collections.abc import Iterable
 from concurrent.futures import Executor, Future, ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import TextIO
 
 from ..faults import Fault
+from ..progress import progress_bar
 from ..runtime.shipping import ByValue
 from ..scenario import Scenario, load_scenario
 from .corpus import CorpusEntry, entries, read_entry, write_entry
@@ -111,14 +112,6 @@ def schedule_for(space: ScheduleSpace, seed: int, index: int) -> tuple[list[Faul
     return faults + quiet_tail(faults, space.fault_phase_s), run_seed
 
 
-def _progress(total: int, enabled: bool) -> Any:
-    if not enabled:
-        return None
-    from tqdm.auto import tqdm
-
-    return tqdm(total=total, unit="schedule", desc="explore")
-
-
 def _with_protocol(scenario: Scenario, protocol: str | None) -> Scenario:
     if protocol is None:
         return scenario
@@ -139,7 +132,7 @@ def explore(
     shrink_failures: bool = True,
     shrink_budget: int = 300,
     stop_after: int | None = None,
-    progress: bool = True,
+    progress: bool | TextIO = True,
 ) -> ExploreResult:
     """Run *schedules* random fault schedules over *scenario*; shrink and keep what fails.
 
@@ -168,7 +161,7 @@ def explore(
     started = time.perf_counter()
     own = executor is None
     pool = executor or ProcessPoolExecutor(max_workers=jobs)
-    bar = _progress(schedules, progress)
+    bar = progress_bar(schedules, progress, "explore", "schedule")
     outcomes: list[Outcome] = []
     try:
         futures: list[Future[Outcome]] = []
