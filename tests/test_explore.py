@@ -31,7 +31,7 @@ ROOT = Path(__file__).resolve().parents[1]
 def test_planted_double_vote_is_found_shrunk_and_replayed_in_a_fresh_process(tmp_path: Path) -> None:
     """The planted bug (a member votes twice in a term) is found within 200 schedules of the default
     scenario; its schedule shrinks to at most 5 faults; the corpus file reproduces it bit for bit."""
-    result = explore("default", 200, seed=0, protocol="planted-double-vote", jobs=2, out=tmp_path, stop_after=1, progress=False)
+    result = explore("default", 200, seed=0, protocol="planted-double-vote", jobs=2, out=tmp_path, stop_after=3, progress=False)
     found = [o for o in result.failures if "one_leader_per_term" in o.properties]
     assert found, f"the planted bug was not found in {len(result.outcomes)} schedules:\n{result}"
     assert min(o.index for o in found) < 200
@@ -114,12 +114,31 @@ def test_a_group_that_dissolves_and_reforms_five_times_has_no_two_leaders_in_a_t
 
 
 def test_a_fixed_leader_with_two_of_five_in_reach_is_reported() -> None:
-    """fixed with groupMinSize=2 keeps a leader in a 2-member minority: the step-down check says so."""
+    """A fixed leader that keeps leading with 2 of 5 members in reach for longer than the bound is reported."""
+    from riaps_sim.analysis.checks import leader_without_majority_steps_down
+
+    trace = Trace()
+    group, ids = "TheGroup.g1", {f"n{i}": f"{i:02x}" * 16 for i in range(5)}
+    for node, member in ids.items():
+        trace.record(0.0, 0.0, node, "m", group, "group_joined", peer=member, detail="fixed")
+    trace.record(1.0, 1.0, "n0", "m", group, "state", peer=ids["n0"], term=1, detail="leader")
+    trace.record(2.0, 2.0, "network", None, None, "fault", detail="partition n0,n1 | n2,n3,n4 (drop)")
+    bounds = {"TheGroup": LivenessBounds.from_timing(Timing())}
+    (stuck,) = leader_without_majority_steps_down(trace, bounds, {"TheGroup": "fixed"}, end=10.0)
+    assert stuck.time == pytest.approx(7.0) and "2 of 5 members in reach" in stuck.text
+    trace.record(6.0, 6.0, "n0", "m", group, "state", peer=ids["n0"], term=1, detail="follower")  # stepped down in time
+    assert leader_without_majority_steps_down(trace, bounds, {"TheGroup": "fixed"}, end=10.0) == []
+
+
+def test_fixed_keeps_no_leader_in_a_minority_whatever_group_min_size_says() -> None:
+    """groupMinSize=2 in a group of five: the two cut off do not elect; the three do (safety over a small groupMinSize)."""
     scenario = Scenario.group_of(5, Groupie, group=GroupType(name="TheGroup", protocol="fixed"),
                                  faults=[Partition(at=10, sides=[["n1", "n3"]], mode="drop"), Heal(at=30)], duration=50)
-    report = run_scenario(scenario, seed=68737479).check()
-    stuck = [v for v in report.violations if v.invariant == "leader_without_majority_steps_down"]
-    assert stuck and "2 of 5 members in reach" in stuck[0].text
+    result = run_scenario(scenario, seed=68737479)
+    report = result.check()
+    assert report.ok, report.violations
+    minority = [e for e in result.trace.select(kind="state") if e.detail == "leader" and e.node in ("n1", "n3") and 13 < e.when < 30]
+    assert minority == []
 
 
 def test_liveness_bounds_come_from_the_timing() -> None:

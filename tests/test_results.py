@@ -99,12 +99,12 @@ def test_sweep_moves_the_bar_once_per_finished_seed(monkeypatch) -> None:
         def close(self) -> None:
             log.append("close")
 
-    def fake_bar(total, progress, name):
+    def fake_bar(total, progress, name, unit):
         log.append(f"total {total}")
         return Bar()
 
     monkeypatch.setattr(sweep_module, "measure", fake_measure)
-    monkeypatch.setattr(sweep_module, "_progress_bar", fake_bar)
+    monkeypatch.setattr(sweep_module, "progress_bar", fake_bar)
     with ThreadPoolExecutor(max_workers=2) as pool:
         swept = sweep(Scenario.group_of(2, Groupie, duration=5), [3, 1, 2], executor=pool)
     assert log == ["total 3", "update", "update", "update", "close"]

@@ -1,8 +1,14 @@
 """The ``fixed`` protocol: the reference's messages and roles with its safety and liveness
 findings repaired (B6, B9, B10, B11, B12, B17).
 
-- Quorum is a majority of ``groupMinSize``, read as the configured group size, both to start
-  and to win an election; a leader that sees fewer members than that steps down (B12).
+- Quorum is a majority of the group, both to start and to win an election: of ``groupMinSize``
+  or of the *configuration* (every member heard since joining until it leaves with ``mlt``; a
+  crashed member still counts, a restarted node's new member takes its old one's slot), whichever
+  is larger. A leader that sees fewer members than that steps down (B12). So a minority never
+  elects, even when ``groupMinSize`` is left at its default of 2.
+- Term and vote are durable: ``Persist`` goes out before a vote does, and a restarted member
+  resumes from them, so it cannot vote twice in a term. Terms never wrap (``TERM_LIMIT``).
+- A poll result is taken only for a poll this member requested or was asked to vote in.
 - Terms never go backwards; a lower-term ``req`` or ``ldr`` is dropped; a higher term makes a
   leader or candidate step down (B6, B9). Two leaders of the same term (only possible with a
   forged message or more members than ``groupMinSize``) resolve to the larger member id.
@@ -14,15 +20,16 @@ findings repaired (B6, B9, B10, B11, B12, B17).
 - Polls decide as soon as the outcome is certain, count each electorate member once, and
   expire on their own timer (B17, see :class:`~riaps_sim.coord.polls.FixedPolls`).
 
-Safety (at most one leader per term) needs the group to have at most ``groupMinSize`` members.
+Safety (at most one leader per term) holds whatever ``groupMinSize`` is, as long as members do
+not join in the middle of a partition (a configuration that grows on one side only).
 """
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from .election import FIXED_TABLE, Role, Table
-from .events import LeaderAnnounce, PollAnnounce, RequestVote, VoteReply
+from .events import Heartbeat, LeaderAnnounce, MemberLeave, PollAnnounce, RequestVote, VoteReply
 from .polls import FixedPolls, PollRules
 from .requests import TimerFired
 from .riaps import RiapsProtocol
@@ -31,6 +38,15 @@ __all__ = ["FixedProtocol", "TERM_LIMIT"]
 
 #: The last term ``fixed`` accepts: the wire's ``!L`` holds 2**32 - 1, and a term never wraps.
 TERM_LIMIT = 2**32 - 1
+
+
+def member_slot(member: bytes) -> bytes:
+    """What a member stands for across its node's restarts: its id without the incarnation.
+
+    Member ids are IPv4 address (4 bytes), incarnation (4) and a per-node counter (8)
+    (``Node.new_member_id``); a node's k-th member keeps its slot when the node restarts.
+    """
+    return member[:4] + member[8:]
 
 
 class FixedProtocol(RiapsProtocol):
@@ -45,6 +61,10 @@ class FixedProtocol(RiapsProtocol):
     TABLE: ClassVar[Table] = FIXED_TABLE
     POLLS: ClassVar[PollRules] = FixedPolls()
     DURABLE: ClassVar[bool] = True  # term and vote survive a crash: a restarted member cannot vote twice in a term
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._configuration: dict[bytes, bytes] = {}  # slot -> the member heard in it last
 
     def _start_election(self, now: float) -> None:
         """As ``riaps``, except at the last term: terms never wrap (a wrapped term would win every comparison)."""
@@ -62,9 +82,30 @@ class FixedProtocol(RiapsProtocol):
         super()._on_poll_announce(event, now)
 
     @property
+    def configuration(self) -> dict[bytes, bytes]:
+        """The members this one counts a majority of: every member heard since joining, until it
+        leaves with ``mlt``, one per *slot* (a restarted node's new member replaces its old one)."""
+        return self._configuration
+
+    @property
     def quorum(self) -> int:
-        """A majority of the configured group size: ``groupMinSize//2 + 1``."""
-        return self.group_min_size // 2 + 1
+        """A majority of the group: of ``groupMinSize`` or of the configuration, whichever is larger.
+
+        A member that crashed still counts (it may come back with its old vote), so a minority
+        can never elect, whatever ``groupMinSize`` says; ``groupMinSize`` is the size below which
+        the group does not elect at all.
+        """
+        return max(self.group_min_size, len(self._configuration)) // 2 + 1
+
+    def _on_heartbeat(self, event: Heartbeat, now: float) -> None:
+        super()._on_heartbeat(event, now)
+        self._configuration[member_slot(event.member)] = event.member
+
+    def _on_member_leave(self, event: MemberLeave, now: float) -> None:
+        super()._on_member_leave(event, now)
+        slot = member_slot(event.member)
+        if self._configuration.get(slot) == event.member:
+            del self._configuration[slot]
 
     # ------------------------------------------------------------------ follower
 

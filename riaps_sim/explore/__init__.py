@@ -131,6 +131,7 @@ def explore(
     out: str | Path | None = None,
     shrink_failures: bool = True,
     shrink_budget: int = 300,
+    shrink_tries: int = 3,
     stop_after: int | None = None,
     progress: bool | TextIO = True,
 ) -> ExploreResult:
@@ -148,6 +149,9 @@ def explore(
         What the schedules may contain (default: every kind, 30 s of faults, 20 s of quiet).
     out:
         A folder: failing schedules, shrunk, are written to ``OUT/corpus``.
+    shrink_budget, shrink_tries:
+        Runs one shrink may take, and how many failing schedules of one kind are shrunk (the
+        smallest result is kept).
     stop_after:
         Stop once this many schedules have failed (the rest are cancelled; schedules already
         running finish and are counted).
@@ -187,18 +191,30 @@ def explore(
     result = ExploreResult(base.name, space, seed, outcomes)
     if shrink_failures:
         corpus = Path(out) / "corpus" if out is not None else None
-        seen: set[tuple[str, ...]] = set()
-        for outcome in result.failures:
-            signature = tuple(outcome.properties)
-            if signature in seen:  # one shrunk example per combination of violated properties
-                continue
-            seen.add(signature)
-            result.shrunk.append(_shrink_one(base, source, space, outcome, corpus, shrink_budget))
+        by_signature: dict[tuple[str, ...], list[Outcome]] = {}
+        for outcome in result.failures:  # one kept example per combination of violated properties
+            by_signature.setdefault(tuple(outcome.properties), []).append(outcome)
+        for failed in by_signature.values():
+            # shrinking is chaotic (one fault less, and every later draw moves): of a few, keep the smallest
+            tries = [_shrink_one(base, space, outcome, shrink_budget) for outcome in failed[:shrink_tries]]
+            best = min(tries, key=lambda s: (len(s.faults), s.runs))
+            result.shrunk.append(_keep(best, base, source, corpus))
     result.wall_s = time.perf_counter() - started
     return result
 
 
-def _shrink_one(base: Scenario, source: str | Path | Scenario, space: ScheduleSpace, outcome: Outcome, corpus: Path | None, budget: int) -> Shrunk:
+def _keep(shrunk: Shrunk, base: Scenario, source: str | Path | Scenario, corpus: Path | None) -> Shrunk:
+    """*shrunk*, written to the corpus folder (if any) as a scenario file."""
+    if corpus is None:
+        return shrunk
+    final = shrunk.outcome
+    note = f"Schedule {final.index} of the exploration, shrunk from {shrunk.original_faults} to {len(shrunk.faults)} faults in {shrunk.runs} runs."
+    path = write_entry(corpus, source if not isinstance(source, Scenario) else base, base.group_types, final.faults, final.seed,
+                       final.duration_s, final.quiet_from, final.properties, final.digest, note)
+    return Shrunk(final, shrunk.original_faults, shrunk.faults, shrunk.runs, path)
+
+
+def _shrink_one(base: Scenario, space: ScheduleSpace, outcome: Outcome, budget: int) -> Shrunk:
     target = outcome.properties[0]
     phase = [f for f in outcome.faults if f.at < space.fault_phase_s]
 
@@ -208,12 +224,7 @@ def _shrink_one(base: Scenario, source: str | Path | Scenario, space: ScheduleSp
 
     smallest, runs = shrink(phase, fails, budget)
     final = run_schedule(base, smallest + quiet_tail(smallest, space.fault_phase_s), outcome.seed, space.fault_phase_s, space.duration_s, outcome.index)
-    path = None
-    if corpus is not None:
-        note = f"Schedule {outcome.index} of the exploration, shrunk from {len(phase)} to {len(smallest)} faults in {runs} runs."
-        path = write_entry(corpus, source if not isinstance(source, Scenario) else base, base.group_types, final.faults, final.seed,
-                           final.duration_s, final.quiet_from, final.properties, final.digest, note)
-    return Shrunk(final, len(phase), tuple(smallest), runs, path)
+    return Shrunk(final, len(phase), tuple(smallest), runs, None)
 
 
 @dataclass(frozen=True)
