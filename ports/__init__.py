@@ -8,8 +8,15 @@ the simulated one. The port classes are the same in both.
 Frames are byte-compatible with RIAPS (riaps-pycom v2). ``_pyobj`` methods use pickle: never
 unpickle from untrusted peers; turn CURVE on (``Part(keys=...)``) so only holders of the
 application's keys can talk.
+
+The RIAPS message ports of applications (``PubPort``, ``SubPort``, ``ReqPort``, ``RepPort``,
+``CltPort``, ``SrvPort``, ``QryPort``, ``AnsPort``) are here too, over the same part and context.
 """
 
+from ._appport import AppPort
+from ._apppubsub import PubPort, SubPort
+from ._appqryans import AnsPort, QryPort
+from ._appreqrep import CltPort, RepPort, ReqPort, SrvPort
 from ._errors import OperationError, PortError, SetupError
 from ._frames import pack_timestamp, unpack_timestamp
 from ._group import GroupDuplexPort, GroupSimplexPort
@@ -20,6 +27,15 @@ from ._pubsub import GROUP_MSG, GroupPubPort, GroupSubPort
 from ._qryans import GROUP_MFL, GROUP_MTL, GroupAnsPort, GroupQryPort, unique_identity
 
 __all__ = [
+    "AnsPort",
+    "AppPort",
+    "CltPort",
+    "PubPort",
+    "QryPort",
+    "RepPort",
+    "ReqPort",
+    "SrvPort",
+    "SubPort",
     "BindPort",
     "ConnPort",
     "CurveKeys",

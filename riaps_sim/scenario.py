@@ -126,6 +126,24 @@ class Scenario:
             FaultSchedule(faults), duration, seed, description,
         )
 
+    @classmethod
+    def from_riaps_app(
+        cls, app_dir: str | Path, depl: str | Path | None = None, *, hosts: int | Sequence[str] | None = None,
+        faults: Sequence[Fault] = (), duration: float = 60.0, seed: int = 0, topology: Any = None, name: str | None = None,
+        protocol: str = "riaps",
+    ) -> Scenario:
+        """A scenario running the unmodified RIAPS application in *app_dir* (see ``riaps_sim.apps``).
+
+        *depl* defaults to the folder's only ``.depl`` file; *hosts* (a count or names) is needed
+        when the deployment only says ``on all``. Raises ``riaps_sim.apps.AppError`` (a
+        ``ScenarioError``) naming the file, line and construct of anything outside the supported subset.
+        """
+        from .apps import RiapsApp
+
+        return RiapsApp.load(app_dir, depl).scenario(
+            hosts=hosts, faults=faults, duration=duration, seed=seed, topology=topology, name=name, protocol=protocol,
+        )
+
     def with_seed(self, seed: int) -> Scenario:
         return replace(self, seed=seed)
 
@@ -159,13 +177,16 @@ BUILTIN = {"default": default_scenario, "leader-crash": _leader_crash}
 
 
 def load_scenario(source: str | Path) -> Scenario:
-    """A built-in scenario by name (``default``, ``leader-crash``), or one read from a ``.py`` or ``.toml`` file.
+    """A built-in scenario by name (``default``, ``leader-crash``), one read from a ``.py`` or ``.toml`` file,
+    or a RIAPS application folder (``Scenario.from_riaps_app`` with its only deployment).
 
     Raises ``ScenarioError`` naming the file and the line or field that is wrong.
     """
     if str(source) in BUILTIN:
         return BUILTIN[str(source)]()
     path = Path(source)
+    if path.is_dir():
+        return Scenario.from_riaps_app(path)
     if not path.exists():
         raise ScenarioError(f"{path}: no such scenario file, and not a built-in scenario ({sorted(BUILTIN)})")
     if path.suffix == ".toml":
