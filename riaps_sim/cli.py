@@ -6,6 +6,7 @@ import argparse
 import logging
 import sys
 from pathlib import Path
+from typing import Any
 
 from .scenario import BUILTIN, ScenarioError, load_scenario
 
@@ -16,7 +17,7 @@ def _run(args: argparse.Namespace) -> int:
     matplotlib.use("Agg")
     from .runner import run_scenario
 
-    scenario = load_scenario(args.scenario)
+    scenario = _load_run_scenario(args)
     out = Path(args.out) if args.out else Path("out") / f"{scenario.name}-{args.mode}"
     print(f"riaps-sim: running {scenario.name!r} ({scenario.description or 'no description'}) in {args.mode} mode", flush=True)
     result = run_scenario(scenario, mode=args.mode, seed=args.seed, until=args.until, out=out, isolation=args.isolation)
@@ -26,6 +27,21 @@ def _run(args: argparse.Namespace) -> int:
     print(f"  wall time {result.wall_s:.2f} s for {result.until:g} s of {'virtual' if args.mode == 'sim' else 'real'} time")
     print("  wrote " + ", ".join(str(p) for p in paths))
     return 1 if args.check and summary.violations else 0
+
+
+def _load_run_scenario(args: argparse.Namespace) -> Any:
+    """The scenario to run: a RIAPS app folder (with ``--depl``/``--hosts``), or what ``load_scenario`` reads."""
+    if Path(args.scenario).is_dir():
+        from .scenario import Scenario
+
+        hosts = args.hosts
+        if hosts is not None:
+            hosts = int(hosts) if hosts.isdigit() else [h for h in hosts.split(",") if h]
+        return Scenario.from_riaps_app(args.scenario, depl=args.depl, hosts=hosts, duration=args.until or 60.0,
+                                       seed=args.seed if args.seed is not None else 0)
+    if args.depl or args.hosts:
+        raise ScenarioError("--depl and --hosts go with a RIAPS application folder, not a scenario file")
+    return load_scenario(args.scenario)
 
 
 def _sweep(args: argparse.Namespace) -> int:
@@ -88,7 +104,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="riaps-sim", description="Study RIAPS group coordination in simulation and on real ZeroMQ.")
     parser.add_argument("-v", "--verbose", action="count", default=0, help="log more (-v info, -vv debug)")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    scenario_help = f"a scenario file (.py or .toml) or a built-in scenario: {', '.join(sorted(BUILTIN))}"
+    scenario_help = f"a scenario file (.py or .toml), a RIAPS application folder, or a built-in scenario: {', '.join(sorted(BUILTIN))}"
 
     run = commands.add_parser("run", help="run a scenario, print its summary, write its trace and plots")
     run.add_argument("scenario", help=scenario_help)
@@ -99,6 +115,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--isolation", choices=["loopback", "netns"], default="loopback",
                      help="real mode: processes on 127.0.0.x (default), or one network namespace per node with firewall partitions (root)")
     run.add_argument("--check", action="store_true", help="exit with status 1 if an invariant is violated")
+    run.add_argument("--depl", help="with a RIAPS application folder: the deployment file (default: the folder's only .depl)")
+    run.add_argument("--hosts", help="with a RIAPS application folder: the hosts, a count or comma-separated names (needed for 'on all')")
     run.set_defaults(handler=_run)
 
     sweep = commands.add_parser("sweep", help="run a scenario over many seeds in parallel and print metric distributions")

@@ -36,7 +36,7 @@ _DEPL_TOKEN = re.compile(
   | (?P<line_comment>//[^\n]*)
   | (?P<string>"(?:\\.|[^"\\])*"|'(?:\\.|[^'\\])*')
   | (?P<word>[\w.-]+)
-  | (?P<punct>[{}();:,=/*])
+  | (?P<punct>[{}();:,=])
     """,
     re.VERBOSE,
 )

@@ -110,9 +110,14 @@ class NodeRandom:
 
     def __getattr__(self, name: str) -> Any:
         value = getattr(_random, name)
-        if isinstance(value, types.MethodType) and value.__self__ is _random._inst:  # type: ignore[attr-defined]
+        if _of_global_generator(value):
             return getattr(self._generator, name)
         return value
+
+
+def _of_global_generator(value: Any) -> bool:
+    """Whether *value* is a method of ``random``'s hidden global generator (Python or C, e.g. ``random.random``)."""
+    return getattr(value, "__self__", None) is _random._inst  # type: ignore[attr-defined]
 
 
 def _node_datetime_class(clock: Clock) -> type[_datetime.datetime]:
@@ -162,7 +167,7 @@ def virtualize(module: types.ModuleType, clock: Clock, generator: _random.Random
         if name.startswith("__"):
             continue
         replacement = replacements.get(id(value))
-        if replacement is None and isinstance(value, types.MethodType) and value.__self__ is _random._inst:  # type: ignore[attr-defined]
+        if replacement is None and _of_global_generator(value):
             replacement = getattr(generator, value.__name__)
         if replacement is not None:
             setattr(module, name, replacement)
