@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from ..coord.timing import Timing
-from ..faults import Fault
+from ..faults import Fault, FaultSchedule
 from ..model import GroupType
 from ..scenario import NodeSpec, Scenario
 from .deployment import Deployment, actor_arguments, check_deployment, component_arguments, load_deployment
@@ -143,7 +143,7 @@ class RiapsApp:
     ) -> Scenario:
         """A scenario running this application: its nodes and groups, plus *faults*, *topology*, *duration* (s), *seed*."""
         return Scenario(
-            name or self.model.name, self.group_types(protocol), self.nodes(hosts), tuple(faults), duration, seed,
+            name or self.model.name, self.group_types(protocol), self.nodes(hosts), FaultSchedule(faults), duration, seed,
             description or f"RIAPS app {self.model.name} from {self.folder.name}/ deployed by {Path(self.deployment.path).name}",
             topology,
         )

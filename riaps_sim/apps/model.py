@@ -168,7 +168,7 @@ def parse_model(source: str, path: str | Path = "<model>") -> AppModel:
     cursor = Cursor(tokenize(source, path, "model"), path)
     if cursor.at("import", "package"):
         raise _legacy(cursor, cursor.token.text)
-    apps = []
+    apps: list[AppModel] = []
     while cursor.token.kind != "end":
         if not cursor.at("app"):
             raise cursor.error("model", f"expected 'app', found {cursor.describe()}")
@@ -214,17 +214,17 @@ class _Parser:
                 c.take()
                 c.expect(";", "library")
             elif c.at("component"):
-                decl = self.component()
-                if decl.name in components:
-                    raise c.error("component", f"component {decl.name!r} is declared twice", decl.line)
-                components[decl.name] = decl
+                component = self.component()
+                if component.name in components:
+                    raise c.error("component", f"component {component.name!r} is declared twice", component.line)
+                components[component.name] = component
             elif c.at("device"):
                 raise _unsupported(c, "device", "device components run in their own process next to hardware; model the device as a component")
             elif c.at("actor", "real-time"):
-                decl = self.actor()
-                if decl.name in actors:
-                    raise c.error("actor", f"actor {decl.name!r} is declared twice", decl.line)
-                actors[decl.name] = decl
+                actor = self.actor()
+                if actor.name in actors:
+                    raise c.error("actor", f"actor {actor.name!r} is declared twice", actor.line)
+                actors[actor.name] = actor
             elif c.at("struct"):
                 raise _legacy(c, "struct")
             elif c.at("wire", "wires"):
@@ -434,7 +434,7 @@ class _Parser:
 
 
 def _fields(port: PortDecl) -> dict[str, Any]:
-    return {f: getattr(port, f) for f in PortDecl.__slots__}  # type: ignore[attr-defined]
+    return {f: getattr(port, f) for f in PortDecl.__slots__}
 
 
 def _check_references(model: AppModel, messages: dict[str, int], c: Cursor) -> None:

@@ -152,7 +152,7 @@ class RiapsPart(Component):
             port.setupSocket(self)
             key = self._key(port)
             if port.portKind in _PROVIDERS:
-                endpoint = Endpoint(key, node.host, port.portNum, node.name)
+                endpoint = Endpoint(key, node.host, port.getInfo().portNum, node.name)  # type: ignore[union-attr,arg-type]
                 node.discovery_register(endpoint)
                 self._endpoints.append(endpoint)
             else:

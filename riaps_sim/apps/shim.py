@@ -80,7 +80,7 @@ def _port(module: types.ModuleType) -> None:
 
 
 def _package(module: types.ModuleType) -> None:
-    module.__path__ = []  # type: ignore[attr-defined]
+    module.__path__ = []
 
 
 #: The module names the shim answers, and how each is filled.

@@ -117,7 +117,7 @@ class NodeRandom:
 
 def _of_global_generator(value: Any) -> bool:
     """Whether *value* is a method of ``random``'s hidden global generator (Python or C, e.g. ``random.random``)."""
-    return getattr(value, "__self__", None) is _random._inst  # type: ignore[attr-defined]
+    return getattr(value, "__self__", None) is getattr(_random, "_inst")
 
 
 def _node_datetime_class(clock: Clock) -> type[_datetime.datetime]:
