@@ -188,3 +188,26 @@ def test_real_zeromq_runs_the_same_app_with_the_same_events_and_fails_over(tmp_p
     crashed = crash.detail.split()[1]
     later = [e for e in real.trace.select(kind=Kind.LEADER_ELECTED) if e.time > crash.time]
     assert later and all(e.node != crashed for e in later)
+
+
+def test_local_messages_stay_on_their_host_and_global_ones_reach_all(tmp_path: Path) -> None:
+    """A message an actor declares local matches only ports on the same host; a global one matches every host."""
+    app = tmp_path / "scopes"
+    app.mkdir()
+    (app / "s.riaps").write_text(
+        "app S {\n message Near; message Far;\n"
+        " component C() { timer t 1000; pub near : Near; sub hear_near : Near; pub far : Far; sub hear_far : Far; }\n"
+        " actor X() { local Near; { c : C; } }\n}\n"
+    )
+    (app / "s.depl").write_text("app S { on all X; }\n")
+    (app / "C.py").write_text(
+        "from riaps.run.comp import Component\n\nclass C(Component):\n"
+        "    def __init__(self):\n        super().__init__()\n        self.seen_near, self.seen_far = set(), set()\n"
+        "    def on_t(self):\n        self.t.recv_pyobj()\n        self.near.send_pyobj(self.getUUID())\n        self.far.send_pyobj(self.getUUID())\n"
+        "    def on_hear_near(self):\n        self.seen_near.add(self.hear_near.recv_pyobj())\n"
+        "    def on_hear_far(self):\n        self.seen_far.add(self.hear_far.recv_pyobj())\n"
+    )
+    sim = simulate(Scenario.from_riaps_app(app, hosts=3, duration=4), 4)
+    for node in ("h1", "h2", "h3"):
+        c = component(sim, node, "X.c")
+        assert c.seen_near == {node} and c.seen_far == {"h1", "h2", "h3"}

@@ -9,7 +9,8 @@ restarted node (a new ``Node``) loads fresh copies, as a restarted RIAPS actor w
 
 A copy is registered in ``sys.modules`` under a flat private name
 (``_riaps_app__<App>__<node>__<actor>__<Type>__<n>``) so that pickle finds the classes it defines
-within the process. Other modules that component modules import from the app folder are ordinary
+within the process, and removed from it when its node is garbage-collected (a sweep of thousands of
+runs in one process does not accumulate copies; the copy holds its node's clock only weakly). Other modules that component modules import from the app folder are ordinary
 modules, loaded once per process and shared.
 """
 
@@ -49,8 +50,10 @@ def component_class(app_dir: str, app: str, actor: str, type_name: str, node: An
     module = copies.get((actor, type_name))
     path = Path(app_dir) / f"{type_name}.py"
     if module is None:
-        module = _load(path, app_dir, f"_riaps_app__{app}__{node.name}__{actor}__{type_name}__{next(_serial)}")
-        rebound = virtualize(module, node.clock, node.random, f"{type_name} on node {node.name}")
+        name = f"_riaps_app__{app}__{node.name}__{actor}__{type_name}__{next(_serial)}"
+        module = _load(path, app_dir, name)
+        weakref.finalize(node, sys.modules.pop, name, None)
+        rebound = virtualize(module, _weak_clock(node), node.random, f"{type_name} on node {node.name}")
         log.debug("%s: %s's copy of %s uses the node's %s", node.name, actor, path.name, ", ".join(rebound) or "nothing")
         copies[(actor, type_name)] = module
     cls = getattr(module, type_name, None)
@@ -60,6 +63,18 @@ def component_class(app_dir: str, app: str, actor: str, type_name: str, node: An
             f"the module defines no class {type_name} derived from riaps.run.comp.Component (module, class and component type share one name in RIAPS)",
         )
     return cls
+
+
+def _weak_clock(node: Any) -> Any:
+    method = weakref.WeakMethod(node.clock)
+
+    def clock() -> float:
+        bound = method()
+        if bound is None:
+            raise RuntimeError("the node of this component module copy is gone; its clock cannot be read")
+        return float(bound())
+
+    return clock
 
 
 def _load(path: Path, app_dir: str, name: str) -> types.ModuleType:
