@@ -211,3 +211,17 @@ def test_local_messages_stay_on_their_host_and_global_ones_reach_all(tmp_path: P
     for node in ("h1", "h2", "h3"):
         c = component(sim, node, "X.c")
         assert c.seen_near == {node} and c.seen_far == {"h1", "h2", "h3"}
+
+
+@pytest.mark.slow
+def test_cli_runs_an_app_folder_with_another_deployment_and_hosts(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """riaps-sim run APP_DIR --depl FILE --hosts N runs it; --depl with a scenario file is refused."""
+    from riaps_sim.cli import main
+
+    out = tmp_path / "out"
+    status = main(["run", str(VOTING), "--depl", str(VOTING.parent / "on_all.depl"), "--hosts", "3", "--until", "6", "--out", str(out)])
+    assert status == 0
+    nodes = {json.loads(line)["node"] for line in (out / "trace.jsonl").read_text().splitlines()}
+    assert {"h1", "h2", "h3"} <= nodes
+    assert main(["run", "default", "--depl", "x.depl"]) == 2
+    assert "--depl and --hosts go with a RIAPS application folder" in capsys.readouterr().err
