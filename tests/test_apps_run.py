@@ -225,3 +225,18 @@ def test_cli_runs_an_app_folder_with_another_deployment_and_hosts(tmp_path: Path
     assert {"h1", "h2", "h3"} <= nodes
     assert main(["run", "default", "--depl", "x.depl"]) == 2
     assert "--depl and --hosts go with a RIAPS application folder" in capsys.readouterr().err
+
+
+def test_components_may_assign_the_names_riaps_apps_assign(tmp_path: Path) -> None:
+    """RIAPS apps set self.name, self.thread, self.group, even self.random and self.node_name: the part still runs them."""
+    app = _write_app(tmp_path / "names", (
+        "from riaps.run.comp import Component\nimport random\n\nclass C(Component):\n"
+        "    def __init__(self):\n        super().__init__()\n        self.name, self.thread, self.random, self.node_name = 'me', 'mine', 4, 'n'\n"
+        "        self.ticks = []\n"
+        "    def on_t(self):\n        self.ticks.append((self.t.recv_pyobj(), self.getName(), self.getActorName(), self.getUUID(), random.random()))\n"
+    ))
+    sim = simulate(Scenario.from_riaps_app(app, duration=3, seed=3), 2.5)
+    c = component(sim, "n1", "X.c")
+    assert (c.name, c.thread, c.random, c.node_name) == ("me", "mine", 4, "n")
+    assert [t[:4] for t in c.ticks] == [(1.0, "c", "X", "n1"), (2.0, "c", "X", "n1")]
+    assert not sim.trace.select(kind=Kind.ERROR)

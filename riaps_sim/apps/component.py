@@ -109,6 +109,25 @@ class RiapsComponent(Component):
         self._attach(part.services, part.instance_name)
         self.logger = RiapsLogger(f"{part.actor}.{part.instance}")  # type: ignore[assignment]
 
+    # -- names the toolkit's Component offers read-only, which RIAPS code may assign (pitfall 12) ------------
+
+    @property
+    def random(self) -> Any:
+        """The node's generator, unless the component assigned ``self.random`` itself."""
+        return self.__dict__["random"] if "random" in self.__dict__ else Component.random.fget(self)  # type: ignore[attr-defined]
+
+    @random.setter
+    def random(self, value: Any) -> None:
+        self.__dict__["random"] = value
+
+    @property
+    def node_name(self) -> str:
+        return str(self.__dict__["node_name"]) if "node_name" in self.__dict__ else str(Component.node_name.fget(self))  # type: ignore[attr-defined]
+
+    @node_name.setter
+    def node_name(self, value: Any) -> None:
+        self.__dict__["node_name"] = value
+
     # -- identity (riaps-apps.md §4.3) ---------------------------------------------------------------
 
     def getName(self) -> str:
@@ -134,7 +153,7 @@ class RiapsComponent(Component):
 
     def getUUID(self) -> str:
         """The node's name (RIAPS: one UUID per node, from the deployment manager)."""
-        return str(self.node_name)
+        return str(self._node("getUUID").name)
 
     # -- lifecycle callbacks RIAPS defines (defaults do nothing) ---------------------------------------
 
