@@ -26,6 +26,9 @@ def _run(args: argparse.Namespace) -> int:
     paths = result.save(out)
     print(f"  wall time {result.wall_s:.2f} s for {result.until:g} s of {'virtual' if args.mode == 'sim' else 'real'} time")
     print("  wrote " + ", ".join(str(p) for p in paths))
+    if result.interrupted:
+        print(f"riaps-sim: interrupted after {result.until:.1f} s; the partial trace and summary are in {out}", file=sys.stderr)
+        return 130
     return 1 if args.check and summary.violations else 0
 
 
@@ -73,7 +76,8 @@ def _sweep(args: argparse.Namespace) -> int:
 
 def _node(args: argparse.Namespace) -> int:
     from .discovery import DEFAULT_BEACON_PORT
-    from .runtime.process import NodePlan, node_main
+    from .runtime.launch import BeaconSettings, NodeLaunch, NodePlan
+    from .runtime.nodeproc import run_node
 
     scenario = load_scenario(args.scenario)
     spec = next((n for n in scenario.nodes if n.name == args.name), None)
@@ -84,11 +88,14 @@ def _node(args: argparse.Namespace) -> int:
         raise ScenarioError(f"node {args.name!r} has no address in the scenario; give --host with this machine's IPv4 address")
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    plan = NodePlan(spec.name, host, dict(spec.components))
-    app = f"riaps-sim-{scenario.name}-{args.seed if args.seed is not None else scenario.seed}"
-    print(f"riaps-sim: node {spec.name} of {scenario.name!r} on {host}, beacons on UDP {args.beacon_port}; trace to {out / (spec.name + '.jsonl')}", flush=True)
-    node_main(plan, {g.name: g for g in scenario.group_types}, app, scenario.seed if args.seed is None else args.seed,
-              args.beacon_port or DEFAULT_BEACON_PORT, args.until or scenario.duration, str(out / f"{spec.name}.jsonl"))
+    seed = scenario.seed if args.seed is None else args.seed
+    launch = NodeLaunch(
+        plan=NodePlan(spec.name, host, dict(spec.components)), group_types={g.name: g for g in scenario.group_types},
+        app=f"riaps-sim-{scenario.name}-{seed}", seed=seed, duration_s=args.until or scenario.duration,
+        trace_path=str(out / f"{spec.name}.jsonl"), beacon=BeaconSettings(args.beacon_port or DEFAULT_BEACON_PORT),
+    )
+    print(f"riaps-sim: node {spec.name} of {scenario.name!r} on {host}, beacons on UDP {launch.beacon.port}; trace to {launch.trace_path}", flush=True)
+    run_node(launch)
     return 0
 
 
@@ -155,6 +162,9 @@ def main(argv: list[str] | None = None) -> int:
     except (TimeoutError, ValueError) as exc:
         print(f"riaps-sim: {exc}", file=sys.stderr)
         return 1
+    except KeyboardInterrupt:
+        print("riaps-sim: interrupted", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import tempfile
 import time
@@ -33,6 +34,7 @@ class RunResult:
     wall_s: float
     start: float = 0.0  #: the run's time 0 on the trace's clock (the wall clock in the real world)
     topology: Any = None  #: the simulated network's graph (networkx), or ``None`` in the real world
+    interrupted: bool = False  #: the run was cut short (Ctrl-C); the trace covers what happened until then
 
     def summary(self) -> Summary:
         return summarize(self.trace, title=f"{self.scenario.name} ({self.mode}, seed {self.seed})", start=self.start, end=self.start + self.until)
@@ -125,13 +127,25 @@ def current_leader(sim: Any) -> str | None:
 
 
 def run_real(scenario: Scenario, seed: int, until: float, out: str | Path | None = None, isolation: str = "loopback") -> RunResult:
-    """Run *scenario* as one OS process per node on real ZeroMQ, on loopback or in network namespaces."""
+    """Run *scenario* as one OS process per node on real ZeroMQ, on loopback or in network namespaces.
+
+    The nodes' trace files go to ``OUT/nodes``; without *out* they go to a temporary folder that is
+    removed once the trace is read. Ctrl-C ends the run early with the trace so far
+    (``RunResult.interrupted``).
+    """
     from .runtime.process import NodePlan, RealRun
 
     started = time.perf_counter()
-    out_dir = Path(out) / "nodes" if out is not None else Path(tempfile.mkdtemp(prefix="riaps-sim-"))
-    run = RealRun(list(scenario.group_types), out_dir, seed=seed, isolation=isolation)
-    for i, spec in enumerate(scenario.nodes):
-        run.add_node(NodePlan(spec.name, spec.address or f"127.0.0.{i + 1}", dict(spec.components)))
-    trace = run.run(until, FaultSchedule(scenario.faults))
-    return RunResult(scenario, "real", seed, until, trace, time.perf_counter() - started, start=run._t0 or 0.0)
+    with contextlib.ExitStack() as stack:
+        if out is not None:
+            out_dir = Path(out) / "nodes"
+        else:
+            out_dir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="riaps-sim-")))
+        run = RealRun(list(scenario.group_types), out_dir, seed=seed, isolation=isolation)
+        for i, spec in enumerate(scenario.nodes):
+            run.add_node(NodePlan(spec.name, spec.address or f"127.0.0.{i + 1}", dict(spec.components)))
+        trace = run.run(until, FaultSchedule(scenario.faults))
+    if run.interrupted:
+        until = max(0.0, min(until, time.time() - run.t0)) if run.t0 is not None else 0.0
+    return RunResult(scenario, "real", seed, until, trace, time.perf_counter() - started, start=run.t0 or 0.0,
+                     interrupted=run.interrupted)

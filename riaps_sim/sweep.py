@@ -8,16 +8,16 @@ returns only its metrics (``RunMetrics``), not its trace, so sweeps of thousands
 from __future__ import annotations
 
 import logging
-import pickle
 import statistics
 import sys
 import time
 from collections.abc import Iterable, Sequence
-from concurrent.futures import Executor, Future, ProcessPoolExecutor, as_completed
+from concurrent.futures import Executor, ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any, TextIO
 
+from .runtime.shipping import ByValue
 from .scenario import Scenario, load_scenario
 
 log = logging.getLogger("riaps_sim")
@@ -39,10 +39,12 @@ class RunMetrics:
     wall_s: float
 
 
-def measure(scenario: Scenario | str, seed: int, mode: str = "sim") -> RunMetrics:
+def measure(scenario: Scenario | ByValue[Scenario] | str, seed: int, mode: str = "sim") -> RunMetrics:
     """Run *scenario* (an object, a built-in name or a file path) with *seed*; return its metrics."""
     from .runner import run_scenario
 
+    if isinstance(scenario, ByValue):
+        scenario = scenario.get()
     if not isinstance(scenario, Scenario):
         scenario = load_scenario(scenario)
     result = run_scenario(scenario, mode=mode, seed=seed)
@@ -128,26 +130,6 @@ def parse_seeds(text: str) -> list[int]:
     return seeds
 
 
-def _pickles(obj: object) -> bool:
-    try:
-        pickle.dumps(obj)
-    except Exception:
-        return False
-    return True
-
-
-class _InProcess(Executor):
-    """Runs each task at submission, in this process (for scenarios that do not pickle)."""
-
-    def submit(self, fn: Any, /, *args: Any, **kwargs: Any) -> Future[Any]:
-        future: Future[Any] = Future()
-        try:
-            future.set_result(fn(*args, **kwargs))
-        except Exception as exc:
-            future.set_exception(exc)
-        return future
-
-
 def _bar(done: int, total: int, started: float, stream: TextIO) -> None:
     width = 30
     filled = width * done // max(total, 1)
@@ -171,7 +153,9 @@ def sweep(
     Parameters
     ----------
     scenario:
-        A ``Scenario`` (it must pickle: components importable by name), a built-in name or a file.
+        A ``Scenario``, a built-in name or a file. A ``Scenario``'s component classes may be
+        defined anywhere (a notebook cell, a script): they travel to the workers by value
+        (cloudpickle); one that cannot travel at all is a ``ShippingError`` before any task starts.
     seeds:
         The seeds, e.g. ``range(1000)``.
     executor:
@@ -184,17 +168,12 @@ def sweep(
     seeds = list(seeds)
     stream = progress if not isinstance(progress, bool) else (sys.stderr if progress else None)
     started = time.perf_counter()
+    task: ByValue[Scenario] | str = ByValue(ref, what=f"scenario {name!r}") if isinstance(ref, Scenario) else ref
     own = executor is None
-    if own and not _pickles(ref):
-        log.warning(
-            "scenario %r cannot be sent to worker processes (a component class that is not importable by name?); "
-            "running its seeds in this process instead", name,
-        )
-        executor = _InProcess()
     pool = executor or ProcessPoolExecutor(max_workers=jobs)
     runs: list[RunMetrics] = []
     try:
-        futures = [pool.submit(measure, ref, seed, mode) for seed in seeds]
+        futures = [pool.submit(measure, task, seed, mode) for seed in seeds]
         for future in as_completed(futures):
             runs.append(future.result())
             if stream is not None:
