@@ -92,8 +92,7 @@ class Scenario:
         for i, node in enumerate(self.nodes):
             if not isinstance(node, NodeSpec):
                 raise ScenarioError(f"{where}: nodes[{i}] must be a NodeSpec, got {node!r}")
-        if not self.group_types:
-            raise ScenarioError(f"{where} has no group types")
+        # No group types is fine: many RIAPS applications (Scenario.from_riaps_app) use only message ports.
         group_names = [g.name for g in self.group_types]
         repeated = sorted({n for n in group_names if group_names.count(n) > 1})
         if repeated:
