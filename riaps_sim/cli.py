@@ -5,9 +5,12 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
+from .analysis.checks import LIVENESS, SAFETY, Report
+from .analysis.invariants import Violation
 from .scenario import BUILTIN, ScenarioError, load_scenario
 
 
@@ -20,16 +23,49 @@ def _run(args: argparse.Namespace) -> int:
     scenario = _load_run_scenario(args)
     out = Path(args.out) if args.out else Path("out") / f"{scenario.name}-{args.mode}"
     print(f"riaps-sim: running {scenario.name!r} ({scenario.description or 'no description'}) in {args.mode} mode", flush=True)
-    result = run_scenario(scenario, mode=args.mode, seed=args.seed, until=args.until, out=out, isolation=args.isolation)
+    result = run_scenario(scenario, mode=args.mode, seed=args.seed, until=args.until, out=out, isolation=args.isolation,
+                          trace_all=True if args.trace_all else None)
     summary = result.summary()
     print(summary)
-    paths = result.save(out)
-    print(f"  wall time {result.wall_s:.2f} s for {result.until:g} s of {'virtual' if args.mode == 'sim' else 'real'} time")
+    report = result.check()
+    checks = check_lines(report)
+    for line in checks:
+        print(line)
+    paths = result.save(out, summary)
+    with paths[1].open("a", encoding="utf-8") as text:  # summary.txt says what was checked, too
+        text.write("\n".join(checks) + "\n")
+    print(f"  wall time {time.perf_counter() - args.started:.2f} s in all, {result.wall_s:.2f} s running "
+          f"{result.until:g} s of {'virtual' if args.mode == 'sim' else 'real'} time")
     print("  wrote " + ", ".join(str(p) for p in paths))
     if result.interrupted:
         print(f"riaps-sim: interrupted after {result.until:.1f} s; the partial trace and summary are in {out}", file=sys.stderr)
         return 130
-    return 1 if args.check and summary.violations else 0
+    return 1 if args.check and failed_safety(report) else 0
+
+
+def failed_safety(report: Report) -> list[Violation]:
+    """What fails ``--check``: safety violations, handler errors, components not built, no member at all."""
+    return [v for v in report.violations if v.invariant in SAFETY]
+
+
+def check_lines(report: Report) -> list[str]:
+    """The summary's lines about the checks: what was checked, with which bounds, and what failed."""
+    safety = failed_safety(report)
+    liveness = [v for v in report.violations if v.invariant in LIVENESS]
+    errors = sum(1 for v in report.violations if v.invariant == "no_handler_errors")
+    out = [f"  checked: {len(SAFETY)} safety properties ({', '.join(SAFETY)}), {len(LIVENESS)} liveness ({', '.join(LIVENESS)})"]
+    for name, bounds in sorted(report.bounds.items()):
+        out.append(f"  liveness bounds for {name}: {bounds}")
+    out.append(f"  handler errors: {errors}")
+    if not safety and not liveness:
+        out.append("  checks: all hold")
+    if safety:
+        out.append(f"  SAFETY VIOLATIONS ({len(safety)}):")
+        out += [f"    {v}" for v in safety[:20]] + ([f"    ... {len(safety) - 20} more"] if len(safety) > 20 else [])
+    if liveness:
+        out.append(f"  LIVENESS VIOLATIONS ({len(liveness)}):")
+        out += [f"    {v}" for v in liveness[:20]]
+    return out
 
 
 def _load_run_scenario(args: argparse.Namespace) -> Any:
@@ -71,7 +107,10 @@ def _sweep(args: argparse.Namespace) -> int:
         figure.savefig(out / "sweep.png", dpi=110, bbox_inches="tight")
         plt.close(figure)
         print(f"  wrote {out / 'sweep.csv'}, {out / 'sweep.png'}")
-    return 0
+    bad = [r.seed for r in result.runs if r.violations]
+    if bad:
+        print(f"riaps-sim: {len(bad)} run(s) broke a safety property or had handler errors: seeds {bad[:20]}", file=sys.stderr)
+    return 1 if bad else 0
 
 
 def _node(args: argparse.Namespace) -> int:
@@ -99,6 +138,26 @@ def _node(args: argparse.Namespace) -> int:
     return 0
 
 
+def _explore(args: argparse.Namespace) -> int:
+    from .explore import DEFAULT_KINDS, explore, replay_corpus
+
+    if args.replay:
+        results = replay_corpus(args.replay)
+        for replayed in results:
+            print(f"  {replayed}")
+        failing = sum(r.still_fails for r in results)
+        print(f"riaps-sim: {len(results)} corpus schedule(s) rerun, {failing} still fail")
+        return 1 if failing else 0
+    if args.scenario is None:
+        raise ScenarioError("explore needs a SCENARIO (or --replay DIR)")
+    kinds = tuple(args.kinds.split(",")) if args.kinds else DEFAULT_KINDS
+    load_scenario(args.scenario)  # fail early, in this process, with the scenario's own error
+    result = explore(args.scenario, args.schedules, seed=args.seed, protocol=args.protocol, jobs=args.jobs, kinds=kinds,
+                     out=args.out, shrink_failures=not args.no_shrink, stop_after=args.stop_after)
+    print(result)
+    return 1 if result.failures else 0
+
+
 def _demo(args: argparse.Namespace) -> int:
     from .demo import run_ports_demo
 
@@ -124,6 +183,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--check", action="store_true", help="exit with status 1 if an invariant is violated")
     run.add_argument("--depl", help="with a RIAPS application folder: the deployment file (default: the folder's only .depl)")
     run.add_argument("--hosts", help="with a RIAPS application folder: the hosts, a count or comma-separated names (needed for 'on all')")
+    run.add_argument("--trace-all", action="store_true",
+                     help="simulation: keep a trace row for every heartbeat (tic, ldr) instead of counting them per pair of nodes")
     run.set_defaults(handler=_run)
 
     sweep = commands.add_parser("sweep", help="run a scenario over many seeds in parallel and print metric distributions")
@@ -144,6 +205,19 @@ def build_parser() -> argparse.ArgumentParser:
     node.add_argument("--out", default="out/node", help="directory for this node's trace (default out/node)")
     node.set_defaults(handler=_node)
 
+    explore = commands.add_parser("explore", help="search random fault schedules for safety and liveness violations; shrink and keep what fails")
+    explore.add_argument("scenario", nargs="?", help=scenario_help)
+    explore.add_argument("--schedules", type=int, default=100, help="how many schedules to run (default 100)")
+    explore.add_argument("--jobs", type=int, help="worker processes (default: one per core)")
+    explore.add_argument("--protocol", help="run every group with this protocol (riaps, fixed, ...) instead of the scenario's")
+    explore.add_argument("--seed", type=int, default=0, help="the exploration's seed: schedule i of seed s is always the same (default 0)")
+    explore.add_argument("--kinds", help="comma-separated fault kinds to draw, of partition,crash,restart,clock_skew,loss,duplicate,delay (default: all but the last three)")
+    explore.add_argument("--out", help="folder for the corpus of shrunk failing schedules (OUT/corpus)")
+    explore.add_argument("--stop-after", type=int, help="stop once this many schedules have failed")
+    explore.add_argument("--no-shrink", action="store_true", help="report failures without shrinking them")
+    explore.add_argument("--replay", metavar="DIR", help="rerun every scenario file of a corpus folder instead (a regression suite)")
+    explore.set_defaults(handler=_explore)
+
     demo = commands.add_parser("demo", help="three members on loopback exchange messages through the four group ports (real ZeroMQ)")
     demo.add_argument("--timeout", type=float, default=20.0, help="give up after this many seconds (default 20)")
     demo.set_defaults(handler=_demo)
@@ -152,7 +226,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     """Run ``riaps-sim`` with *argv* (default: the command line); return the exit status."""
+    started = time.perf_counter()
     args = build_parser().parse_args(argv)
+    args.started = started
     logging.basicConfig(level=[logging.WARNING, logging.INFO, logging.DEBUG][min(args.verbose, 2)], format="%(levelname)s %(name)s: %(message)s")
     try:
         return int(args.handler(args))

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .analysis.checks import Report, check_run
 from .analysis.summary import Summary, summarize
 from .faults import Fault, FaultSchedule, apply_to_network, resolve_leader
 from .scenario import LEADER, Scenario
@@ -39,6 +40,10 @@ class RunResult:
     def summary(self) -> Summary:
         return summarize(self.trace, title=f"{self.scenario.name} ({self.mode}, seed {self.seed})", start=self.start, end=self.start + self.until)
 
+    def check(self) -> Report:
+        """Safety and liveness of this run (``riaps_sim.analysis.checks``); liveness from the last fault on."""
+        return check_run(self.trace, self.scenario.group_types, end=self.start + self.until)
+
     def plot(self, **kwargs: Any) -> Any:
         """The role timeline of every node, faults shaded (see ``riaps_sim.analysis.plots.role_timeline``)."""
         from .analysis.plots import role_timeline
@@ -48,15 +53,18 @@ class RunResult:
         kwargs.setdefault("title", f"{self.scenario.name} ({self.mode}, seed {self.seed})")
         return role_timeline(self.trace, **kwargs)
 
-    def save(self, out_dir: str | Path) -> list[Path]:
-        """Write ``trace.jsonl``, ``summary.txt`` and ``roles.png`` to *out_dir*; return the paths."""
+    def save(self, out_dir: str | Path, summary: Summary | None = None) -> list[Path]:
+        """Write ``trace.jsonl``, ``summary.txt`` and ``roles.png`` to *out_dir*; return the paths.
+
+        Pass the *summary* if already computed, so it is not computed again.
+        """
         out = Path(out_dir)
         out.mkdir(parents=True, exist_ok=True)
         paths = [out / "trace.jsonl", out / "summary.txt", out / "roles.png"]
         self.trace.to_jsonl(paths[0])
-        paths[1].write_text(str(self.summary()) + "\n", encoding="utf-8")
+        paths[1].write_text(str(self.summary() if summary is None else summary) + "\n", encoding="utf-8")
         figure = self.plot()
-        figure.savefig(paths[2], dpi=110, bbox_inches="tight")
+        figure.savefig(paths[2], dpi=110)  # the figure lays itself out (constrained); "tight" would render it twice
         import matplotlib.pyplot as plt
 
         plt.close(figure)
@@ -68,9 +76,12 @@ class RunResult:
 
 def run_scenario(
     scenario: Scenario, mode: str = "sim", seed: int | None = None, until: float | None = None, out: str | Path | None = None,
-    isolation: str = "loopback",
+    isolation: str = "loopback", trace_all: bool | None = None,
 ) -> RunResult:
     """Run *scenario* in *mode* (``"sim"`` or ``"real"``) to *until* seconds (default: its duration).
+
+    *trace_all* (default: the scenario's) keeps a trace row for every heartbeat in simulation
+    instead of counting them; the real world always keeps every row.
 
     In the real world, *isolation* is ``"loopback"`` (processes on 127.0.0.x, faults in a
     message-level layer) or ``"netns"`` (one network namespace per node on a bridge, partitions by
@@ -83,19 +94,19 @@ def run_scenario(
     if not until > 0:
         raise ValueError(f"until must be > 0 seconds, got {until!r}")
     if mode == "sim":
-        return run_sim(scenario, seed, until, out)
+        return run_sim(scenario, seed, until, out, trace_all=scenario.trace_all if trace_all is None else trace_all)
     return run_real(scenario, seed, until, out, isolation=isolation)
 
 
-def run_sim(scenario: Scenario, seed: int, until: float, out: str | Path | None = None) -> RunResult:
-    """Run *scenario* in the SimPy network model."""
+def run_sim(scenario: Scenario, seed: int, until: float, out: str | Path | None = None, trace_all: bool = False) -> RunResult:
+    """Run *scenario* in the SimPy network model (*trace_all*: a trace row for every heartbeat)."""
     from .runtime.sim import Simulation
 
     started = time.perf_counter()
     from .net import Network
 
     network = Network(seed=seed, graph=scenario.topology) if scenario.topology is not None else None
-    sim = Simulation(scenario.group_types, seed=seed, network=network)
+    sim = Simulation(scenario.group_types, seed=seed, network=network, trace_all=trace_all)
     for spec in scenario.nodes:
         sim.add_node(spec.name, {i: _factory(cls, kwargs) for i, (cls, kwargs) in spec.components.items()}, address=spec.address)
     for fault in scenario.faults:

@@ -56,7 +56,8 @@ class Scenario:
     nodes are hosts, nodes with ``switch=True`` are switches, and edges carry ``latency`` (seconds or
     a ``riaps_sim.net`` latency), ``bandwidth`` (bits/s), ``loss`` and ``duplication``; a ``DiGraph``
     gives each direction its own. Without it, nodes sit on one switched LAN with 0.5 ms links. The
-    real world has the topology it has.
+    real world has the topology it has. *trace_all* keeps a trace row for every heartbeat in
+    simulation, instead of counting them (see ``riaps_sim.trace``).
 
     Examples
     --------
@@ -74,6 +75,7 @@ class Scenario:
     seed: int = 0
     description: str = ""
     topology: Any = None
+    trace_all: bool = False
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "group_types", tuple(self.group_types))

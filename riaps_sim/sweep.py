@@ -17,6 +17,7 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any, TextIO
 
+from .analysis.checks import SAFETY
 from .runtime.shipping import ByValue
 from .scenario import Scenario, load_scenario
 
@@ -35,8 +36,9 @@ class RunMetrics:
     split_brain_s: float
     leaderless_s: float
     votes: int
-    violations: int
+    violations: int  #: safety violations, handler errors, components not built, no member (what fails ``--check``)
     wall_s: float
+    liveness_violations: int = 0
 
 
 def measure(scenario: Scenario | ByValue[Scenario] | str, seed: int, mode: str = "sim") -> RunMetrics:
@@ -49,6 +51,8 @@ def measure(scenario: Scenario | ByValue[Scenario] | str, seed: int, mode: str =
         scenario = load_scenario(scenario)
     result = run_scenario(scenario, mode=mode, seed=seed)
     summary = result.summary()
+    report = result.check()
+    safety = [v for v in report.violations if v.invariant in SAFETY]
     done = [f.duration for f in summary.failovers if f.duration is not None]
     return RunMetrics(
         seed=seed,
@@ -57,7 +61,8 @@ def measure(scenario: Scenario | ByValue[Scenario] | str, seed: int, mode: str =
         split_brain_s=sum(i.length for i in summary.split_brain),
         leaderless_s=sum(i.length for i in summary.leaderless),
         votes=len(summary.votes),
-        violations=len(summary.violations),
+        violations=len(safety),
+        liveness_violations=len(report.violations) - len(safety),
         wall_s=result.wall_s,
     )
 
@@ -91,7 +96,9 @@ class SweepResult:
             else:
                 out.append(f"  {metric:18}{'-':>9}{'-':>9}{'-':>9}   0/{len(self.runs)}")
         bad = [r.seed for r in self.runs if r.violations]
-        out.append(f"  invariant violations in {len(bad)} run(s)" + (f": seeds {bad[:20]}" if bad else ""))
+        out.append(f"  safety violations or handler errors in {len(bad)} run(s)" + (f": seeds {bad[:20]}" if bad else ""))
+        slow = [r.seed for r in self.runs if r.liveness_violations]
+        out.append(f"  liveness violations in {len(slow)} run(s)" + (f": seeds {slow[:20]}" if slow else ""))
         return out
 
     def __str__(self) -> str:

@@ -37,18 +37,36 @@ What each kind carries (the runtimes write these; the analysis reads them):
   the sender as ``peer``. A malformed message is recorded by the member that received it.
 - ``fault``: ``detail`` describes it, e.g. ``crash n3``, ``partition n1 | n2,n3``, ``heal``.
 - ``error``: ``detail`` says what failed; ``loop crashed: ...`` marks a node loop that died.
+
+Heartbeats (``tic`` and ``ldr``, ``HEARTBEATS``) are most of a run's messages: every member sends
+one per period to every member, so their rows grow as N^2 x T. A trace made with
+``Trace(keep_heartbeats=False)`` (what ``Simulation`` does unless asked to keep every row) counts
+their ``send`` and ``deliver`` events per ``TallyKey`` (kind, node, peer, group, command) in a
+``Tally`` (count, bytes, first and last time, latency) instead of storing rows; everything else,
+and a heartbeat delivered to a node that is not a member of the group, stays a row, so checks over
+deliveries still see what matters. ``counts()``, ``message_counts()`` and ``tallies()`` include the
+counted events; ``select`` and iteration give rows only. ``to_jsonl`` writes tallies after the rows
+as lines ``{"tally": {...}}``, which ``from_jsonl`` reads back.
 """
 
 from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections import deque
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import asdict, dataclass
 from enum import StrEnum
 from pathlib import Path
 from typing import Any, NamedTuple
 
-__all__ = ["Kind", "TraceEvent", "Trace"]
+__all__ = ["Kind", "TraceEvent", "Trace", "Tally", "TallyKey", "HEARTBEATS"]
+
+#: The periodic messages a trace may count instead of storing: member and leader heartbeats.
+HEARTBEATS = frozenset({"tic", "ldr"})
+
+#: How long (s of ``when``) a counted heartbeat send is remembered to time its deliveries.
+LATENCY_HORIZON_S = 60.0
 
 
 class Kind(StrEnum):
@@ -97,6 +115,39 @@ class TraceEvent(NamedTuple):
 _KINDS = frozenset(Kind)
 
 
+class TallyKey(NamedTuple):
+    """What a ``Tally`` counts: events of *kind* (send or deliver) of *command* seen at *node*, with *peer*, in *group*."""
+
+    kind: str
+    node: str
+    peer: str | None
+    group: str | None
+    command: str
+
+
+@dataclass(slots=True)
+class Tally:
+    """Heartbeat events counted instead of stored: how many, how many bytes, when, and (deliveries) how late.
+
+    ``first`` and ``last`` are ``when`` of the first and last event counted; ``timed`` deliveries
+    had their send in the trace (within ``LATENCY_HORIZON_S``), and give ``latency_sum``,
+    ``latency_min`` and ``latency_max`` in seconds.
+    """
+
+    count: int = 0
+    bytes: int = 0
+    first: float = 0.0
+    last: float = 0.0
+    timed: int = 0
+    latency_sum: float = 0.0
+    latency_min: float = float("inf")
+    latency_max: float = 0.0
+
+    @property
+    def latency_mean(self) -> float | None:
+        return self.latency_sum / self.timed if self.timed else None
+
+
 class Trace:
     """An append-only sequence of ``TraceEvent`` rows, with selection, files and notebook display.
 
@@ -108,8 +159,13 @@ class Trace:
     ['leader_elected']
     """
 
-    def __init__(self, events: Iterable[TraceEvent] = ()) -> None:
+    def __init__(self, events: Iterable[TraceEvent] = (), *, keep_heartbeats: bool = True, tallies: Mapping[TallyKey, Tally] | None = None) -> None:
         self._events: list[TraceEvent] = list(events)
+        self.keep_heartbeats = keep_heartbeats
+        self._tallies: dict[TallyKey, Tally] = dict(tallies or {})
+        self._inside: dict[tuple[str, str | None], bool] = {}  # (node, group) -> a member now (counting mode)
+        self._sent_at: dict[object, float] = {}  # counted heartbeat sends' ids -> when, to time deliveries
+        self._sent_order: deque[tuple[float, object]] = deque()
 
     def __len__(self) -> int:
         return len(self._events)
@@ -121,7 +177,7 @@ class Trace:
         return self._events[index]
 
     def __eq__(self, other: object) -> bool:
-        return isinstance(other, Trace) and self._events == other._events
+        return isinstance(other, Trace) and self._events == other._events and self._tallies == other._tallies
 
     def __repr__(self) -> str:
         times = [e.when for e in self._events]
@@ -132,7 +188,85 @@ class Trace:
         """Append one event. *kind* must be a ``Kind`` value; other columns go by keyword."""
         if kind not in _KINDS:
             raise ValueError(f"trace kind must be one of {sorted(_KINDS)}, got {kind!r}")
+        if not self.keep_heartbeats:
+            if (kind == "send" or kind == "deliver") and fields.get("detail") in HEARTBEATS:
+                if self._count(time if true_time is None else true_time, node, group, kind, fields["detail"], fields.get("peer"), fields.get("msg_id"), fields.get("size")):
+                    return
+            elif kind == "group_joined" or kind == "group_left":
+                self._inside[(node, group)] = kind == "group_joined"
         self._events.append(TraceEvent(time, true_time, node, component, group, str(kind), **fields))
+
+    def record_message(
+        self, time: float, true_time: float | None, node: str, component: str | None, group: str | None, kind: str,
+        command: str, peer: str | None, msg_id: int | str | None, size: int | None,
+    ) -> None:
+        """Append (or, for a heartbeat in counting mode, count) a ``send`` or ``deliver`` of *command*: ``record`` without keywords, for the hot path."""
+        if not self.keep_heartbeats and command in HEARTBEATS:
+            if kind == "deliver":  # the hot path, inline: a delivery inside the group whose tally exists
+                tally = self._tallies.get(("deliver", node, peer, group, command))  # type: ignore[call-overload]
+                if tally is not None and self._inside.get((node, group), False):
+                    when = time if true_time is None else true_time
+                    tally.count += 1
+                    tally.bytes += size or 0
+                    tally.last = when
+                    sent = self._sent_at.get(msg_id) if msg_id is not None else None
+                    if sent is not None:
+                        latency = when - sent
+                        tally.timed += 1
+                        tally.latency_sum += latency
+                        if latency < tally.latency_min:
+                            tally.latency_min = latency
+                        if latency > tally.latency_max:
+                            tally.latency_max = latency
+                    return
+            if (kind == "send" or kind == "deliver") and self._count(time if true_time is None else true_time, node, group, kind, command, peer, msg_id, size):
+                return
+        if kind not in _KINDS:
+            raise ValueError(f"trace kind must be one of {sorted(_KINDS)}, got {kind!r}")
+        self._events.append(TraceEvent(time, true_time, node, component, group, str(kind), peer, msg_id, size, None, command))
+
+    def _count(self, when: float, node: str, group: str | None, kind: str, command: str, peer: str | None, msg_id: object, size: int | None) -> bool:
+        """Count a heartbeat send or delivery in its tally; False if it must stay a row (delivered to a non-member)."""
+        latency = None
+        if kind == "deliver":
+            if not self._inside.get((node, group), False):
+                return False
+            sent = self._sent_at.get(msg_id) if msg_id is not None else None
+            if sent is not None:
+                latency = when - sent
+        elif msg_id is not None:
+            self._sent_at[msg_id] = when
+            order = self._sent_order
+            order.append((when, msg_id))
+            while order[0][0] < when - LATENCY_HORIZON_S:
+                self._sent_at.pop(order.popleft()[1], None)
+        key = (kind, node, peer, group, command)
+        tally = self._tallies.get(key)  # type: ignore[call-overload]
+        if tally is None:
+            tally = self._tallies[TallyKey(str(kind), node, peer, group, command)] = Tally(first=when)
+        tally.count += 1
+        tally.bytes += size or 0
+        tally.last = when
+        if latency is not None:
+            tally.timed += 1
+            tally.latency_sum += latency
+            if latency < tally.latency_min:
+                tally.latency_min = latency
+            if latency > tally.latency_max:
+                tally.latency_max = latency
+        return True
+
+    def tallies(self) -> Mapping[TallyKey, Tally]:
+        """The counted heartbeat events (empty when the trace keeps every row)."""
+        return self._tallies
+
+    def message_counts(self, kind: str = Kind.SEND) -> dict[str, int]:
+        """How many *kind* (send or deliver) events there were per command, rows and tallies together."""
+        counts = Counter(e.detail or "?" for e in self._events if e.kind == kind)
+        for key, tally in self._tallies.items():
+            if key.kind == kind:
+                counts[key.command] += tally.count
+        return dict(counts)
 
     def append(self, event: TraceEvent) -> None:
         """Append a ready-made event."""
@@ -170,8 +304,11 @@ class Trace:
         return list(dict.fromkeys(e.node for e in self._events))
 
     def counts(self) -> dict[str, int]:
-        """Number of events of each kind."""
-        return dict(Counter(e.kind for e in self._events))
+        """Number of events of each kind, counted heartbeats included."""
+        counts = Counter(e.kind for e in self._events)
+        for key, tally in self._tallies.items():
+            counts[key.kind] += tally.count
+        return dict(counts)
 
     def rows(self) -> list[dict[str, Any]]:
         """The events as dicts, one per row (ready for ``pandas.DataFrame``)."""
@@ -187,21 +324,29 @@ class Trace:
         with Path(path).open("w", encoding="utf-8") as out:
             for event in self._events:
                 out.write(json.dumps(event._asdict(), separators=(",", ":")) + "\n")
+            for key, tally in self._tallies.items():
+                out.write(json.dumps({"tally": {**key._asdict(), **asdict(tally)}}, separators=(",", ":")) + "\n")
 
     @classmethod
     def from_jsonl(cls, path: str | Path) -> Trace:
         """Read a trace written by ``to_jsonl``; a bad line raises ``ValueError`` naming file and line."""
         events = []
+        tallies: dict[TallyKey, Tally] = {}
         with Path(path).open(encoding="utf-8") as lines:
             for number, line in enumerate(lines, 1):
                 try:
                     fields = json.loads(line)
+                    if "tally" in fields:
+                        counted = dict(fields["tally"])
+                        key = TallyKey(*(counted.pop(name) for name in TallyKey._fields))
+                        tallies[key] = Tally(**counted)
+                        continue
                     if fields["kind"] not in _KINDS:
                         raise ValueError(f"unknown kind {fields['kind']!r}")
                     events.append(TraceEvent(**fields))
                 except (ValueError, TypeError, KeyError) as exc:
                     raise ValueError(f"{path}:{number}: not a trace event: {exc}") from None
-        return cls(events)
+        return cls(events, keep_heartbeats=not tallies, tallies=tallies)
 
     def _repr_html_(self, limit: int = 20) -> str:
         columns = TraceEvent._fields

@@ -16,7 +16,7 @@ from riaps_sim.trace import Kind  # noqa: E402
 
 @pytest.fixture(scope="module")
 def result():
-    return run_scenario(load_scenario("default"))
+    return run_scenario(load_scenario("default"), trace_all=True)  # the charts draw every heartbeat
 
 
 def test_role_timeline_names_nodes_and_shades_the_partition(result) -> None:

@@ -60,7 +60,7 @@ def heartbeats_after(trace: Trace, node: str, since: float) -> int:
 @pytest.mark.slow
 def test_simulated_members_survive_malformed_frames() -> None:
     """In simulation, members keep heartbeating and electing after any run of malformed frames."""
-    sim = Simulation([GroupType(name="TheGroup")], seed=11)
+    sim = Simulation([GroupType(name="TheGroup")], seed=11, trace_all=True)  # heartbeats_after reads tic rows
     for i in range(4):
         sim.add_node(f"n{i}", {"groupie": Groupie})
     sim.network.add_host("rogue")

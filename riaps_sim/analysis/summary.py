@@ -7,10 +7,7 @@ from dataclasses import dataclass, field
 
 from ..trace import Kind, Trace
 from .invariants import Violation, check_all
-from .metrics import (
-    Failover, Interval, VoteOutcome, agreed_leader_intervals, drops_by_cause, failovers, first_leader_time,
-    leaderless_intervals, split_brain_intervals, vote_outcomes,
-)
+from .metrics import Failover, Interval, VoteOutcome, drops_by_cause, first_leader_time, group_timeline, vote_outcomes
 from .replay import only_group
 
 __all__ = ["Summary", "summarize"]
@@ -85,25 +82,38 @@ class Summary:
 
 
 def summarize(trace: Trace, title: str = "run", group: str | None = None, start: float | None = None, end: float | None = None) -> Summary:
-    """Compute the ``Summary`` of *trace* (for its only group, or *group*) over ``[start, end]`` (default: the events' span)."""
+    """Compute the ``Summary`` of *trace* (for its only group, or *group*) over ``[start, end]`` (default: the events' span).
+
+    Each metric is computed once; the interval metrics share one replay of the state-changing events.
+    Heartbeats the trace counted instead of storing are in ``messages`` (a simulation stops at its end,
+    so none of them fall after it).
+    """
     group = only_group(trace, group)
+    tallies = trace.tallies()
     times = [e.when for e in trace]
-    start = (min(times) if times else 0.0) if start is None else start
-    end = (max(times) if times else start) if end is None else end
+    if start is None:
+        start = min(times + [t.first for t in tallies.values()], default=0.0)
+    if end is None:
+        end = max(times + [t.last for t in tallies.values()], default=start)
     trace = trace.select(until=end)  # what happens after the end (shutting down) is not part of the run
+    messages = Counter(e.detail or "?" for e in trace if e.kind == Kind.SEND)
+    for key, tally in tallies.items():
+        if key.kind == Kind.SEND:
+            messages[key.command] += tally.count
     names = {e.peer: e.node for e in trace.select(kind=Kind.GROUP_JOINED) if e.peer}
+    timeline = group_timeline(trace, group, end)
     return Summary(
         title=title,
         group=group,
         start=start,
         end=end,
-        first_leader_s=first_leader_time(trace, group),
-        leaders=agreed_leader_intervals(trace, group, end),
-        failovers=failovers(trace, group),
-        split_brain=split_brain_intervals(trace, group, end),
-        leaderless=leaderless_intervals(trace, group, end),
+        first_leader_s=first_leader_time(trace, group, leaders=timeline.leaders),
+        leaders=timeline.leaders,
+        failovers=timeline.failovers,
+        split_brain=timeline.split_brain,
+        leaderless=timeline.leaderless,
         votes=vote_outcomes(trace, group),
-        messages=dict(Counter(e.detail or "?" for e in trace.select(kind=Kind.SEND))),
+        messages=dict(messages),
         drops=drops_by_cause(trace),
         faults=[(e.when, e.detail or "") for e in trace.select(kind=Kind.FAULT).sorted()],
         violations=check_all(trace),

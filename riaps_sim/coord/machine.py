@@ -33,6 +33,18 @@ class RandomLike(Protocol):
     def choices(self, population: Sequence[T], *, k: int = 1) -> list[T]: ...
 
 
+_ROWS: dict[tuple[type, Any], dict[str, Row]] = {}
+
+
+def _rows_by_role(machine: type[GroupMachine], role: Role) -> dict[str, Row]:
+    """``machine.TABLE`` split by role once per class, so a lookup hashes a string, not an enum in a tuple."""
+    key = (machine, role)
+    rows = _ROWS.get(key)
+    if rows is None:
+        rows = _ROWS[key] = {name: row for (r, name), row in machine.TABLE.items() if r == role}
+    return rows
+
+
 class GroupMachine:
     """A member of one coordinated group, as a pure state machine: inputs in, commands out.
 
@@ -90,6 +102,8 @@ class GroupMachine:
         self.left = False
         self.timers: dict[str, float] = {}  # name -> due time (node clock, s)
         self._out: list[Command] = []
+        self._rows_role: Role | None = None
+        self._rows: dict[str, Row] = {}
 
     # ------------------------------------------------------------------ public
 
@@ -129,13 +143,24 @@ class GroupMachine:
             return [self._trace("drop", cause=f"{input_key(event)}: member {why}")]
         if isinstance(event, TimerFired) and event.name not in self.timers:
             return [self._trace("drop", cause=f"{input_key(event)}: stale timer (not armed)")]
-        row = self.TABLE.get((self.role, input_key(event)))
+        if self.role is not self._rows_role:  # the table's rows of this role, by input key: no enum hashing per input
+            self._rows_role, self._rows = self.role, _rows_by_role(type(self), self.role)
+        key = type(event).__name__  # input_key(event), inline: this is the path of every message
+        if key == "TimerFired":
+            key = input_key(event)
+        row = self._rows.get(key)
         if row is None:  # the single error path
             cause = f"no transition for {input_key(event)} in role {self.role.name} at term {self.term}"
             if event.origin == "local":
                 raise CoordError(f"{self!r}: {cause}")
             return [self._trace("drop", cause=cause)]
-        return self._run(self._dispatch, event, now, row)
+        before = (self.role, self.term)  # self._run(self._dispatch, event, now, row), inline
+        self._out = []
+        self._dispatch(event, now, row)
+        if (self.role, self.term) != before:
+            self._out.append(self._trace("state"))
+        out, self._out = self._out, []
+        return out
 
     @property
     def group_size(self) -> int:

@@ -26,15 +26,18 @@ class Membership:
     0
     """
 
-    __slots__ = ("_last_heard",)
+    __slots__ = ("_last_heard", "_oldest")
 
     def __init__(self) -> None:
         self._last_heard: dict[bytes, float] = {}
+        self._oldest = float("inf")  # a lower bound of every last-heard time, so expire() can skip the scan
 
     def heard(self, member: bytes, now: float) -> bool:
         """Record a ``tic`` from *member* at *now* (s); True if the member is new."""
         new = member not in self._last_heard
         self._last_heard[member] = now
+        if now < self._oldest:
+            self._oldest = now
         return new
 
     def remove(self, member: bytes) -> bool:
@@ -43,9 +46,12 @@ class Membership:
 
     def expire(self, now: float, timeout_s: float) -> list[bytes]:
         """Forget and return the members silent for more than *timeout_s* seconds at *now*."""
+        if not now - self._oldest > timeout_s:  # nobody was heard before the bound: nobody is silent that long
+            return []
         gone = [m for m, last in self._last_heard.items() if now - last > timeout_s]
         for member in gone:
             del self._last_heard[member]
+        self._oldest = min(self._last_heard.values(), default=float("inf"))
         return gone
 
     def last_heard(self, member: bytes) -> float | None:

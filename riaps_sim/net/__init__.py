@@ -32,6 +32,7 @@ from .network import Network
 from .poller import Poller
 from .sockets import SimSocket
 from .stats import DROP_CAUSES, NetworkStatistics, SocketStatistics
+from .wire import NetworkEvent
 
 __all__ = [
     "Constant",
@@ -44,6 +45,7 @@ __all__ = [
     "Link",
     "LogNormal",
     "Network",
+    "NetworkEvent",
     "NetworkStatistics",
     "Partition",
     "Poller",

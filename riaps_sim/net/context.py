@@ -59,8 +59,13 @@ class SimContext:
         self._sockets[sock] = None
         return sock
 
-    def _forget(self, sock: SimSocket) -> None:
+    def forget(self, sock: SimSocket) -> None:
+        """*sock* closed (or its host crashed): the context no longer holds it."""
         self._sockets.pop(sock, None)
+
+    def lost(self) -> None:
+        """The host crashed: this context is gone, as a terminated one is."""
+        self._closed = True
 
     def sockets(self) -> list[SimSocket]:
         """The open sockets of this context, oldest first."""

@@ -27,8 +27,8 @@ class EndpointsMixin:
         _conns: list[Connection]
         _last_endpoint: bytes
 
-        def _check_open(self) -> None: ...
-        def _event(self, event: int, value: int, endpoint: str) -> None: ...
+        def check_open(self) -> None: ...
+        def report_event(self, event: int, value: int, endpoint: str) -> None: ...
         def _add_client_pipe(self, pipe: Any) -> None: ...
         def _remove_pipe(self, pipe: Any) -> None: ...
         def _linger_s(self) -> float | None: ...
@@ -39,7 +39,7 @@ class EndpointsMixin:
         Raises ``zmq.ZMQError``: ``EADDRINUSE`` if the port is taken on this host,
         ``EADDRNOTAVAIL`` if the address is not this host's, ``EINVAL`` for a malformed endpoint.
         """
-        self._check_open()
+        self.check_open()
         _transport, where, port = parse_endpoint(addr, allow_wildcard_port=True)
         address = self.host.bind_address(where, addr)
         if port is None:
@@ -51,14 +51,14 @@ class EndpointsMixin:
         if addr != endpoint and "*" not in addr:
             self._binds[addr] = port
         self._last_endpoint = endpoint.encode()
-        self._event(zmq.EVENT_LISTENING, 0, endpoint)
+        self.report_event(zmq.EVENT_LISTENING, 0, endpoint)
 
     def bind_to_random_port(self, addr: str, min_port: int = 49152, max_port: int = 65536, max_tries: int = 100) -> int:
         """Bind to a free port in [*min_port*, *max_port*) on *addr* (``tcp://host``) and return it.
 
         Ports are handed out by a per-host counter, so runs are deterministic.
         """
-        self._check_open()
+        self.check_open()
         for _ in range(max_tries):
             port: int = self.host.free_port(min_port, max_port)
             try:
@@ -72,7 +72,7 @@ class EndpointsMixin:
 
     def unbind(self, addr: str) -> None:
         """Stop listening on *addr*; connections already accepted stay. ``ENOENT`` if not bound there."""
-        self._check_open()
+        self.check_open()
         port = self._binds.get(addr)
         if port is None:
             raise zmq.ZMQError(2, f"No such file or directory: {addr!r} is not bound on {self!r}")
@@ -80,7 +80,7 @@ class EndpointsMixin:
             del self._binds[endpoint]
         self.host.unlisten(self, port)
 
-    def _bound_endpoint(self, port: int) -> str:
+    def bound_endpoint(self, port: int) -> str:
         for endpoint, bound in self._binds.items():
             if bound == port:
                 return endpoint
@@ -91,7 +91,7 @@ class EndpointsMixin:
 
         Connecting before the peer binds is fine: the connection retries every ``RECONNECT_IVL``.
         """
-        self._check_open()
+        self.check_open()
         _transport, where, port = parse_endpoint(addr)
         assert port is not None
         endpoint = f"tcp://{where}:{port}"
@@ -103,7 +103,7 @@ class EndpointsMixin:
 
     def disconnect(self, addr: str) -> None:
         """Drop the connections to *addr*; queued messages follow LINGER. ``ENOENT`` if not connected."""
-        self._check_open()
+        self.check_open()
         try:
             _transport, where, port = parse_endpoint(addr)
         except zmq.ZMQError:

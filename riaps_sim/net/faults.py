@@ -82,16 +82,17 @@ class Fault:
             state = "scheduled"
         return f"<Fault {self.description} {state}>"
 
-    def _run(self) -> None:
+    def fire(self) -> None:
+        """Apply the fault now (its scheduled time has come); nothing if it was already applied."""
         if self.applied_at is not None:
             return
         self.applied_at = self.network.now
         self._reverse = self._apply()
-        self.network._note("fault", "", "", self.description)
+        self.network.report_fault(self.description)
 
     def undo(self, at: float | None = None) -> Fault:
         """Reverse the fault now, or at virtual time *at* (seconds); nothing if not applied by then."""
-        self.network._when(at, self._undo_now)
+        self.network.schedule(at, self._undo_now)
         return self
 
     def _undo_now(self) -> None:
@@ -99,7 +100,7 @@ class Fault:
             return
         self.undone_at = self.network.now
         self._reverse()
-        self.network._note("fault", "", "", "undo " + self.description)
+        self.network.report_fault("undo " + self.description)
 
 
 class FaultsMixin:
@@ -118,12 +119,13 @@ class FaultsMixin:
         def hosts_named(self, names: Any) -> list[Host]: ...
         def link(self, a: Hashable, b: Hashable) -> Any: ...
         def _reweigh(self, a: Hashable, b: Hashable) -> None: ...
-        def _note(self, kind: str, source: Any, target: Any, detail: Any) -> None: ...
+        def report_fault(self, description: str) -> None: ...
 
     def _init_faults(self) -> None:
         self.faults: list[Fault] = []
 
-    def _when(self, at: float | None, action: Callable[[], None]) -> None:
+    def schedule(self, at: float | None, action: Callable[[], None]) -> None:
+        """Call *action* at virtual time *at* (seconds), or now if *at* is ``None`` or now."""
         now = self.env.now
         if at is None or at == now:
             action()
@@ -135,7 +137,7 @@ class FaultsMixin:
     def _fault(self, kind: str, description: str, apply: Callable[[], Callable[[], None]], at: float | None) -> Fault:
         fault = Fault(self, kind, description, apply)  # type: ignore[arg-type]
         self.faults.append(fault)
-        self._when(at, fault._run)
+        self.schedule(at, fault.fire)
         return fault
 
     # -- partitions ----------------------------------------------------------------------------------
@@ -192,8 +194,8 @@ class FaultsMixin:
 
         def apply() -> Callable[[], None]:
             if target.alive:
-                target._crash()
-            return lambda: target._restart() if not target.alive else None
+                target.power_off()
+            return lambda: target.power_on() if not target.alive else None
 
         return self._fault("crash", f"crash {target.name}", apply, at)
 
@@ -203,8 +205,8 @@ class FaultsMixin:
 
         def apply() -> Callable[[], None]:
             if not target.alive:
-                target._restart()
-            return lambda: target._crash() if target.alive else None
+                target.power_on()
+            return lambda: target.power_off() if target.alive else None
 
         return self._fault("restart", f"restart {target.name}", apply, at)
 

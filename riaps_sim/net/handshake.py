@@ -60,16 +60,16 @@ def mechanism_failure(client: SimSocket, server: SimSocket) -> tuple[int, bool] 
     client's CURVE_SERVERKEY. A mechanism mismatch is seen by both sides; a wrong key only by
     the server, which cannot decrypt the client's HELLO (the client just sees the connection drop).
     """
-    c_server, s_server = client._opts.get(zmq.CURVE_SERVER, 0), server._opts.get(zmq.CURVE_SERVER, 0)
-    c_curve = bool(c_server) or zmq.CURVE_SERVERKEY in client._opts
-    s_curve = bool(s_server) or zmq.CURVE_SERVERKEY in server._opts
+    c_server, s_server = client.option_set(zmq.CURVE_SERVER, 0), server.option_set(zmq.CURVE_SERVER, 0)
+    c_curve = bool(c_server) or client.option_set(zmq.CURVE_SERVERKEY) is not None
+    s_curve = bool(s_server) or server.option_set(zmq.CURVE_SERVERKEY) is not None
     if not c_curve and not s_curve:
         return None
     if c_curve != s_curve:
         return zmq.PROTOCOL_ERROR_ZMTP_MECHANISM_MISMATCH, True
     if c_server or not s_server:
         return zmq.PROTOCOL_ERROR_ZMTP_UNEXPECTED_COMMAND, True
-    if _key(client._opts.get(zmq.CURVE_SERVERKEY)) != _key(server._opts.get(zmq.CURVE_PUBLICKEY)):
+    if _key(client.option_set(zmq.CURVE_SERVERKEY)) != _key(server.option_set(zmq.CURVE_PUBLICKEY)):
         return zmq.PROTOCOL_ERROR_ZMTP_CRYPTOGRAPHIC, False
     return None
 
@@ -121,8 +121,8 @@ class Connection:
         return attempt != self.attempt or self.state == "closed"
 
     def _retry(self, event: int = zmq.EVENT_CONNECT_RETRIED) -> None:
-        ivl = self.client._reconnect_ivl()
-        self.client._event(event, int(ivl * 1000), self.endpoint)
+        ivl = self.client.reconnect_interval()
+        self.client.report_event(event, int(ivl * 1000), self.endpoint)
         self.start(ivl)
 
     def _try(self, attempt: int) -> None:
@@ -156,7 +156,7 @@ class Connection:
             failure = (zmq.PROTOCOL_ERROR_ZMTP_INVALID_METADATA, True)
         if failure is not None:
             code, client_told = failure
-            server._event(zmq.EVENT_HANDSHAKE_FAILED_PROTOCOL, code, server._bound_endpoint(self.port))
+            server.report_event(zmq.EVENT_HANDSHAKE_FAILED_PROTOCOL, code, server.bound_endpoint(self.port))
             self.wire.call_later(d2, self._failed, attempt, code if client_told else None)
             return
         sp = Pipe(server, self)
@@ -164,33 +164,33 @@ class Connection:
         sp.up = True
         sp.last_arrival = self.wire.env.now + d2  # nothing from the server overtakes the handshake
         self.sp = sp
-        sp.identity = server._peer_identity(self.client)
-        self.cp.identity = self.client._peer_identity(server)
-        server._attach(sp)
-        server._event(zmq.EVENT_ACCEPTED, 0, server._bound_endpoint(self.port))
-        server._event(zmq.EVENT_HANDSHAKE_SUCCEEDED, 0, server._bound_endpoint(self.port))
+        sp.identity = server.identity_for(self.client)
+        self.cp.identity = self.client.identity_for(server)
+        server.attach(sp)
+        server.report_event(zmq.EVENT_ACCEPTED, 0, server.bound_endpoint(self.port))
+        server.report_event(zmq.EVENT_HANDSHAKE_SUCCEEDED, 0, server.bound_endpoint(self.port))
         if server.socket_type == zmq.SUB:
-            server._send_subscriptions(sp)
+            server.send_subscriptions(sp)
         self.wire.call_later(d2, self._client_up, attempt)
 
     def wake(self, attempt: int, learned_at: float) -> None:
         """Something bound the port this connection was refused on: retry at its next reconnect tick."""
         if self._stale(attempt):
             return
-        ivl = self.client._reconnect_ivl()
+        ivl = self.client.reconnect_interval()
         now = self.wire.env.now
         ticks = max(1, math.ceil((now - learned_at) / ivl - 1e-9)) if ivl > 0 else 1
         at = learned_at + ticks * ivl
-        self.client._event(zmq.EVENT_CONNECT_RETRIED, int(ivl * 1000), self.endpoint)
+        self.client.report_event(zmq.EVENT_CONNECT_RETRIED, int(ivl * 1000), self.endpoint)
         self.start(max(0.0, at - now))
 
     def _failed(self, attempt: int, code: int | None) -> None:
         if self._stale(attempt):
             return
         if code is not None:
-            self.client._event(zmq.EVENT_HANDSHAKE_FAILED_PROTOCOL, code, self.endpoint)
+            self.client.report_event(zmq.EVENT_HANDSHAKE_FAILED_PROTOCOL, code, self.endpoint)
         else:
-            self.client._event(zmq.EVENT_DISCONNECTED, 0, self.endpoint)
+            self.client.report_event(zmq.EVENT_DISCONNECTED, 0, self.endpoint)
         self._retry()
 
     def _client_up(self, attempt: int) -> None:
@@ -204,11 +204,11 @@ class Connection:
         cp.peer = sp
         cp.up = True
         cp.route = None
-        self.client._event(zmq.EVENT_CONNECTED, 0, self.endpoint)
-        self.client._event(zmq.EVENT_HANDSHAKE_SUCCEEDED, 0, self.endpoint)
+        self.client.report_event(zmq.EVENT_CONNECTED, 0, self.endpoint)
+        self.client.report_event(zmq.EVENT_HANDSHAKE_SUCCEEDED, 0, self.endpoint)
         if self.client.socket_type == zmq.SUB:
-            self.client._send_subscriptions(cp)
-        self.client._pipe_up(cp)
+            self.client.send_subscriptions(cp)
+        self.client.pipe_up(cp)
         pending, cp.pending = cp.pending, type(cp.pending)()
         for frames, mid in pending:
             self.wire.transmit(cp, sp, frames, mid)
@@ -226,8 +226,8 @@ class Connection:
                 self.lost()
             else:
                 pipe.dead = "closed"
-                pipe.sock._detach(pipe)
-                pipe.sock._event(zmq.EVENT_DISCONNECTED, 0, pipe.sock._bound_endpoint(self.port))
+                pipe.sock.detach(pipe)
+                pipe.sock.report_event(zmq.EVENT_DISCONNECTED, 0, pipe.sock.bound_endpoint(self.port))
         elif message.kind == "subs":
             pipe.subs = list(message.data)
             pipe.match_all = b"" in pipe.subs
@@ -253,18 +253,18 @@ class Connection:
         cp.peer = None
         cp.subs = None
         cp.match_all = False
-        self.client._pipe_down(cp)
-        self.client._event(zmq.EVENT_DISCONNECTED, 0, self.endpoint)
+        self.client.pipe_down(cp)
+        self.client.report_event(zmq.EVENT_DISCONNECTED, 0, self.endpoint)
         if self.state == "up":
             self.state = "connecting"
-        self.start(self.client._reconnect_ivl())
+        self.start(self.client.reconnect_interval())
 
     def reset_server_side(self, cause: str) -> None:
         """The server side learns the client is gone without a FIN (its host restarted): forget the pipe."""
         sp = self.sp
         if sp is not None and sp.dead is None:
             sp.dead = cause
-            sp.sock._detach(sp)
+            sp.sock.detach(sp)
             self.sp = None
 
     # -- closing -------------------------------------------------------------------------------------

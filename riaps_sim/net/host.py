@@ -70,7 +70,7 @@ class Host:
 
     def __repr__(self) -> str:
         state = "up" if self.alive else "crashed"
-        return f"<Host {self.name!r} {self.address} {state} sockets={len(self.context._sockets)}>"
+        return f"<Host {self.name!r} {self.address} {state} sockets={len(self.context.sockets())}>"
 
     # -- clock, randomness, processes -----------------------------------------------------------------
 
@@ -154,21 +154,23 @@ class Host:
 
     # -- crash and restart (driven by the network's faults) ---------------------------------------------
 
-    def _crash(self) -> None:
+    def power_off(self) -> None:
+        """The host crashes (the network's ``crash`` fault): its sockets vanish without a word."""
         self.alive = False
-        for sock in list(self.context._sockets):
-            self._half_open.extend(sock._crash())
+        for sock in self.context.sockets():
+            self._half_open.extend(sock.host_crashed())
         for conn in list(self.network.wire.connections):  # closed sockets still lingering on their queues
             if conn.client.host is self and conn.state == "closing":
                 conn.crash()
-        self.context._closed = True
+        self.context.lost()
         me = self._env.active_process
         for proc in self._processes:
             if proc.is_alive and proc is not me:
                 proc.interrupt(Crashed(self))
         self._processes = []
 
-    def _restart(self) -> None:
+    def power_on(self) -> None:
+        """The host restarts (undoing a crash) with a fresh context."""
         self.alive = True
         self.incarnation += 1
         self.context = SimContext(self)

@@ -124,7 +124,7 @@ class Route:
                 t = start + size * 8.0 / bandwidth
                 link.busy_until = t
             latency = link.latency
-            t += latency.mean if latency.constant else latency.sample(link._rng or link.rng)
+            t += latency.mean if latency.constant else latency.sample(link.rng)
         return t - now
 
     def fate(self) -> int:

@@ -21,14 +21,14 @@ def monitor_frames(event: int, value: int, endpoint: str) -> tuple[bytes, bytes]
 
 
 class MonitorMixin:
-    """``get_monitor_socket``/``disable_monitor`` for ``SimSocket``, and ``_event`` to report to the monitor."""
+    """``get_monitor_socket``/``disable_monitor`` for ``SimSocket``, and ``report_event`` to report to the monitor."""
 
     if TYPE_CHECKING:
         context: Any
         _monitor: Any
         _monitor_events: int
 
-        def _check_open(self) -> None: ...
+        def check_open(self) -> None: ...
 
     def get_monitor_socket(self, events: int | None = None, addr: str | None = None) -> Any:
         """A PAIR-like socket on which this socket's *events* arrive as libzmq monitor messages.
@@ -36,7 +36,7 @@ class MonitorMixin:
         Each message is two frames, ``=HI`` event id and value then the endpoint, so
         ``zmq.utils.monitor.parse_monitor_message`` reads it.
         """
-        self._check_open()
+        self.check_open()
         from .socktypes import MonitorSocket
 
         if self._monitor is not None:
@@ -48,11 +48,16 @@ class MonitorMixin:
     def disable_monitor(self) -> None:
         """Stop reporting events; the monitor socket receives ``EVENT_MONITOR_STOPPED`` last."""
         if self._monitor is not None:
-            self._monitor._push(monitor_frames(zmq.EVENT_MONITOR_STOPPED, 0, ""))
+            self._monitor.push(monitor_frames(zmq.EVENT_MONITOR_STOPPED, 0, ""))
             self._monitor = None
             self._monitor_events = 0
 
-    def _event(self, event: int, value: int, endpoint: str) -> None:
+    def monitor_closed(self, monitor: Any) -> None:
+        """*monitor*, this socket's monitor socket, was closed: report nothing more to it."""
+        if self._monitor is monitor:
+            self._monitor = None
+
+    def report_event(self, event: int, value: int, endpoint: str) -> None:
         monitor = self._monitor
-        if monitor is not None and event & self._monitor_events and not monitor._closed:
-            monitor._push(monitor_frames(event, value, endpoint))
+        if monitor is not None and event & self._monitor_events and not monitor.closed:
+            monitor.push(monitor_frames(event, value, endpoint))

@@ -23,7 +23,7 @@ from .host import Host
 from .latency import Latency, as_latency
 from .links import Link, Route
 from .stats import NetworkStatistics, freeze
-from .wire import Event, Wire
+from .wire import TRAFFIC_KINDS, NetworkEvent, Wire
 
 __all__ = ["Network"]
 
@@ -87,11 +87,11 @@ class Network(FaultsMixin):
         self._preds: dict[Host, dict[Hashable, list[Hashable]]] = {}
         self._asked: dict[Host, int] = {}
         self._loopbacks: dict[Host, Link] = {}
-        self._version = 0
+        self.topology_version = 0
         self._next_address = 0
-        self._listeners: list[Callable[[Event], None]] = []
+        self._listeners: list[tuple[Callable[[NetworkEvent], None], frozenset[str] | None]] = []
         self.wire = Wire(self)
-        self.events: list[Event] | None = None
+        self.events: list[NetworkEvent] | None = None
         self._init_faults()
         if record:
             self.events = []
@@ -190,7 +190,7 @@ class Network(FaultsMixin):
 
     def _touch(self) -> None:
         """The topology or a link changed: cached routes are stale."""
-        self._version += 1
+        self.topology_version += 1
         self._routes.clear()
         self._preds.clear()
         self._asked.clear()
@@ -233,12 +233,12 @@ class Network(FaultsMixin):
         route: Route | None
         if source is target:
             if self.loopback.constant:
-                route = Route([source.name], [], self._version, self.loopback.mean)
+                route = Route([source.name], [], self.topology_version, self.loopback.mean)
             else:
                 link = self._loopbacks.get(source)
                 if link is None:
                     link = self._loopbacks[source] = Link(source.name, source.name, self.seed, self.loopback)
-                route = Route([source.name], [link], self._version)
+                route = Route([source.name], [link], self.topology_version)
         else:
             path = self._path(source, target)
             if path is None:
@@ -246,7 +246,7 @@ class Network(FaultsMixin):
             else:
                 edges = self.graph.edges
                 hops = [edges[u, v]["link"] for u, v in zip(path, path[1:])]
-                route = Route(path, hops, self._version)
+                route = Route(path, hops, self.topology_version)
         self._routes[key] = route
         return route
 
@@ -308,43 +308,33 @@ class Network(FaultsMixin):
 
     # -- events and accounts -------------------------------------------------------------------------
 
-    def on_event(self, callback: Callable[[Event], None]) -> None:
-        """Call *callback* with every event tuple ``(time, kind, source, target, message id, detail)``.
+    def on_event(self, callback: Callable[[NetworkEvent], None], kinds: Iterable[str] | None = None) -> None:
+        """Call *callback* with every ``NetworkEvent`` (time, kind, source, target, message id, detail).
 
-        Kinds: send, deliver, drop (detail: cause), duplicate, release, fault (detail: text).
+        Kinds: send, deliver, drop (detail: cause), duplicate, release, fault (detail: text). Give
+        *kinds* to hear only those: a listener that leaves out the per-copy traffic kinds (send,
+        deliver, duplicate, release) costs nothing per message.
         """
-        self._listeners.append(callback)
-        listeners = tuple(self._listeners)
-        if len(listeners) == 1:
-            self.wire.emit = callback
-            return
+        wanted = frozenset(kinds) if kinds is not None else None
+        if wanted is not None and not wanted <= _ALL_KINDS:
+            raise ValueError(f"network event kinds are {sorted(_ALL_KINDS)}, got {sorted(wanted - _ALL_KINDS)}")
+        self._listeners.append((callback, wanted))
+        self.wire.emit = _fan_out([(c, k) for c, k in self._listeners if k is None or k - TRAFFIC_KINDS])
+        self.wire.emit_traffic = _fan_out([(c, k) for c, k in self._listeners if k is None or k & TRAFFIC_KINDS])
 
-        def emit_to_all(event: Event) -> None:
-            for listener in listeners:
-                listener(event)
-
-        self.wire.emit = emit_to_all
-
-    def _note(self, kind: str, source: Any, target: Any, detail: Any) -> None:
+    def report_fault(self, description: str) -> None:
+        """Tell the listeners that a fault was applied or undone (``undo <description>``)."""
         emit = self.wire.emit
         if emit is not None:
-            emit((self.env.now, kind, source, target, 0, detail))
+            emit(NetworkEvent(self.env.now, "fault", "", "", 0, description))
 
     def statistics(self) -> NetworkStatistics:
         """Counts of every data message copy: sent, delivered, dropped by cause, in flight."""
         wire = self.wire
-        travelling = sum(
-            1 for bucket in wire._buckets.values() for item in bucket if item[2].__class__ is tuple
-        )
-        held = sum(1 for pipe in wire.holding for item in pipe.held if item[2].__class__ is tuple)
+        travelling = wire.travelling()
+        held = wire.held()
         pending = sum(len(conn.cp.pending) for conn in wire.connections)
-        queued = sum(
-            1
-            for host in self._hosts.values()
-            for sock in host.context._sockets
-            for _frames, pipe, _mid in sock._inbox
-            if pipe is not None
-        )
+        queued = sum(sock.queued_from_network() for host in self._hosts.values() for sock in host.context.sockets())
         return NetworkStatistics(
             sent=wire.sent,
             delivered=wire.delivered,
@@ -360,3 +350,22 @@ class Network(FaultsMixin):
         if isinstance(names, (str, bytes)) or not isinstance(names, Iterable):
             names = [names]
         return [self.host(name) for name in names]
+
+
+_ALL_KINDS = TRAFFIC_KINDS | {"drop", "fault"}
+
+
+def _fan_out(listeners: list[tuple[Callable[[NetworkEvent], None], frozenset[str] | None]]) -> Callable[[NetworkEvent], None] | None:
+    """One callable that gives each event to the *listeners* that want its kind (``None``: no listener)."""
+    if not listeners:
+        return None
+    if len(listeners) == 1 and listeners[0][1] is None:
+        return listeners[0][0]
+    frozen = tuple(listeners)
+
+    def emit(event: NetworkEvent) -> None:
+        for callback, kinds in frozen:
+            if kinds is None or event.kind in kinds:
+                callback(event)
+
+    return emit

@@ -100,13 +100,13 @@ class OptionsMixin:
         _last_endpoint: bytes
         _recv_partial: list[bytes]
 
-        def _check_open(self) -> None: ...
+        def check_open(self) -> None: ...
         def _subscribe(self, topic: bytes, on: bool) -> None: ...
         def poll(self, timeout: int | None = None, flags: int = 1) -> int: ...
 
     def setsockopt(self, option: int, value: int | bytes) -> None:
         """Set *option* (a pyzmq constant) to *value*; ``str`` raises ``TypeError`` as in pyzmq."""
-        self._check_open()
+        self.check_open()
         checked: Any = check_option(option, value)
         if option in (zmq.SUBSCRIBE, zmq.UNSUBSCRIBE):
             self._subscribe(checked, option == zmq.SUBSCRIBE)
@@ -119,7 +119,7 @@ class OptionsMixin:
 
     def getsockopt(self, option: int) -> int | bytes:
         """The value of *option*: what was set, or libzmq's default."""
-        self._check_open()
+        self.check_open()
         if option == zmq.TYPE:
             return self.socket_type
         if option == zmq.EVENTS:
@@ -152,7 +152,11 @@ class OptionsMixin:
         assert isinstance(value, bytes)
         return value.decode(encoding)
 
-    def _reconnect_ivl(self) -> float:
+    def option_set(self, option: int, default: Any = None) -> Any:
+        """The value set for *option*, or *default* if none was (unlike ``getsockopt``, no libzmq default, open or closed)."""
+        return self._opts.get(option, default)
+
+    def reconnect_interval(self) -> float:
         return float(self._opts.get(zmq.RECONNECT_IVL, 100)) / 1000.0
 
     def _linger_s(self) -> float | None:

@@ -71,7 +71,7 @@ class Poller:
         """
         if not self._sockets:
             raise ValueError("Poller.wait() with no registered socket would never wake; register a socket first")
-        env = next(iter(self._sockets))._env
+        env = next(iter(self._sockets)).env
         event = Wakeup(env, self)
         ready = self.poll(0)
         if ready:
@@ -79,9 +79,14 @@ class Poller:
             return event
         for socket, flags in self._sockets.items():
             if flags & zmq.POLLIN:
-                socket._check_open()
-                socket._add_waiter(event)
+                socket.check_open()
+                socket.add_waiter(event)
         if timeout_s is not None:
             timer = env.timeout(timeout_s)
-            timer.callbacks.append(lambda _e: event.succeed([]) if not event.triggered else None)
+
+            def give_up(_timer: simpy.Event) -> None:
+                if not event.triggered:
+                    event.succeed([])
+
+            timer.callbacks.append(give_up)
         return event

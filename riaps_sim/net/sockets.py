@@ -3,7 +3,7 @@
 The base class holds what every socket type shares: options, bind and connect, the receive
 queue, polling, monitors, close and LINGER, statistics. What differs per type is in a few hooks
 that the classes of :mod:`riaps_sim.net.socktypes` override, as SimPy's stores override
-``_do_put`` and ``_do_get``: ``_send`` (fan-out, round robin, routing), ``_arrive`` (a ROUTER
+``_do_put`` and ``_do_get``: ``_send`` (fan-out, round robin, routing), ``arrive`` (a ROUTER
 prefixes the identity, a SUB filters) and how pipes are attached.
 
 Nothing here blocks: a call that would wait in pyzmq raises ``zmq.Again`` instead, whatever its
@@ -13,8 +13,8 @@ flags, and a runtime waits on ``readable_event()`` or ``Poller.wait()`` (SimPy e
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from collections.abc import Hashable, Sequence
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import simpy
 import zmq
@@ -29,12 +29,19 @@ from .wire import Control, Pipe
 if TYPE_CHECKING:
     from .context import SimContext
 
-__all__ = ["SimSocket", "Wakeup"]
+__all__ = ["SimSocket", "Wakeup", "MessageOrigin"]
 
 _POLLIN = int(zmq.POLLIN)  # plain ints: IntFlag arithmetic is slow on the hot path
 _POLLOUT = int(zmq.POLLOUT)
 
 _TYPE_NAMES: dict[int, str] = {zmq.PUB: "PUB", zmq.SUB: "SUB", zmq.DEALER: "DEALER", zmq.ROUTER: "ROUTER", zmq.PAIR: "PAIR"}
+
+
+class MessageOrigin(NamedTuple):
+    """Where the message a socket received last came from: the network's message id and the sending host."""
+
+    msg_id: int
+    source: Hashable
 
 
 class Wakeup(simpy.Event):
@@ -97,6 +104,8 @@ class SimSocket(EndpointsMixin, OptionsMixin, MonitorMixin):
         self._send_partial: list[bytes] = []
         self._recv_partial: list[bytes] = []
         self._next_peer_id = 0
+        self._last_in: tuple[Pipe, int] | None = None  # (pipe, message id) of the last message received
+        self._last_out: int | None = None  # message id of the last message sent, if it got one
 
     # -- identity and repr ---------------------------------------------------------------------------
 
@@ -118,7 +127,7 @@ class SimSocket(EndpointsMixin, OptionsMixin, MonitorMixin):
     def _connected(self) -> int:
         return sum(1 for p in self._pipes if p.up)
 
-    def _check_open(self) -> None:
+    def check_open(self) -> None:
         if self._closed:
             raise zmq.ZMQError(zmq.ENOTSOCK)
 
@@ -143,6 +152,7 @@ class SimSocket(EndpointsMixin, OptionsMixin, MonitorMixin):
                 break
         if not frames:
             raise ValueError("send_multipart needs at least one frame")
+        self._last_out = None
         self._send(frames)
         self._sent += 1
 
@@ -157,17 +167,39 @@ class SimSocket(EndpointsMixin, OptionsMixin, MonitorMixin):
             raise zmq.Again(zmq.EAGAIN)
         frames, pipe, mid = inbox.popleft()
         if pipe is not None:
-            pipe.outstanding -= 1
-            wire = self._wire
-            wire.delivered += 1
-            if wire.emit is not None:
-                wire.emit((self._env.now, "deliver", pipe.sock.host.name, self.host.name, mid, sum(map(len, frames))))
+            self._wire.delivered_copy(pipe, self.host.name, mid, frames)
+            self._last_in = (pipe, mid)
+        else:
+            self._last_in = None
         self._received += 1
         return list(frames)
 
+    def last_received(self) -> MessageOrigin | None:
+        """The network's id and the sending host of the message ``recv_multipart`` returned last (simulation only)."""
+        last = self._last_in
+        return None if last is None else MessageOrigin(last[1], last[0].sock.host.name)
+
+    def last_sent_id(self) -> int | None:
+        """The network's id of the message ``send_multipart`` sent last, or ``None`` if no copy of it was made."""
+        return self._last_out
+
+    def queued_from_network(self) -> int:
+        """Messages from the network waiting in this socket to be read (monitor events not counted)."""
+        return sum(1 for _frames, pipe, _mid in self._inbox if pipe is not None)
+
+    @property
+    def env(self) -> simpy.Environment:
+        """The SimPy environment this socket lives in."""
+        env: simpy.Environment = self._env
+        return env
+
+    def count_drop(self, cause: str) -> None:
+        """Count a message this socket dropped itself (at its high-water mark, a slow joiner, unroutable)."""
+        self._drops[cause] = self._drops.get(cause, 0) + 1
+
     def send(self, data: Any, flags: int = 0, copy: bool = True, track: bool = False, **kwargs: Any) -> None:
         """Send one frame; with ``zmq.SNDMORE`` in *flags* it waits for the message's last frame."""
-        self._check_open()
+        self.check_open()
         self._send_partial.append(data)
         if not flags & zmq.SNDMORE:
             frames, self._send_partial = self._send_partial, []
@@ -203,18 +235,19 @@ class SimSocket(EndpointsMixin, OptionsMixin, MonitorMixin):
 
     def readable_event(self, timeout_s: float | None = None) -> simpy.Event:
         """A SimPy event that succeeds with True once a message waits, or with False after *timeout_s* seconds."""
-        self._check_open()
+        self.check_open()
         event = Wakeup(self._env)
         if self._inbox:
             event.succeed(True)
             return event
-        self._add_waiter(event)
+        self.add_waiter(event)
         if timeout_s is not None:
             timer = self._env.timeout(timeout_s)
             timer.callbacks.append(lambda _e: event.succeed(False) if not event.triggered else None)
         return event
 
-    def _add_waiter(self, event: Wakeup) -> None:
+    def add_waiter(self, event: Wakeup) -> None:
+        """Trigger *event* when input arrives (a ``Poller`` waits on several sockets this way)."""
         waiters = self._waiters
         if len(waiters) >= 8:  # forget waits that timed out, so polling a quiet socket does not grow the list
             waiters[:] = [w for w in waiters if not w.triggered]
@@ -247,10 +280,10 @@ class SimSocket(EndpointsMixin, OptionsMixin, MonitorMixin):
         for port in sorted(set(self._binds.values())):
             self.host.unlisten(self, port)
         for endpoint in self._binds:
-            self._event(zmq.EVENT_CLOSED, 0, endpoint)
+            self.report_event(zmq.EVENT_CLOSED, 0, endpoint)
         self._finish("closed")
 
-    def _crash(self) -> list[tuple[str, Connection]]:
+    def host_crashed(self) -> list[tuple[str, Connection]]:
         """The host crashed: everything goes, nothing is sent. Returns the half-open peers to reset on restart."""
         half_open = []
         for conn in self._conns:
@@ -279,7 +312,7 @@ class SimSocket(EndpointsMixin, OptionsMixin, MonitorMixin):
         self._conns = []
         self._binds = {}
         self._closed = True
-        self.context._forget(self)
+        self.context.forget(self)
 
     def __enter__(self) -> SimSocket:
         return self
@@ -303,8 +336,8 @@ class SimSocket(EndpointsMixin, OptionsMixin, MonitorMixin):
     def _send(self, frames: tuple[bytes, ...]) -> None:
         raise zmq.ZMQError(zmq.ENOTSUP)
 
-    def _arrive(self, frames: tuple[bytes, ...], pipe: Pipe, peer: Pipe, mid: int) -> None:
-        """A copy sent through *pipe* arrived at this socket's *peer* pipe: queue it and wake waiters."""
+    def arrive(self, frames: tuple[bytes, ...], pipe: Pipe, peer: Pipe, mid: int) -> None:
+        """A copy sent through *pipe* arrived at this socket's *peer* pipe: queue it and wake waiters (the wire calls it)."""
         self._inbox.append((frames, pipe, mid))
         if self._waiters:
             self._wake()
@@ -316,23 +349,23 @@ class SimSocket(EndpointsMixin, OptionsMixin, MonitorMixin):
         if pipe in self._pipes:
             self._pipes.remove(pipe)
 
-    def _attach(self, pipe: Pipe) -> None:
+    def attach(self, pipe: Pipe) -> None:
         """A connection to one of this socket's binds completed its handshake here."""
         self._pipes.append(pipe)
 
-    def _detach(self, pipe: Pipe) -> None:
+    def detach(self, pipe: Pipe) -> None:
         """An accepted connection ended."""
         self._remove_pipe(pipe)
 
-    def _pipe_up(self, pipe: Pipe) -> None:
+    def pipe_up(self, pipe: Pipe) -> None:
         """One of this socket's own connections completed its handshake."""
 
-    def _pipe_down(self, pipe: Pipe) -> None:
+    def pipe_down(self, pipe: Pipe) -> None:
         """One of this socket's own connections was lost; it is retrying."""
 
-    def _peer_identity(self, peer: SimSocket) -> bytes:
+    def identity_for(self, peer: SimSocket) -> bytes:
         """The routing identity this socket gives *peer*: its IDENTITY, or a generated one as libzmq makes."""
-        identity = peer._opts.get(zmq.IDENTITY)
+        identity = peer.option_set(zmq.IDENTITY)
         if identity:
             return bytes(identity)
         self._next_peer_id += 1
@@ -341,5 +374,5 @@ class SimSocket(EndpointsMixin, OptionsMixin, MonitorMixin):
     def _subscribe(self, topic: bytes, on: bool) -> None:
         raise zmq.ZMQError(zmq.EINVAL, "SUBSCRIBE and UNSUBSCRIBE apply to SUB sockets only")
 
-    def _send_subscriptions(self, pipe: Pipe) -> None:
+    def send_subscriptions(self, pipe: Pipe) -> None:
         pass

@@ -33,9 +33,10 @@ class PubSocket(SimSocket):
         wire = self._wire
         head = frames[0]
         mid = wire.new_id()  # every copy of this message carries the same id
+        snd = self._sndhwm
         for pipe in self._pipes:
             if not pipe.up or pipe.subs is None:
-                wire.drop_unsent(pipe, self, "slow_joiner", mid=mid)
+                self._last_out = wire.drop_unsent(pipe, self, "slow_joiner", mid=mid)
                 continue
             if not pipe.match_all:
                 for prefix in pipe.subs:
@@ -44,10 +45,13 @@ class PubSocket(SimSocket):
                 else:
                     self._filtered += 1
                     continue
-            if not self._room(pipe):
-                wire.drop_unsent(pipe, self, "hwm", mid=mid)
-                continue
-            wire.put(pipe, frames, mid)
+            if snd:  # self._room(pipe), inline: a fan-out asks it once per subscriber
+                peer = pipe.peer
+                limit = snd if peer is None else (snd + peer.sock._rcvhwm if peer.sock._rcvhwm else 0)
+                if limit and pipe.outstanding >= limit:
+                    self._last_out = wire.drop_unsent(pipe, self, "hwm", mid=mid)
+                    continue
+            self._last_out = wire.put(pipe, frames, mid)
 
     def recv_multipart(self, flags: int = 0, copy: bool = True, track: bool = False) -> list[bytes]:
         raise zmq.ZMQError(zmq.ENOTSUP)
@@ -64,7 +68,7 @@ class SubSocket(SimSocket):
         self._match_all = False
 
     def send_multipart(self, msg_parts: Any, flags: int = 0, copy: bool = True, track: bool = False, **kwargs: Any) -> None:
-        self._check_open()
+        self.check_open()
         raise zmq.ZMQError(zmq.ENOTSUP)
 
     def _writable(self) -> bool:
@@ -82,11 +86,11 @@ class SubSocket(SimSocket):
             if pipe.up and pipe.peer is not None:
                 self._wire.transmit(pipe, pipe.peer, Control("sub", (on, topic)), 0)
 
-    def _send_subscriptions(self, pipe: Pipe) -> None:
+    def send_subscriptions(self, pipe: Pipe) -> None:
         assert pipe.peer is not None
         self._wire.transmit(pipe, pipe.peer, Control("subs", tuple(self._subscriptions)), 0)
 
-    def _arrive(self, frames: tuple[bytes, ...], pipe: Pipe, peer: Pipe, mid: int) -> None:
+    def arrive(self, frames: tuple[bytes, ...], pipe: Pipe, peer: Pipe, mid: int) -> None:
         if not self._match_all:
             head = frames[0]
             if not any(head.startswith(prefix) for prefix in self._subscriptions):
@@ -114,7 +118,7 @@ class DealerSocket(SimSocket):
             pipe = pipes[index]
             if self._room(pipe):
                 self._next = index + 1
-                self._wire.put(pipe, frames)
+                self._last_out = self._wire.put(pipe, frames)
                 return
         raise zmq.Again(zmq.EAGAIN)
 
@@ -127,7 +131,7 @@ class PairSocket(DealerSocket):
 
     socket_type = zmq.PAIR
 
-    def _attach(self, pipe: Pipe) -> None:
+    def attach(self, pipe: Pipe) -> None:
         if any(p.dead is None for p in self._pipes):
             pipe.dead = "closed"
             return
@@ -149,16 +153,16 @@ class RouterSocket(SimSocket):
         if pipe is None or len(frames) < 2:
             if mandatory:
                 raise zmq.ZMQError(zmq.EHOSTUNREACH)
-            self._wire.drop_unsent(None, self, "unroutable", frames[0].hex())
+            self._last_out = self._wire.drop_unsent(None, self, "unroutable", frames[0].hex())
             return
         if not self._room(pipe):
             if mandatory:
                 raise zmq.Again(zmq.EAGAIN)
-            self._wire.drop_unsent(pipe, self, "hwm")
+            self._last_out = self._wire.drop_unsent(pipe, self, "hwm")
             return
-        self._wire.put(pipe, frames[1:])
+        self._last_out = self._wire.put(pipe, frames[1:])
 
-    def _arrive(self, frames: tuple[bytes, ...], pipe: Pipe, peer: Pipe, mid: int) -> None:
+    def arrive(self, frames: tuple[bytes, ...], pipe: Pipe, peer: Pipe, mid: int) -> None:
         self._inbox.append(((peer.identity, *frames), pipe, mid))
         if self._waiters:
             self._wake()
@@ -177,19 +181,19 @@ class RouterSocket(SimSocket):
         if self._by_identity.get(pipe.identity) is pipe:
             del self._by_identity[pipe.identity]
 
-    def _attach(self, pipe: Pipe) -> None:
+    def attach(self, pipe: Pipe) -> None:
         if self._register(pipe):
             self._pipes.append(pipe)
 
-    def _detach(self, pipe: Pipe) -> None:
+    def detach(self, pipe: Pipe) -> None:
         self._unregister(pipe)
         self._remove_pipe(pipe)
 
-    def _pipe_up(self, pipe: Pipe) -> None:
+    def pipe_up(self, pipe: Pipe) -> None:
         if self._register(pipe):
             self._pipes.append(pipe)
 
-    def _pipe_down(self, pipe: Pipe) -> None:
+    def pipe_down(self, pipe: Pipe) -> None:
         self._unregister(pipe)
         self._remove_pipe(pipe)
 
@@ -206,7 +210,8 @@ class MonitorSocket(SimSocket):
         super().__init__(context)
         self.owner = owner
 
-    def _push(self, frames: tuple[bytes, ...]) -> None:
+    def push(self, frames: tuple[bytes, ...]) -> None:
+        """Queue one monitor event from the owner."""
         if self._closed:
             return
         self._inbox.append((frames, None, 0))
@@ -221,8 +226,7 @@ class MonitorSocket(SimSocket):
     def close(self, linger: int | None = None) -> None:
         if self._closed:
             return
-        if self.owner._monitor is self:
-            self.owner._monitor = None
+        self.owner.monitor_closed(self)
         self._finish("closed")
 
 

@@ -13,8 +13,8 @@ the receiving socket. Held copies wait in their pipe and are sent again, in orde
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Hashable
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import simpy
 
@@ -24,10 +24,30 @@ if TYPE_CHECKING:
     from .network import Network
     from .sockets import SimSocket
 
-__all__ = ["Pipe", "Control", "Wire", "Event"]
+__all__ = ["Pipe", "Control", "Wire", "NetworkEvent", "Event", "TRAFFIC_KINDS"]
 
-#: An event-log record: (time s, kind, source host, destination host, message id, detail).
-Event = tuple[float, str, Any, Any, int, Any]
+
+class NetworkEvent(NamedTuple):
+    """One fact of the network's event log (a named tuple, so it still unpacks and compares as one).
+
+    ``kind`` is send, deliver, drop, duplicate, release (data traffic) or fault. ``detail`` is the
+    size in bytes (send, deliver), the drop cause, the original message id (duplicate), the number
+    of copies released, or the fault's description.
+    """
+
+    time: float
+    kind: str
+    source: Hashable
+    target: Hashable
+    msg_id: int
+    detail: Any
+
+
+#: Kept for code that named the old tuple type.
+Event = NetworkEvent
+
+#: Kinds of event emitted for every message copy; a listener may leave them out (see ``Network.on_event``).
+TRAFFIC_KINDS = frozenset({"send", "deliver", "duplicate", "release"})
 
 
 class Pipe:
@@ -84,7 +104,8 @@ class Wire:
         self.delivered = 0
         self.duplicated = 0
         self.dropped: dict[str, int] = {}
-        self.emit: Callable[[Event], None] | None = None
+        self.emit: Callable[[NetworkEvent], None] | None = None  #: listeners of drops and faults
+        self.emit_traffic: Callable[[NetworkEvent], None] | None = None  #: listeners of every copy's send, deliver...
         self.partitions: list[Any] = []
         self.holding: dict[Pipe, None] = {}
         self.connections: dict[Connection, None] = {}
@@ -120,36 +141,39 @@ class Wire:
         self._mid += 1
         return self._mid
 
-    def put(self, pipe: Pipe, frames: tuple[bytes, ...], mid: int = 0) -> None:
+    def put(self, pipe: Pipe, frames: tuple[bytes, ...], mid: int = 0) -> int:
         """Count one copy sent through *pipe* and put it on the wire, or queue it until the pipe is up.
 
-        Copies of one message share its id *mid*; 0 means a message of its own.
+        Copies of one message share its id *mid*; 0 means a message of its own. Returns the id.
         """
         self.sent += 1
         if not mid:
             self._mid = mid = self._mid + 1
         pipe.outstanding += 1
-        emit = self.emit
+        emit = self.emit_traffic
         if emit is not None:
-            emit((self.env.now, "send", pipe.sock.host.name, pipe.conn.peer_name(pipe), mid, sum(map(len, frames))))
+            emit(NetworkEvent(self.env.now, "send", pipe.sock.host.name, pipe.conn.peer_name(pipe), mid, sum(map(len, frames))))
         if pipe.up:
             self.transmit(pipe, pipe.peer, frames, mid)  # type: ignore[arg-type]
         else:
             pipe.pending.append((frames, mid))
+        return mid
 
-    def drop_unsent(self, pipe: Pipe | None, sock: SimSocket, cause: str, peer: str = "", mid: int = 0) -> None:
-        """Count one copy that *sock* sent and dropped at once, with *cause* (HWM, slow joiner, unroutable)."""
+    def drop_unsent(self, pipe: Pipe | None, sock: SimSocket, cause: str, peer: str = "", mid: int = 0) -> int:
+        """Count one copy that *sock* sent and dropped at once, with *cause* (HWM, slow joiner, unroutable); return its id."""
         self.sent += 1
         if not mid:
             self._mid = mid = self._mid + 1
         self.dropped[cause] = self.dropped.get(cause, 0) + 1
-        sock._drops[cause] = sock._drops.get(cause, 0) + 1
-        emit = self.emit
-        if emit is not None:
+        sock.count_drop(cause)
+        if self.emit is not None or self.emit_traffic is not None:
             dst = pipe.conn.peer_name(pipe) if pipe is not None else peer
             now = self.env.now
-            emit((now, "send", sock.host.name, dst, mid, 0))
-            emit((now, "drop", sock.host.name, dst, mid, cause))
+            if self.emit_traffic is not None:
+                self.emit_traffic(NetworkEvent(now, "send", sock.host.name, dst, mid, 0))
+            if self.emit is not None:
+                self.emit(NetworkEvent(now, "drop", sock.host.name, dst, mid, cause))
+        return mid
 
     def drop(self, pipe: Pipe, cause: str, mid: int) -> None:
         """Count copy *mid*, sent through *pipe*, as dropped with *cause*."""
@@ -157,12 +181,20 @@ class Wire:
         self.dropped[cause] = self.dropped.get(cause, 0) + 1
         emit = self.emit
         if emit is not None:
-            emit((self.env.now, "drop", pipe.sock.host.name, pipe.conn.peer_name(pipe), mid, cause))
+            emit(NetworkEvent(self.env.now, "drop", pipe.sock.host.name, pipe.conn.peer_name(pipe), mid, cause))
+
+    def delivered_copy(self, pipe: Pipe, receiver: Hashable, mid: int, frames: tuple[bytes, ...]) -> None:
+        """Count copy *mid* (*frames*), sent through *pipe*, as taken by the application on host *receiver*."""
+        pipe.outstanding -= 1
+        self.delivered += 1
+        emit = self.emit_traffic
+        if emit is not None:
+            emit(NetworkEvent(self.env.now, "deliver", pipe.sock.host.name, receiver, mid, sum(map(len, frames))))
 
     def transmit(self, pipe: Pipe, peer: Pipe, frames: Any, mid: int) -> None:
         """Send a copy already counted (or a ``Control``) from *pipe* to *peer*, in stream order."""
         route = pipe.route
-        if route is None or route.version != self.network._version:
+        if route is None or route.version != self.network.topology_version:
             route = pipe.route = self.network.route(pipe.sock.host, peer.sock.host)
             if route is None:
                 if frames.__class__ is tuple:
@@ -183,14 +215,19 @@ class Wire:
         if at < pipe.last_arrival:
             at = pipe.last_arrival
         pipe.last_arrival = at
-        self._at(at, (pipe, peer, frames, mid))
+        bucket = self._buckets.get(at)  # self._at(at, ...), inline: once per copy
+        if bucket is None:
+            self._buckets[at] = [(pipe, peer, frames, mid)]
+            self.env.timeout(at - now, at).callbacks.append(self._fire)
+        else:
+            bucket.append((pipe, peer, frames, mid))
         if copies == 2:
             self.sent += 1
             self.duplicated += 1
             pipe.outstanding += 1
             self._mid = dup = self._mid + 1
-            if self.emit is not None:
-                self.emit((now, "duplicate", pipe.sock.host.name, peer.sock.host.name, dup, mid))
+            if self.emit_traffic is not None:
+                self.emit_traffic(NetworkEvent(now, "duplicate", pipe.sock.host.name, peer.sock.host.name, dup, mid))
             self._at(at, (pipe, peer, frames, dup))
 
     # -- arriving ------------------------------------------------------------------------------------
@@ -212,9 +249,17 @@ class Wire:
                 pipe.held.append(item)
                 return
         if frames.__class__ is tuple:
-            peer.sock._arrive(frames, pipe, peer, mid)
+            peer.sock.arrive(frames, pipe, peer, mid)
         else:
             peer.conn.control(peer, frames)
+
+    def travelling(self) -> int:
+        """Data message copies on the wire now, between sending and arrival."""
+        return sum(1 for bucket in self._buckets.values() for item in bucket if item[2].__class__ is tuple)
+
+    def held(self) -> int:
+        """Data message copies held by partitions in hold mode."""
+        return sum(1 for pipe in self.holding for item in pipe.held if item[2].__class__ is tuple)
 
     def blocking(self, source: Host, target: Host) -> Any:
         """The first active partition that stops traffic from *source* to *target*, or ``None``."""
@@ -232,8 +277,8 @@ class Wire:
                 continue
             del self.holding[pipe]
             pipe.held = deque()
-            if self.emit is not None:
-                self.emit((self.env.now, "release", pipe.sock.host.name, peer.sock.host.name, 0, len(held)))
+            if self.emit_traffic is not None:
+                self.emit_traffic(NetworkEvent(self.env.now, "release", pipe.sock.host.name, peer.sock.host.name, 0, len(held)))
             for _pipe, target, frames, mid in held:
                 self.transmit(pipe, target, frames, mid)
 

@@ -23,7 +23,7 @@ from ..coord.group import Group
 from ..coord.machine import GroupMachine
 from ..coord.protocol import make_machine
 from ..coord.requests import AnswerPortBound, AnswerPortFailed, Join, Leave, SendFailed, TimerFired
-from ..coord.wire import decode
+from ..coord.wire import Code, decode
 from ..discovery import Endpoint
 from ..model import GroupType
 from ..trace import Kind
@@ -45,6 +45,10 @@ _NOTIFY_KINDS = {
     "handleMemberJoined": Kind.MEMBER_JOINED, "handleMemberLeft": Kind.MEMBER_LEFT,
     "handleLeaderElected": Kind.LEADER_ELECTED, "handleLeaderExited": Kind.LEADER_EXITED,
 }
+
+
+#: Frame 0 of the protocol's messages as the trace names them (decoding bytes per message costs more).
+_COMMANDS = {code.value: code.value.decode() for code in Code}
 
 
 class GroupMember:
@@ -146,9 +150,10 @@ class GroupMember:
 
     # -- inputs ---------------------------------------------------------------------------------------
 
-    def _run(self, event: Input) -> None:
+    def _run(self, event: Input, now: float | None = None) -> None:
+        """Hand *event* to the machine at node time *now* (default: the clock now) and carry out its commands."""
         try:
-            commands = self.machine.handle(event, self.node.driver.clock())
+            commands = self.machine.handle(event, self.node.driver.clock() if now is None else now)
         except CoordError:
             if event.origin == "local":
                 raise
@@ -158,10 +163,10 @@ class GroupMember:
 
     def _receive_all(self, port: ports.Port, receive: Callable[[], list[bytes]], head: Callable[[list[bytes]], bytes]) -> None:
         """Drain *port*: decode each frame list into an input and run it."""
-        ids = getattr(self.node.driver, "message_ids", None)  # the network's ids, in simulation
+        origin_of = getattr(port.getSocket(), "last_received", None)  # the network's ids: simulated sockets only
+        node, group, instance = self.node, self.group_name, self.component.instance_name
+        driver, trace = node.driver, node.trace
         while not self._left:
-            if ids is not None:
-                ids.delivered = ids.source = None
             try:
                 frames = receive()
             except ports.PortError as error:
@@ -175,11 +180,16 @@ class GroupMember:
                 log.warning("%s: dropped a malformed %r message: %s", self, frames[0][:8], error)
                 self._trace(Kind.DROP, detail="malformed", peer=error.__class__.__name__)
                 continue
-            self._trace(
-                Kind.DELIVER, detail=frames[0].decode("ascii", "replace"), size=len(frames[1]),
-                msg_id=ids.delivered if ids is not None else None, peer=ids.source if ids is not None else None,
+            origin = origin_of() if origin_of is not None else None
+            now = driver.clock()  # one reading for the trace and the machine: nothing runs in between
+            command = _COMMANDS.get(frames[0])
+            if command is None:
+                command = frames[0].decode("ascii", "replace")
+            trace.record_message(
+                now, driver.true_time(), node.name, instance, group, Kind.DELIVER, command,
+                origin.source if origin is not None else None, origin.msg_id if origin is not None else None, len(frames[1]),
             )
-            self._run(event)
+            self._run(event, now)
 
     def _on_sub(self) -> None:
         self._receive_all(self.sub, self.sub.recvGroup, lambda frames: b"")
@@ -204,30 +214,28 @@ class GroupMember:
                 raise TypeError(f"{self!r}: no executor for {command!r}")
             handler(self, command)
 
-    def _send(self, what: str, action: Callable[[], object]) -> None:
-        ids = getattr(self.node.driver, "message_ids", None)  # the network's ids, in simulation
-        if ids is not None:
-            ids.sent = None
+    def _send(self, what: str, port: ports.Port, action: Callable[[], object]) -> None:
         try:
             action()
         except (ports.PortError, ports.OperationError) as error:
             self._trace(Kind.DROP, detail="send_failed", peer=what)
             self._run(SendFailed(what=what, reason=str(error)))
             return
-        self._trace(Kind.SEND, detail=what, msg_id=ids.sent if ids is not None else None)
+        sent_id = getattr(port.getSocket(), "last_sent_id", None)  # the network's id: simulated sockets only
+        self.node.record_message(Kind.SEND, self.component.instance_name, self.group_name, what, None, sent_id() if sent_id is not None else None, None)
 
     def _publish(self, c: cmd.Publish) -> None:
-        self._send(c.cmd.value.decode(), lambda: self.pub.sendGroup(c.cmd.value, c.payload))
+        self._send(c.cmd.value.decode(), self.pub, lambda: self.pub.sendGroup(c.cmd.value, c.payload))
 
     def _to_leader(self, c: cmd.SendToLeader) -> None:
-        self._send(c.cmd.value.decode(), lambda: self.qry.sendToLeader(c.cmd.value, c.payload))
+        self._send(c.cmd.value.decode(), self.qry, lambda: self.qry.sendToLeader(c.cmd.value, c.payload))
 
     def _to_member(self, c: cmd.SendToMember) -> None:
         def send() -> None:
             self.ans.set_identity(c.identity)
             self.ans.sendToMember(c.cmd.value, c.payload)
 
-        self._send(c.cmd.value.decode(), send)
+        self._send(c.cmd.value.decode(), self.ans, send)
 
     def _follow(self, c: cmd.FollowLeader) -> None:
         self.qry.update(c.host, c.port)

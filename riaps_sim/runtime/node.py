@@ -103,6 +103,19 @@ class Node:
 
     # -- life cycle -----------------------------------------------------------------------------------
 
+    def build(self, factory: Callable[[], Component], name: str) -> Component | None:
+        """Build a component with *factory* and host it as *name*; a failure is logged and traced, not raised.
+
+        The node runs on without it, and the run's checks report it (``components_built``).
+        """
+        try:
+            component = factory()
+        except Exception as exc:
+            log.error("node %s: could not build component %r:\n%s", self.name, name, traceback.format_exc())
+            self.record(Kind.ERROR, name, None, detail=f"could not build component {name!r}: {type(exc).__name__}: {exc}")
+            return None
+        return self.add(component, name)
+
     def add(self, component: Component, name: str | None = None) -> Component:
         """Host *component* under *name* (default: its class name); it starts with the node."""
         name = name or type(component).__name__
@@ -220,6 +233,11 @@ class Node:
             log.error("node %s: %s raised:\n%s", self.name, what, traceback.format_exc())
             name = component.instance_name if component is not None else None
             self.record(Kind.ERROR, name, None, detail=f"{what} raised {type(exc).__name__}: {exc}")
+
+    def record_message(self, kind: str, component: str | None, group: str | None, command: str, peer: str | None, msg_id: int | str | None, size: int | None) -> None:
+        """Record a ``send`` or ``deliver`` of *command*, as ``record`` does (the trace may count heartbeats instead)."""
+        driver = self.driver
+        self.trace.record_message(driver.clock(), driver.true_time(), self.name, component, group, kind, command, peer, msg_id, size)
 
     def record(self, kind: str, component: str | None, group: str | None, **fields: Any) -> None:
         """Append an event stamped with this node's clock (and true time in simulation)."""

@@ -63,7 +63,7 @@ class NodeProcess:
         self.node = Node(plan.name, plan.host, node_context, self.driver, launch.group_types, self.discovery, self.trace,
                          seed=launch.seed, incarnation=os.getpid())
         for instance, (cls, kwargs) in plan.components.items():
-            self.node.add(cls(**kwargs), instance)
+            self.node.build(functools.partial(cls, **kwargs), instance)
 
     def _discovery(self) -> Any:
         from ..discovery import BeaconDiscovery

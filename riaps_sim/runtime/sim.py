@@ -18,6 +18,7 @@ from ..component import Component
 from ..discovery.sim import SimDiscovery
 from ..model import GroupType
 from ..net import Network
+from ..net import NetworkEvent
 from ..trace import Kind, Trace
 from .node import Node
 
@@ -38,21 +39,6 @@ class _Timer:
             self.callback()
 
 
-class MessageIds:
-    """The network's ids of the message this host sent or received last (simulation only).
-
-    The runtime clears a field, sends or receives, and reads it back: the network assigns ids
-    synchronously inside the socket call, so the id belongs to exactly that message.
-    """
-
-    __slots__ = ("sent", "delivered", "source")
-
-    def __init__(self) -> None:
-        self.sent: int | None = None
-        self.delivered: int | None = None
-        self.source: str | None = None
-
-
 class SimDriver:
     """The loop of one node on one simulated host."""
 
@@ -62,7 +48,6 @@ class SimDriver:
         self.env = network.env
         self._watched: dict[Any, Callable[[], None]] = {}
         self.stopped = False
-        self.message_ids = MessageIds()
 
     def __repr__(self) -> str:
         return f"<SimDriver {self.host.name} watching {len(self._watched)}>"
@@ -125,6 +110,10 @@ class Simulation:
         A ready ``Network`` (own topology); by default a switched LAN is made as nodes are added.
     discovery_delay_s:
         How long discovery takes to tell other nodes of a new pub, in seconds.
+    trace_all:
+        Keep a row for every heartbeat (``tic``, ``ldr``) send and delivery. By default they are
+        counted per (node, peer, command) in the trace's tallies, so that memory grows with state
+        changes rather than with N^2 x T (see ``riaps_sim.trace``).
 
     Examples
     --------
@@ -143,6 +132,7 @@ class Simulation:
         seed: int = 0,
         network: Network | None = None,
         discovery_delay_s: float = 0.05,
+        trace_all: bool = False,
     ) -> None:
         if not isinstance(group_types, Mapping):
             group_types = {g.name: g for g in group_types}
@@ -150,11 +140,11 @@ class Simulation:
         self.seed = seed
         self.network = network if network is not None else Network(seed=seed)
         self.env = self.network.env
-        self.trace = Trace()
+        self.trace = Trace(keep_heartbeats=trace_all)
         self.discovery = SimDiscovery(self.env, delay_s=discovery_delay_s)
         self.nodes: dict[str, Node] = {}
         self._factories: dict[str, dict[str, ComponentFactory]] = {}
-        self.network.on_event(self._on_network_event)
+        self.network.on_event(self._on_network_event, kinds=("drop", "fault"))
 
     def __repr__(self) -> str:
         return f"<Simulation t={self.env.now:.3f} s nodes={list(self.nodes)} events={len(self.trace)}>"
@@ -183,7 +173,7 @@ class Simulation:
             seed=self.seed, incarnation=host.incarnation,
         )
         for instance, factory in self._factories[name].items():
-            node.add(factory(), instance)
+            node.build(factory, instance)
         self.nodes[name] = node
         return node
 
@@ -205,21 +195,12 @@ class Simulation:
 
     # -- the network's facts, followed -----------------------------------------------------------------
 
-    def _on_network_event(self, event: tuple[Any, ...]) -> None:
-        time, kind, source, target, msg_id, detail = event
-        if kind == "send":
-            node = self.nodes.get(source)
-            if node is not None:
-                node.driver.message_ids.sent = msg_id  # type: ignore[attr-defined]
-        elif kind == "deliver":
-            node = self.nodes.get(target)
-            if node is not None:
-                ids = node.driver.message_ids  # type: ignore[attr-defined]
-                ids.delivered, ids.source = msg_id, source
-        elif kind == "drop":
-            self.trace.record(time, time, str(source), None, None, Kind.DROP, peer=str(target) or None, msg_id=msg_id or None, detail=str(detail))
-        elif kind == "fault":
-            text = str(detail)
+    def _on_network_event(self, event: NetworkEvent) -> None:
+        time = event.time
+        if event.kind == "drop":
+            self.trace.record(time, time, str(event.source), None, None, Kind.DROP, peer=str(event.target) or None, msg_id=event.msg_id or None, detail=str(event.detail))
+        elif event.kind == "fault":
+            text = str(event.detail)
             self.trace.record(time, time, "network", None, None, Kind.FAULT, detail=_fault_text(text))
             self._follow_fault(text)
 
