@@ -115,7 +115,8 @@ class RiapsPart(Component):
         except Exception as exc:
             log.error("node %s: %s(%s) raised in its constructor; the instance is skipped, as RIAPS skips it:\n%s",
                       services.name, cls.__name__, dict(recipe.arguments), traceback.format_exc())
-            services.record(Kind.ERROR, name, None, detail=f"{cls.__name__}.__init__ raised {type(exc).__name__}: {exc}")
+            # The node's wording for a component that cannot be built, so the run's checks count it as such.
+            services.record(Kind.ERROR, name, None, detail=f"could not build component {name!r}: {cls.__name__}.__init__ raised {type(exc).__name__}: {exc}")
             return
         for decl in recipe.component.ports:
             port = self._make_port(decl)
