@@ -1,4 +1,4 @@
-"""The ``riaps-sim`` command: run scenarios in simulation or for real, sweep seeds, run one node, demo the ports."""
+"""The ``riaps-sim`` command: run scenarios in simulation or for real, sweep seeds, run one node, manage keys, demo the ports."""
 
 from __future__ import annotations
 
@@ -23,12 +23,14 @@ def _run(args: argparse.Namespace) -> int:
     scenario = _load_run_scenario(args)
     out = Path(args.out) if args.out else Path("out") / f"{scenario.name}-{args.mode}"
     print(f"riaps-sim: running {scenario.name!r} ({scenario.description or 'no description'}) in {args.mode} mode", flush=True)
+    if args.mode == "sim" and (args.keys or args.insecure):
+        raise ScenarioError("--keys and --insecure are for real mode (--mode real)")
     result = run_scenario(scenario, mode=args.mode, seed=args.seed, until=args.until, out=out, isolation=args.isolation,
-                          trace_all=True if args.trace_all else None)
+                          trace_all=True if args.trace_all else None, keys=args.keys, insecure=args.insecure)
     summary = result.summary()
     print(summary)
     report = result.check()
-    checks = check_lines(report)
+    checks = result.security_lines() + check_lines(report)
     for line in checks:
         print(line)
     paths = result.save(out, summary)
@@ -128,10 +130,19 @@ def _node(args: argparse.Namespace) -> int:
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     seed = scenario.seed if args.seed is None else args.seed
+    keys_dir = args.keys or scenario.keys
+    if keys_dir is None and not (args.insecure or scenario.insecure):
+        raise ScenarioError("riaps-sim node needs the application's keys on every host: make them once with "
+                            "'riaps-sim keys new DIR', copy DIR to each host and give --keys DIR (or --insecure, on a trusted network only)")
+    from .runner import app_keys
+
+    keys = app_keys(keys_dir, insecure=args.insecure or (scenario.insecure and keys_dir is None))
+    if keys is None:
+        print("riaps-sim: WARNING: insecure: no CURVE, no allow-list, unsigned beacons", file=sys.stderr)
     launch = NodeLaunch(
         plan=NodePlan(spec.name, host, dict(spec.components)), group_types={g.name: g for g in scenario.group_types},
         app=f"riaps-sim-{scenario.name}-{seed}", seed=seed, duration_s=args.until or scenario.duration,
-        trace_path=str(out / f"{spec.name}.jsonl"), beacon=BeaconSettings(args.beacon_port or DEFAULT_BEACON_PORT),
+        trace_path=str(out / f"{spec.name}.jsonl"), beacon=BeaconSettings(args.beacon_port or DEFAULT_BEACON_PORT), keys=keys,
     )
     print(f"riaps-sim: node {spec.name} of {scenario.name!r} on {host}, beacons on UDP {launch.beacon.port}; trace to {launch.trace_path}", flush=True)
     run_node(launch)
@@ -165,6 +176,23 @@ def _demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def _keys(args: argparse.Namespace) -> int:
+    from .security import AppKeys
+
+    if args.keys_command == "new":
+        keys = AppKeys.generate()
+        try:
+            directory = keys.write(args.dir)
+        except FileExistsError as exc:
+            print(f"riaps-sim: {exc}", file=sys.stderr)
+            return 1
+        print(f"riaps-sim: wrote the application's key material to {directory} (files mode 0600); copy it to every host")
+    else:
+        keys = AppKeys.load(args.dir)
+    print(keys.public_text())
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of ``riaps-sim`` and its subcommands."""
     parser = argparse.ArgumentParser(prog="riaps-sim", description="Study RIAPS group coordination in simulation and on real ZeroMQ.")
@@ -180,6 +208,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--out", help="directory for trace.jsonl, summary.txt and roles.png (default: out/<scenario>-<mode>)")
     run.add_argument("--isolation", choices=["loopback", "netns"], default="loopback",
                      help="real mode: processes on 127.0.0.x (default), or one network namespace per node with firewall partitions (root)")
+    run.add_argument("--keys", metavar="DIR", help="real mode: the application's key material (riaps-sim keys new DIR); default: fresh for this run")
+    run.add_argument("--insecure", action="store_true", help="real mode: no CURVE, no allow-list, unsigned beacons (anyone who reaches the nodes can join); the summary says so")
     run.add_argument("--check", action="store_true", help="exit with status 1 if an invariant is violated")
     run.add_argument("--depl", help="with a RIAPS application folder: the deployment file (default: the folder's only .depl)")
     run.add_argument("--hosts", help="with a RIAPS application folder: the hosts, a count or comma-separated names (needed for 'on all')")
@@ -202,6 +232,8 @@ def build_parser() -> argparse.ArgumentParser:
     node.add_argument("--seed", type=int, help="the seed (default: the scenario's); use the same on every host")
     node.add_argument("--until", type=float, help="seconds to run (default: the scenario's duration)")
     node.add_argument("--beacon-port", type=int, help="UDP port of discovery beacons (default 47474), the same on every host")
+    node.add_argument("--keys", metavar="DIR", help="the application's key material, the same folder on every host (riaps-sim keys new DIR)")
+    node.add_argument("--insecure", action="store_true", help="no authentication (trusted networks only); every host must say so")
     node.add_argument("--out", default="out/node", help="directory for this node's trace (default out/node)")
     node.set_defaults(handler=_node)
 
@@ -217,6 +249,14 @@ def build_parser() -> argparse.ArgumentParser:
     explore.add_argument("--no-shrink", action="store_true", help="report failures without shrinking them")
     explore.add_argument("--replay", metavar="DIR", help="rerun every scenario file of a corpus folder instead (a regression suite)")
     explore.set_defaults(handler=_explore)
+
+    keys = commands.add_parser("keys", help="make or show an application's key material (CURVE pair, allow-list, beacon secret)")
+    keys_commands = keys.add_subparsers(dest="keys_command", required=True, metavar="ACTION")
+    keys_new = keys_commands.add_parser("new", help="write fresh key material into DIR (files mode 0600) and print its public half")
+    keys_new.add_argument("dir", help="the directory to write (made if missing; existing key files are not overwritten)")
+    keys_show = keys_commands.add_parser("show", help="print the public half of the key material in DIR (never the secrets)")
+    keys_show.add_argument("dir", help="a directory written by 'riaps-sim keys new'")
+    keys.set_defaults(handler=_keys)
 
     demo = commands.add_parser("demo", help="three members on loopback exchange messages through the four group ports (real ZeroMQ)")
     demo.add_argument("--timeout", type=float, default=20.0, help="give up after this many seconds (default 20)")

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from .component import Component
-from .faults import LEADER, Crash, Fault, FaultSchedule, Heal, Partition
+from .faults import LEADER, Crash, Fault, FaultSchedule, Heal, Partition, check_restarts
 from .model import GroupType
 from .scenario_files import ScenarioError, check_component_args, load_file
 
@@ -57,7 +57,9 @@ class Scenario:
     a ``riaps_sim.net`` latency), ``bandwidth`` (bits/s), ``loss`` and ``duplication``; a ``DiGraph``
     gives each direction its own. Without it, nodes sit on one switched LAN with 0.5 ms links. The
     real world has the topology it has. *trace_all* keeps a trace row for every heartbeat in
-    simulation, instead of counting them (see ``riaps_sim.trace``).
+    simulation, instead of counting them (see ``riaps_sim.trace``). In the real world, *keys* is
+    the application's key material (a folder made by ``riaps-sim keys new``, or an ``AppKeys``;
+    default: fresh for each run) and *insecure* turns authentication off.
 
     Examples
     --------
@@ -76,6 +78,8 @@ class Scenario:
     description: str = ""
     topology: Any = None
     trace_all: bool = False
+    keys: Any = None
+    insecure: bool = False
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "group_types", tuple(self.group_types))
@@ -111,7 +115,11 @@ class Scenario:
             self.faults.check_nodes([*names, LEADER])
         except ValueError as exc:
             raise ScenarioError(f"scenario {self.name!r}: {exc}") from None
-        late = [f.describe() for f in self.faults if f.at > self.duration]
+        try:
+            check_restarts(self.faults)
+        except ValueError as exc:
+            raise ScenarioError(f"scenario {self.name!r}: {exc}") from None
+        late = [f.describe() for f in self.faults if f.at is not None and f.at > self.duration]
         if late:
             raise ScenarioError(f"scenario {self.name!r}: faults after the end ({self.duration:g} s): {late}")
 

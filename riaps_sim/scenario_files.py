@@ -178,9 +178,14 @@ def _load_toml(path: Path) -> Any:
     duration = head.take("duration", _NUMBER, "a number of seconds", 60.0)
     seed = head.take("seed", int, "an integer seed", 0)
     description = head.take("description", str, "a string", "")
-    head.done(["name", "duration", "seed", "description"])
+    keys = head.take("keys", str, "a key folder (riaps-sim keys new DIR), relative to the file", None)
+    insecure = head.take("insecure", bool, "true or false", False)
+    head.done(["name", "duration", "seed", "description", "keys", "insecure"])
+    if keys is not None:
+        keys = str((path.parent / keys).resolve())
     try:
-        return Scenario(name, tuple(groups), tuple(nodes), FaultSchedule(faults), float(duration), seed, description)
+        return Scenario(name, tuple(groups), tuple(nodes), FaultSchedule(faults), float(duration), seed, description,
+                        keys=keys, insecure=insecure)
     except ScenarioError as exc:
         raise ScenarioError(f"{path}: {exc}") from None
 

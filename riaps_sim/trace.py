@@ -54,7 +54,7 @@ from __future__ import annotations
 import json
 from collections import Counter
 from collections import deque
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import asdict, dataclass
 from enum import StrEnum
 from pathlib import Path
@@ -89,6 +89,9 @@ class Kind(StrEnum):
     FAULT = "fault"
     TIMER = "timer"
     ERROR = "error"
+    HANDSHAKE_REFUSED = "handshake_refused"
+    BEACON_REJECTED = "beacon_rejected"
+    APP = "app"
 
 
 class TraceEvent(NamedTuple):
@@ -147,6 +150,18 @@ class Tally:
     def latency_mean(self) -> float | None:
         return self.latency_sum / self.timed if self.timed else None
 
+    def combined(self, other: Tally) -> Tally:
+        """This tally and *other* (the same key, counted elsewhere: another file, another incarnation) as one."""
+        if not self.count:
+            return Tally(**asdict(other))
+        if not other.count:
+            return Tally(**asdict(self))
+        return Tally(
+            self.count + other.count, self.bytes + other.bytes, min(self.first, other.first), max(self.last, other.last),
+            self.timed + other.timed, self.latency_sum + other.latency_sum,
+            min(self.latency_min, other.latency_min), max(self.latency_max, other.latency_max),
+        )
+
 
 class Trace:
     """An append-only sequence of ``TraceEvent`` rows, with selection, files and notebook display.
@@ -166,6 +181,7 @@ class Trace:
         self._inside: dict[tuple[str, str | None], bool] = {}  # (node, group) -> a member now (counting mode)
         self._sent_at: dict[object, float] = {}  # counted heartbeat sends' ids -> when, to time deliveries
         self._sent_order: deque[tuple[float, object]] = deque()
+        self._watchers: dict[str, list[Callable[[TraceEvent], None]]] = {}
 
     def __len__(self) -> int:
         return len(self._events)
@@ -194,7 +210,11 @@ class Trace:
                     return
             elif kind == "group_joined" or kind == "group_left":
                 self._inside[(node, group)] = kind == "group_joined"
-        self._events.append(TraceEvent(time, true_time, node, component, group, str(kind), **fields))
+        event = TraceEvent(time, true_time, node, component, group, str(kind), **fields)
+        self._events.append(event)
+        if self._watchers:
+            for callback in self._watchers.get(kind, ()):
+                callback(event)
 
     def record_message(
         self, time: float, true_time: float | None, node: str, component: str | None, group: str | None, kind: str,
@@ -272,6 +292,20 @@ class Trace:
         """Append a ready-made event."""
         self._events.append(event)
 
+    def watch(self, kind: str, callback: Callable[[TraceEvent], None]) -> None:
+        """Call *callback* with every event of *kind* recorded from now on (fault triggers use it).
+
+        Sends and deliveries of heartbeats counted rather than stored are not seen.
+        """
+        self._watchers.setdefault(kind, []).append(callback)
+
+    def unwatch(self, kind: str, callback: Callable[[TraceEvent], None]) -> None:
+        watchers = self._watchers.get(kind, [])
+        if callback in watchers:
+            watchers.remove(callback)
+        if not watchers:
+            self._watchers.pop(kind, None)
+
     def extend(self, events: Iterable[TraceEvent]) -> None:
         self._events.extend(events)
 
@@ -296,8 +330,8 @@ class Trace:
         )
 
     def sorted(self) -> Trace:
-        """The events in order of ``when``; ties keep their recorded order."""
-        return Trace(sorted(self._events, key=lambda e: e.when))
+        """The events in order of ``when``; ties keep their recorded order (tallies are kept)."""
+        return Trace(sorted(self._events, key=lambda e: e.when), keep_heartbeats=self.keep_heartbeats, tallies=self._tallies)
 
     def nodes(self) -> list[str]:
         """Node names in order of first appearance."""
@@ -316,16 +350,26 @@ class Trace:
 
     @classmethod
     def merge(cls, traces: Iterable[Trace]) -> Trace:
-        """One trace of several (say, one per node process), in order of ``when``."""
-        return cls(e for t in traces for e in t).sorted()
+        """One trace of several (say, one per node process), in order of ``when``; tallies of one key are combined."""
+        parts = list(traces)
+        tallies: dict[TallyKey, Tally] = {}
+        for part in parts:
+            for key, tally in part.tallies().items():
+                tallies[key] = tallies[key].combined(tally) if key in tallies else Tally(**asdict(tally))
+        merged = cls(sorted((e for t in parts for e in t), key=lambda e: e.when), keep_heartbeats=all(p.keep_heartbeats for p in parts), tallies=tallies)
+        return merged
+
+    def jsonl_lines(self) -> Iterator[str]:
+        """The lines ``to_jsonl`` writes: one JSON object per event, then one per tally."""
+        for event in self._events:
+            yield json.dumps(event._asdict(), separators=(",", ":")) + "\n"
+        for key, tally in self._tallies.items():
+            yield json.dumps({"tally": {**key._asdict(), **asdict(tally)}}, separators=(",", ":")) + "\n"
 
     def to_jsonl(self, path: str | Path) -> None:
         """Write one JSON object per line."""
         with Path(path).open("w", encoding="utf-8") as out:
-            for event in self._events:
-                out.write(json.dumps(event._asdict(), separators=(",", ":")) + "\n")
-            for key, tally in self._tallies.items():
-                out.write(json.dumps({"tally": {**key._asdict(), **asdict(tally)}}, separators=(",", ":")) + "\n")
+            out.writelines(self.jsonl_lines())
 
     @classmethod
     def from_jsonl(cls, path: str | Path) -> Trace:

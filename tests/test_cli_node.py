@@ -44,8 +44,12 @@ def test_three_node_commands_elect_a_leader(tmp_path: Path) -> None:
     scenario = tmp_path / "hosts.toml"
     scenario.write_text(SCENARIO.format())
     port = str(random.Random().randrange(40000, 47000))
+    keys = tmp_path / "keys"
+    made = subprocess.run([sys.executable, "-m", "riaps_sim.cli", "keys", "new", str(keys)], capture_output=True, text=True, timeout=60)
+    assert made.returncode == 0, made.stderr
     commands = [
-        [sys.executable, "-m", "riaps_sim.cli", "node", str(scenario), "--name", name, "--beacon-port", port, "--out", str(tmp_path / "out")]
+        [sys.executable, "-m", "riaps_sim.cli", "node", str(scenario), "--name", name, "--beacon-port", port, "--out", str(tmp_path / "out"),
+         "--keys", str(keys)]
         for name in "abc"
     ]
     processes = [subprocess.Popen(c, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for c in commands]
@@ -55,6 +59,15 @@ def test_three_node_commands_elect_a_leader(tmp_path: Path) -> None:
     trace = Trace.merge(Trace.from_jsonl(tmp_path / "out" / f"{name}.jsonl") for name in "abc")
     assert first_leader_time(trace) is not None
     assert {e.node for e in trace.select(kind="group_joined")} == {"a", "b", "c"}
+    assert not trace.select(kind=["handshake_refused", "beacon_rejected"]), "peers with the same keys were turned away"
+
+
+def test_node_command_refuses_to_run_without_keys(tmp_path: Path) -> None:
+    """Across hosts, security needs shared key material: without --keys (or --insecure) the node says how to make it."""
+    scenario = tmp_path / "hosts.toml"
+    scenario.write_text(SCENARIO.format())
+    result = subprocess.run([sys.executable, "-m", "riaps_sim.cli", "node", str(scenario), "--name", "a"], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2 and "riaps-sim keys new DIR" in result.stderr and "--keys DIR" in result.stderr
 
 
 def test_node_command_names_an_unknown_node(tmp_path: Path) -> None:

@@ -52,7 +52,7 @@ def test_fault_without_a_leader_is_skipped_and_traced() -> None:
     """A fault aimed at @leader when nobody leads is skipped, and the trace says so."""
     scenario = Scenario.group_of(5, Groupie, faults=[Crash(at=0.5, node=LEADER)], duration=3)
     trace = run_scenario(scenario).trace
-    assert [e.detail for e in trace.select(kind=Kind.FAULT)] == ["skipped crash @leader: no leader"]
+    assert [e.detail for e in trace.select(kind=Kind.FAULT)] == ["refused crash @leader: no node leads"]
 
 
 @pytest.mark.parametrize(

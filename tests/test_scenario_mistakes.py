@@ -50,7 +50,7 @@ TOML_MISTAKES = [
     ("misspelt scenario key", ("seed = 2", "sead = 2"), r"\[scenario\]: unknown field\(s\) \['sead'\]"),
     ("duration as words", ("duration = 30", 'duration = "thirty"'), r"\[scenario\].duration: expected a number of seconds, got a string 'thirty'"),
     ("seed as a float", ("seed = 2", "seed = 2.5"), r"\[scenario\].seed: expected an integer seed, got a number 2.5"),
-    ("unknown protocol", ('protocol = "fixed"', 'protocol = "raft"'), r"group\[0\]: .*protocol must be one of \['fixed', 'riaps'\], got 'raft'"),
+    ("unknown protocol", ('protocol = "fixed"', 'protocol = "raft"'), r"group\[0\]: .*protocol must be one of \['fixed', 'planted-double-vote', 'riaps'\], got 'raft'"),
     ("unknown group kind", ('name = "TheGroup"', 'name = "TheGroup"\nkind = "mob"'), r"group\[0\]: .*kind must be one of .*got 'mob'"),
     ("misspelt group key", ('protocol = "fixed"', 'protocl = "fixed"'), r"group\[0\]: unknown field\(s\) \['protocl'\]"),
     ("unknown timing name", ("heartbeat = 500", "heartbeet = 500"), r"group\[0\].timing: unknown field\(s\) \['heartbeet'\]"),
@@ -99,7 +99,7 @@ def _base(**change: object) -> dict:
 PYTHON_MISTAKES = [
     ("duration as words", lambda: Scenario(**_base(duration="thirty")), r"duration must be a number of seconds, got 'thirty'"),
     ("seed as a string", lambda: Scenario(**_base(seed="7")), r"seed must be an integer, got '7'"),
-    ("unknown protocol", lambda: GroupType(name="G", protocol="raft"), r"protocol must be one of \['fixed', 'riaps'\], got 'raft'"),
+    ("unknown protocol", lambda: GroupType(name="G", protocol="raft"), r"protocol must be one of \['fixed', 'planted-double-vote', 'riaps'\], got 'raft'"),
     ("misspelt component argument", lambda: Scenario.group_of(3, Groupie, {"minsize": 2}), r"node 'n0': component 'member': Groupie\(minsize=...\)"),
     ("component args not a mapping", lambda: NodeSpec("n0", {"member": (Groupie, [1, 2])}), r"arguments must be a mapping"),
     ("a group type given as a string", lambda: Scenario(**_base(group_types=("TheGroup",))), r"group_types\[0\] must be a GroupType"),

@@ -7,8 +7,6 @@ so explorations scale out on any ``concurrent.futures`` executor (a process pool
 from __future__ import annotations
 
 import hashlib
-import io
-import json
 import logging
 import time
 from collections.abc import Sequence
@@ -54,11 +52,11 @@ class Outcome:
 
 
 def trace_digest(trace: Trace) -> str:
-    """SHA-256 of the trace in its JSON-lines form (the bytes ``to_jsonl`` writes)."""
-    out = io.StringIO()
-    for event in trace:
-        out.write(json.dumps(event._asdict(), separators=(",", ":")) + "\n")
-    return hashlib.sha256(out.getvalue().encode()).hexdigest()
+    """SHA-256 of the trace in its JSON-lines form (the bytes ``Trace.to_jsonl`` writes)."""
+    digest = hashlib.sha256()
+    for line in trace.jsonl_lines():
+        digest.update(line.encode())
+    return digest.hexdigest()
 
 
 def run_schedule(scenario: Scenario | ByValue[Scenario], faults: Sequence[Fault], seed: int, quiet_from: float, duration_s: float, index: int = 0) -> Outcome:

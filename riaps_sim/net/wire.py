@@ -249,6 +249,11 @@ class Wire:
                 pipe.held.append(item)
                 return
         if frames.__class__ is tuple:
+            limit = peer.sock.max_msg_size
+            if limit >= 0 and max(map(len, frames)) > limit:
+                self.drop(pipe, "oversize", mid)
+                peer.conn.oversize(peer)
+                return
             peer.sock.arrive(frames, pipe, peer, mid)
         else:
             peer.conn.control(peer, frames)

@@ -64,6 +64,7 @@ class NodeLaunch:
     *duration_s* counts from the node's start (time 0 of the run, or at once when there is no
     parent to give it). *keys* is the application's key material (``riaps_sim.security.AppKeys``)
     or ``None`` for an insecure run. *netns* names the network namespace to enter first.
+    *trace_all* writes a row for every heartbeat instead of counting them.
     """
 
     plan: NodePlan
@@ -77,6 +78,7 @@ class NodeLaunch:
     faults: NodeFaults | None = None
     netns: str | None = None
     keys: Any = None
+    trace_all: bool = False
 
 
 @dataclass(frozen=True)

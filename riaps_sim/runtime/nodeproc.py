@@ -56,23 +56,47 @@ class NodeProcess:
         self.t0 = t0
         self.context = zmq.Context()
         self.driver = RealDriver(clock_offset_s=launch.clock_offset_s, t0_s=t0)
-        self.trace = StreamingTrace(launch.trace_path)
+        self.trace = StreamingTrace(launch.trace_path, keep_heartbeats=launch.trace_all)
+        self.zap = self._authenticator()  # before any port exists: libzmq admits everyone without it
         self.discovery = self._discovery()
         self.layer, node_context = self._fault_layer()
         plan = launch.plan
+        keys = launch.keys
         self.node = Node(plan.name, plan.host, node_context, self.driver, launch.group_types, self.discovery, self.trace,
-                         seed=launch.seed, incarnation=os.getpid())
+                         seed=launch.seed, incarnation=os.getpid(), keys=keys.curve if keys is not None else None)
         for instance, (cls, kwargs) in plan.components.items():
             self.node.build(functools.partial(cls, **kwargs), instance)
 
+    def _authenticator(self) -> Any:
+        """The ZAP handler admitting only the application's keys, served by this node's loop (no thread)."""
+        keys = self.launch.keys
+        if keys is None:
+            return None
+        import ports
+
+        zap = ports.ZapHandler(self.context, keys.allowed, on_refused=self._record_refusal)
+        self.driver.watch(zap.socket, zap.handle)
+        return zap
+
+    def _record_refusal(self, refusal: Any) -> None:
+        self.trace.record(self.driver.clock(), self.driver.true_time(), self.launch.plan.name, None, None, Kind.HANDSHAKE_REFUSED,
+                          peer=refusal.peer or None, detail=f"{refusal.port}: {refusal.reason}")
+
+    def _record_rejection(self, rejection: Any) -> None:
+        self.trace.record(self.driver.clock(), self.driver.true_time(), self.launch.plan.name, None, None, Kind.BEACON_REJECTED,
+                          peer=rejection.sender, detail=rejection.reason)
+
     def _discovery(self) -> Any:
+        """Beacon discovery; with keys, beacons are signed and checked (on the wall clock: a skewed node's
+        clock must not make its beacons look forged)."""
         from ..discovery import BeaconDiscovery
 
-        plan, beacon = self.launch.plan, self.launch.beacon
+        plan, beacon, keys = self.launch.plan, self.launch.beacon, self.launch.keys
         destinations = beacon.destinations
         if destinations is None and plan.host.startswith("127."):
             destinations = (("127.255.255.255", beacon.port),)
-        return BeaconDiscovery(self.launch.app, plan.name, plan.host, port=beacon.port, destinations=destinations)
+        secure: dict[str, Any] = {} if keys is None else {"secret": keys.beacon_secret, "clock": time.time, "on_rejected": self._record_rejection}
+        return BeaconDiscovery(self.launch.app, plan.name, plan.host, port=beacon.port, destinations=destinations, **secure)
 
     def _fault_layer(self) -> tuple[Any, Any]:
         faults = self.launch.faults
@@ -124,16 +148,15 @@ class NodeProcess:
     # -- the loop ------------------------------------------------------------------------------------------
 
     def _beacon(self) -> None:
-        now = self.driver.clock()
-        next_tick = self.discovery.tick(now)
-        self.driver.call_later(max(0.0, next_tick - now), self._beacon)
+        self.discovery.tick(time.time())
+        self.driver.call_later(self.discovery.interval, self._beacon)
 
     def run(self) -> None:
         """Run until the duration is over, SIGTERM or SIGINT; always close everything."""
         driver, node = self.driver, self.node
         signal.signal(signal.SIGTERM, lambda *_: driver.stop())
         signal.signal(signal.SIGINT, lambda *_: driver.stop())
-        driver.watch(self.discovery.fileno(), lambda: self.discovery.receive(driver.clock()))
+        driver.watch(self.discovery.fileno(), lambda: self.discovery.receive(time.time()))
         self._schedule_faults()
         self._beacon()
         duration_s = self.launch.duration_s
@@ -153,6 +176,8 @@ class NodeProcess:
     def close(self) -> None:
         self.node.stop()
         self.discovery.close()
+        if self.zap is not None:
+            self.zap.close()
         self.trace.close()
         close_context(self.context)
 

@@ -19,21 +19,22 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import heapq
 import logging
 import signal
 import threading
 import time
 import uuid
-from collections import deque
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-from ..faults import LEADER, Crash, Fault, FaultSchedule, Restart, resolve_leader
+from ..faults import LEADER, Crash, Fault, FaultSchedule, Pause, Restart, Roles, Unresolved, resolve
 from ..model import GroupType
 from ..trace import Kind, Trace
 from .launch import BeaconSettings, NodeFaults, NodeLaunch, NodePlan, Start
-from .realfaults import RealFaultPlan
+from .realfaults import RealFaultPlan, complete_sides
+from .simfaults import refusal_text
 from .shipping import ByValue
 from .supervisor import NodeHandle, NodeSupervisor
 from .tracefiles import LeaderTracker, StreamingTrace, TraceFiles
@@ -43,6 +44,7 @@ __all__ = ["NodePlan", "NodeFaults", "RealRun", "StreamingTrace", "fault_text", 
 log = logging.getLogger("riaps_sim.runtime")
 
 ISOLATIONS = ("loopback", "netns")
+GENERATE: Any = object()  # RealRun(keys=...) default: fresh key material for the run
 _STOP_GRACE_S = 30.0  # a node outlives its run's end by this much only if nobody stops it
 _START_MARGIN_S = 0.05  # from the last node's "ready" to time 0, for the start message to arrive
 
@@ -66,7 +68,12 @@ class RealRun:
         node in its own network namespace on a bridge with a ``10.x`` address, partitions and loss
         as firewall rules; node addresses of the plans are replaced.
     keys:
-        The application's key material (``riaps_sim.security.AppKeys``), or ``None``.
+        The application's key material (``riaps_sim.security.AppKeys``); by default fresh material
+        is made for this run. ``None`` turns security off (CURVE, the ZAP allow-list and signed
+        beacons): anyone who can reach the nodes can talk to them, and ``recv_pyobj`` unpickles
+        what they send. Say so only on purpose.
+    trace_all:
+        Write a trace row for every heartbeat send and delivery; by default they are counted.
     """
 
     def __init__(
@@ -76,7 +83,8 @@ class RealRun:
         seed: int = 0,
         beacon_port: int | None = None,
         isolation: str = "loopback",
-        keys: Any = None,
+        keys: Any = GENERATE,
+        trace_all: bool = False,
     ) -> None:
         if isolation not in ISOLATIONS:
             raise ValueError(f"isolation must be one of {ISOLATIONS}, got {isolation!r}")
@@ -87,7 +95,14 @@ class RealRun:
         self.out_dir.mkdir(parents=True, exist_ok=True)
         self.seed = seed
         self.isolation = isolation
+        if keys is GENERATE:
+            from ..security import AppKeys
+
+            keys = AppKeys.generate()
+        elif keys is None:
+            log.warning("real run without security: CURVE, the allow-list and signed beacons are off")
         self.keys = keys
+        self.trace_all = trace_all
         run_id = uuid.uuid4()
         self.run_id = run_id.hex[:6]
         self.app = f"riaps-sim-{run_id.hex[:12]}"
@@ -103,9 +118,17 @@ class RealRun:
         self._plan: RealFaultPlan | None = None
         self._firewall: Any = None
         self._end: float | None = None
+        self._crashed: list[str] = []  # nodes down, the most recent crash last (for @crashed)
+        self._pauses: list[tuple[float, str]] = []  # (when to resume, node), a heap
 
     def __repr__(self) -> str:
-        return f"<RealRun {self.app} {self.isolation} nodes={list(self.plans)} alive={self.supervisor.alive()}>"
+        security = "insecure" if self.keys is None else "curve"
+        return f"<RealRun {self.app} {self.isolation} {security} nodes={list(self.plans)} alive={self.supervisor.alive()}>"
+
+    @property
+    def secure(self) -> bool:
+        """Whether the nodes authenticate each other (CURVE with the allow-list, signed beacons)."""
+        return self.keys is not None
 
     @property
     def processes(self) -> dict[str, NodeHandle]:
@@ -130,6 +153,7 @@ class RealRun:
             duration_s=duration_s, trace_path=str(self.out_dir / f"{name}.jsonl"),
             beacon=BeaconSettings(self.beacon_port, ((self.net.broadcast, self.beacon_port),) if self.net is not None else None),
             faults=faults, netns=self.net.namespace(name) if self.net is not None else None, keys=self.keys,
+            trace_all=self.trace_all,
         )
 
     def start(self, duration_s: float, names: list[str] | None = None) -> None:
@@ -190,9 +214,9 @@ class RealRun:
             raise RuntimeError("this RealRun has already started processes; make a new RealRun for each run")
         schedule = schedule if isinstance(schedule, FaultSchedule) else FaultSchedule(schedule)
         names = list(self.plans)
-        schedule.check_nodes([*names, LEADER])
+        schedule.check_nodes(names)
         for fault in schedule:
-            if fault.at > duration_s:
+            if fault.at is not None and fault.at > duration_s:
                 log.warning("fault %s at %g s comes after the run's end (%g s); it will not be applied", fault.describe(), fault.at, duration_s)
         with _sigterm_as_exit(), contextlib.ExitStack() as cleanup:
             cleanup.callback(self._destroy_net)  # last: after the nodes have stopped
@@ -206,25 +230,51 @@ class RealRun:
                 self.t0 = time.time() + _START_MARGIN_S
                 self.supervisor.broadcast(Start(self.t0))
                 self._end = self.t0 + duration_s
-                self._follow(deque(f for f in schedule if f.at <= duration_s))
+                self._follow(schedule, duration_s)
             except KeyboardInterrupt:
                 self.interrupted = True
                 log.info("interrupted: stopping the node processes")
         return self.trace()
 
-    def _follow(self, pending: deque[Fault]) -> None:
-        """Apply the faults as they fall due and watch for deaths until the run's end."""
+    def _follow(self, schedule: FaultSchedule, duration_s: float) -> None:
+        """Apply the faults as they fall due, end pauses, and watch for deaths until the run's end.
+
+        A triggered fault falls due *delay* seconds after the first trace event of its kind, as
+        stamped by the node that recorded it; the parent reads the nodes' traces as they grow.
+        """
         assert self.t0 is not None and self._end is not None
+        due: list[tuple[float, int, Fault]] = [(self.t0 + f.at, i, f) for i, f in enumerate(schedule) if f.at is not None and f.at <= duration_s]
+        waiting = [f for f in schedule if f.after is not None]
+        heapq.heapify(due)
+        order = len(schedule)
         while True:
             now = time.time()
-            while pending and self.t0 + pending[0].at <= now:
-                self._apply(pending.popleft())
+            if waiting:
+                for event in self._new_events():
+                    for fault in [f for f in waiting if f.after == event.kind]:
+                        waiting.remove(fault)
+                        happened = event.time if event.true_time is None else event.true_time
+                        heapq.heappush(due, (happened + fault.delay, order, fault))
+                        order += 1
+            while due and due[0][0] <= now:
+                self._apply(heapq.heappop(due)[2])
+            while self._pauses and self._pauses[0][0] <= now:
+                self.supervisor.resume(heapq.heappop(self._pauses)[1])
             self._report_deaths()
             if now >= self._end:
                 break
-            next_at = self.t0 + pending[0].at if pending else self._end
-            time.sleep(max(0.0, min(0.05, next_at - now, self._end - now)))
+            next_at = min([self._end] + [d[0] for d in due[:1]] + [p[0] for p in self._pauses[:1]])
+            time.sleep(max(0.0, min(0.05, next_at - now)))
+        for _, name in self._pauses:
+            self.supervisor.resume(name)
+        self._pauses.clear()
         self._report_deaths()
+
+    def _new_events(self) -> list[Any]:
+        """Trace events recorded since the last look, in time order; the leader tracker sees them too."""
+        new = self.files.update()
+        self.leaders.feed(new)
+        return sorted(new, key=lambda e: e.when)
 
     def _prepare(self, schedule: FaultSchedule) -> RealFaultPlan:
         """Split the schedule; in netns mode, make the namespaces and move the nodes there."""
@@ -255,40 +305,52 @@ class RealRun:
             self.net = None
 
     def _apply(self, fault: Fault) -> None:
-        """Apply *fault* now: resolve ``LEADER``, record it, and carry out the parent's part."""
+        """Apply *fault* now: resolve its roles, record it, and carry out the parent's part (or refuse it)."""
         assert self._plan is not None and self._end is not None and self.t0 is not None
-        resolved = self._resolve(fault)
-        if resolved is None:
-            log.warning("fault %s at %g s skipped: no node leads", fault.describe(), fault.at)
-            self._record_fault(f"skipped {fault.describe()}: no leader")
+        try:
+            resolved = complete_sides(resolve(fault, self.roles()), list(self.plans))
+        except Unresolved as exc:
+            self._refuse(fault, str(exc))
+            return
+        if isinstance(resolved, Restart) and self.supervisor.is_alive(resolved.node):
+            self._refuse(resolved, "it is running")
+            return
+        if isinstance(resolved, (Crash, Pause)) and not self.supervisor.is_alive(resolved.node):
+            self._refuse(resolved, "it is down")
             return
         self._record_fault(fault_text(resolved, list(self.plans)))
         if isinstance(resolved, Crash):
+            self._crashed.append(resolved.node)
             self.supervisor.kill(resolved.node)
         elif isinstance(resolved, Restart):
-            if self.supervisor.is_alive(resolved.node):
-                log.warning("restart of %s at %g s skipped: its process still runs", resolved.node, fault.at)
-                return
+            if resolved.node in self._crashed:
+                self._crashed.remove(resolved.node)
             hosts = {n: p.host for n, p in self.plans.items()}
             remaining = max(0.0, self._end - time.time()) + _STOP_GRACE_S
             self.supervisor.spawn(self._launch(resolved.node, remaining, self._plan.for_node(resolved.node, self.t0, hosts)))
+        elif isinstance(resolved, Pause):
+            self.supervisor.pause(resolved.node)
+            heapq.heappush(self._pauses, (time.time() + resolved.duration_s, resolved.node))
         elif self._firewall is not None and self._plan.is_firewalls(resolved):
             self._firewall.apply(resolved)
-        elif resolved is not fault:  # resolved now, so the nodes have not got it: send it
+        elif self._plan.is_parents(fault):  # the nodes could not know it in advance: send it, resolved
             self._plan.send_later(resolved)
             self.supervisor.broadcast(resolved)
 
-    def _resolve(self, fault: Fault) -> Fault | None:
-        """*fault* with ``LEADER`` replaced by the node that leads now (highest term), or ``None`` if none does."""
-        if LEADER not in fault.nodes():
-            return fault
-        leader = self.current_leader()
-        return None if leader is None else resolve_leader(fault, leader)
+    def _refuse(self, fault: Fault, reason: str) -> None:
+        log.warning("fault %s at %s not applied: %s", fault.describe(), fault.when, reason)
+        self._record_fault(refusal_text(fault, reason))
+
+    def roles(self) -> Roles:
+        """Who leads, who is live and who crashed last, as the traces so far and the processes tell."""
+        self.leaders.feed(self.files.update())
+        live = [n for n in self.plans if self.supervisor.is_alive(n)]
+        return Roles(leader=self.leaders.leader(set(live)), live=live, crashed=self._crashed[-1] if self._crashed else None,
+                     seed=self.seed, nodes=list(self.plans))
 
     def current_leader(self) -> str | None:
         """The node whose member leads now by the traces so far (the highest term wins), or ``None``."""
-        self.leaders.feed(self.files.update())
-        return self.leaders.leader(set(self.supervisor.alive()))
+        return self.roles().leader
 
     def _report_deaths(self) -> None:
         for death in self.supervisor.deaths():
@@ -302,6 +364,9 @@ class RealRun:
 
     def stop(self, timeout_s: float = 10.0) -> None:
         """Ask every node to stop (SIGTERM), then kill what is still running after *timeout_s*."""
+        for _, name in self._pauses:  # a stopped process would not hear SIGTERM
+            self.supervisor.resume(name)
+        self._pauses.clear()
         self.supervisor.stop(timeout_s)
         self.faults.close()
 

@@ -8,8 +8,9 @@ A schedule is split once, before the nodes start (``RealFaultPlan``):
   namespaces, partitions and loss are the firewall's instead (``riaps_sim.runtime.netns``);
 - ``ClockSkew``: the named node's driver clock.
 
-A fault that names ``@leader`` cannot be known in advance: the parent resolves it when it falls due
-and sends the resolved fault to the nodes then. Every fault is recorded once, by the parent.
+A fault that names a role (``@leader``, ``@followers``...) or falls due after a trace event
+cannot be known in advance: the parent resolves it when it falls due and sends the resolved fault
+to the nodes then. Every fault is recorded once, by the parent.
 """
 
 from __future__ import annotations
@@ -17,10 +18,12 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-from ..faults import LEADER, ClockSkew, Delay, Duplicate, Fault, FaultSchedule, Heal, Loss, Partition
+import dataclasses
+
+from ..faults import ClockSkew, Delay, Duplicate, Fault, FaultSchedule, Heal, Loss, Partition, is_role
 from .launch import NodeFaults
 
-__all__ = ["RealFaultPlan", "MESSAGE_FAULTS"]
+__all__ = ["RealFaultPlan", "MESSAGE_FAULTS", "complete_sides"]
 
 MESSAGE_FAULTS: tuple[type[Fault], ...] = (Partition, Heal, Loss, Duplicate, Delay)
 """The fault kinds a node's message-level fault layer applies to what it receives."""
@@ -64,14 +67,19 @@ class RealFaultPlan:
         """The faults *node* applies itself at their times: known in advance, in its layer or on its clock."""
         layer = self.layer_kinds
         return [
-            f for f in self.schedule
-            if LEADER not in f.nodes() and (isinstance(f, layer) or (isinstance(f, ClockSkew) and f.node == node))
+            complete_sides(f, self.nodes) for f in self.schedule
+            if f.at is not None and not any(is_role(n) for n in f.nodes())
+            and (isinstance(f, layer) or (isinstance(f, ClockSkew) and f.node == node))
         ]
 
     def for_node(self, node: str, t0: float | None, hosts: Mapping[str, str]) -> NodeFaults:
         """What a node process is given at its start (a restarted node also gets what was sent since)."""
-        faults = sorted(self.own_faults(node) + self.sent, key=lambda f: f.at)
+        faults = sorted(self.own_faults(node) + self.sent, key=lambda f: f.at or 0.0)
         return NodeFaults(t0, tuple(faults), dict(hosts), self.message_layer)
+
+    def is_parents(self, fault: Fault) -> bool:
+        """Whether the parent must apply (or resolve and send) *fault*: roles, triggers, crashes, restarts, pauses."""
+        return fault.at is None or any(is_role(n) for n in fault.nodes()) or not isinstance(fault, (*self.layer_kinds, ClockSkew))
 
     def is_firewalls(self, fault: Fault) -> bool:
         return isinstance(fault, self.firewall_kinds)
@@ -79,3 +87,10 @@ class RealFaultPlan:
     def send_later(self, fault: Fault) -> None:
         """Remember a fault resolved at run time, for nodes restarted after it."""
         self.sent.append(fault)
+
+
+def complete_sides(fault: Fault, nodes: Sequence[str]) -> Fault:
+    """A one-way partition given one side, with its second side (every other node) written out."""
+    if isinstance(fault, Partition) and fault.one_way and len(fault.sides) == 1:
+        return dataclasses.replace(fault, sides=fault.full_sides(nodes))
+    return fault

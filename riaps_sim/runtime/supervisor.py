@@ -140,6 +140,18 @@ class NodeSupervisor:
         handle.join(5)
         self._settled.add(handle.pid)
 
+    def pause(self, name: str) -> None:
+        """Stall the node's process (SIGSTOP): its loop, timers and handlers stop; the kernel keeps its input."""
+        handle = self.handles[name]
+        if handle.is_alive():
+            handle.popen.send_signal(signal.SIGSTOP)
+
+    def resume(self, name: str) -> None:
+        """Let a stalled node's process run on (SIGCONT)."""
+        handle = self.handles.get(name)
+        if handle is not None and handle.is_alive():
+            handle.popen.send_signal(signal.SIGCONT)
+
     def send(self, name: str, message: Any) -> bool:
         return self.handles[name].send(message)
 

@@ -10,20 +10,26 @@ the new events only, not a re-read of every file.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from ..trace import Kind, Trace, TraceEvent
+from ..trace import Kind, Tally, TallyKey, Trace, TraceEvent
 
 __all__ = ["StreamingTrace", "TraceFiles", "LeaderTracker", "Role"]
 
 
 class StreamingTrace(Trace):
-    """A trace that also appends each event to a JSON-lines file as it is recorded."""
+    """A trace that also appends each event to a JSON-lines file as it is recorded.
 
-    def __init__(self, path: str | Path) -> None:
-        super().__init__()
+    Heartbeat sends and deliveries are counted, not written, unless *keep_heartbeats* (as in
+    simulation, see ``riaps_sim.trace``): 32 members would otherwise write a thousand lines a
+    second each. The counts are written as ``tally`` lines when the trace is closed; a node killed
+    with SIGKILL loses its counts, never its rows.
+    """
+
+    def __init__(self, path: str | Path, keep_heartbeats: bool = False) -> None:
+        super().__init__(keep_heartbeats=keep_heartbeats)
         path = Path(path)
         torn = path.exists() and path.stat().st_size > 0 and not path.read_bytes().endswith(b"\n")
         self._out = path.open("a", encoding="utf-8", buffering=1)
@@ -32,29 +38,44 @@ class StreamingTrace(Trace):
 
     def append(self, event: TraceEvent) -> None:
         super().append(event)
-        self._write(event)
+        self._write_from(len(self) - 1)
 
     def record(self, time: float, true_time: float | None, node: str, component: str | None, group: str | None, kind: str, **fields: Any) -> None:
+        before = len(self)
         super().record(time, true_time, node, component, group, kind, **fields)
-        self._write(self[-1])
+        self._write_from(before)
 
-    def _write(self, event: TraceEvent) -> None:
-        if not self._out.closed:
-            self._out.write(json.dumps(event._asdict(), separators=(",", ":")) + "\n")
+    def record_message(self, time: float, true_time: float | None, node: str, component: str | None, group: str | None, kind: str,
+                       command: str, peer: str | None, msg_id: int | str | None, size: int | None) -> None:
+        before = len(self)
+        super().record_message(time, true_time, node, component, group, kind, command, peer, msg_id, size)
+        self._write_from(before)
+
+    def _write_from(self, start: int) -> None:
+        out = self._out
+        if out.closed:
+            return
+        for index in range(start, len(self)):
+            out.write(json.dumps(self[index]._asdict(), separators=(",", ":")) + "\n")
 
     def close(self) -> None:
+        if self._out.closed:
+            return
+        for key, tally in self.tallies().items():
+            self._out.write(json.dumps({"tally": {**key._asdict(), **asdict(tally)}}, separators=(",", ":")) + "\n")
         self._out.close()
 
 
 class _Tail:
-    """The complete lines of one growing file read so far."""
+    """The complete lines of one growing file read so far: its events and its tallies."""
 
-    __slots__ = ("path", "offset", "events")
+    __slots__ = ("path", "offset", "events", "tallies")
 
     def __init__(self, path: Path) -> None:
         self.path = path
         self.offset = 0
         self.events: list[TraceEvent] = []
+        self.tallies: dict[TallyKey, Tally] = {}
 
     def read_new(self) -> list[TraceEvent]:
         with self.path.open("rb") as f:
@@ -67,8 +88,15 @@ class _Tail:
         new = []
         for line in chunk[:end].splitlines():
             try:
-                new.append(TraceEvent(**json.loads(line)))
-            except (ValueError, TypeError):
+                fields = json.loads(line)
+                if "tally" in fields:
+                    counted = dict(fields["tally"])
+                    key = TallyKey(*(counted.pop(name) for name in TallyKey._fields))
+                    tally = Tally(**counted)
+                    self.tallies[key] = self.tallies[key].combined(tally) if key in self.tallies else tally
+                else:
+                    new.append(TraceEvent(**fields))
+            except (ValueError, TypeError, KeyError):
                 continue  # the torn tail of a killed writer
         self.events.extend(new)
         return new
@@ -96,7 +124,7 @@ class TraceFiles:
 
     def trace(self) -> Trace:
         self.update()
-        return Trace.merge(Trace(t.events) for _, t in sorted(self._tails.items()))
+        return Trace.merge(Trace(t.events, keep_heartbeats=not t.tallies, tallies=t.tallies) for _, t in sorted(self._tails.items()))
 
 
 @dataclass(frozen=True, slots=True)
