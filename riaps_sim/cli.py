@@ -243,7 +243,7 @@ def build_parser() -> argparse.ArgumentParser:
     explore.add_argument("--jobs", type=int, help="worker processes (default: one per core)")
     explore.add_argument("--protocol", help="run every group with this protocol (riaps, fixed, ...) instead of the scenario's")
     explore.add_argument("--seed", type=int, default=0, help="the exploration's seed: schedule i of seed s is always the same (default 0)")
-    explore.add_argument("--kinds", help="comma-separated fault kinds to draw, of partition,crash,restart,clock_skew,loss,duplicate,delay (default: all but the last three)")
+    explore.add_argument("--kinds", help="comma-separated fault kinds to draw, of partition,crash,restart,pause,clock_skew,loss,duplicate,delay (default: all)")
     explore.add_argument("--out", help="folder for the corpus of shrunk failing schedules (OUT/corpus)")
     explore.add_argument("--stop-after", type=int, help="stop once this many schedules have failed")
     explore.add_argument("--no-shrink", action="store_true", help="report failures without shrinking them")

@@ -122,10 +122,17 @@ def run_sim(scenario: Scenario, seed: int, until: float, out: str | Path | None 
     started = time.perf_counter()
     from .net import Network
 
-    network = Network(seed=seed, graph=scenario.topology) if scenario.topology is not None else None
-    sim = Simulation(scenario.group_types, seed=seed, network=network, trace_all=trace_all)
+    profile = scenario.network
+    network = None
+    if scenario.topology is not None:
+        network = Network(seed=seed, graph=scenario.topology)
+    elif profile is not None:
+        network = profile.build(seed, [(spec.name, spec.address) for spec in scenario.nodes])
+    delay = {"discovery_delay_s": profile.discovery_delay_s} if profile is not None else {}
+    sim = Simulation(scenario.group_types, seed=seed, network=network, trace_all=trace_all, **delay)
     for spec in scenario.nodes:
-        sim.add_node(spec.name, {i: _factory(cls, kwargs) for i, (cls, kwargs) in spec.components.items()}, address=spec.address)
+        sim.add_node(spec.name, {i: _factory(cls, kwargs) for i, (cls, kwargs) in spec.components.items()}, address=spec.address,
+                     start_at=spec.start_s or None)
     sim.schedule_faults(scenario.faults)
     sim.run(until=until)
     return RunResult(scenario, "sim", seed, until, sim.trace, time.perf_counter() - started, topology=sim.network.graph.to_undirected(),
@@ -171,7 +178,7 @@ def run_real(scenario: Scenario, seed: int, until: float, out: str | Path | None
         material = app_keys(keys if keys is not None else scenario.keys, insecure or scenario.insecure)
         run = RealRun(list(scenario.group_types), out_dir, seed=seed, isolation=isolation, keys=material, trace_all=trace_all)
         for i, spec in enumerate(scenario.nodes):
-            run.add_node(NodePlan(spec.name, spec.address or f"127.0.0.{i + 1}", dict(spec.components)))
+            run.add_node(NodePlan(spec.name, spec.address or f"127.0.0.{i + 1}", dict(spec.components), start_s=spec.start_s))
         trace = run.run(until, FaultSchedule(scenario.faults))
     if run.interrupted:
         until = max(0.0, min(until, time.time() - run.t0)) if run.t0 is not None else 0.0

@@ -23,21 +23,26 @@ from typing import Any
 from .component import Component
 from .faults import LEADER, Crash, Fault, FaultSchedule, Heal, Partition, check_restarts
 from .model import GroupType
+from .netprofile import NetworkProfile
 from .scenario_files import ScenarioError, check_component_args, load_file
 
 __all__ = ["NodeSpec", "Scenario", "ScenarioError", "load_scenario", "default_scenario", "BUILTIN", "LEADER"]
 
 @dataclass(frozen=True)
 class NodeSpec:
-    """A node: its name, its components (instance name to ``(class, keyword arguments)``) and, optionally, its address."""
+    """A node: its name, its components (instance name to ``(class, keyword arguments)``), optionally its
+    address, and when it starts its components (*start_s* seconds after the run's time 0)."""
 
     name: str
     components: Mapping[str, tuple[type[Component], Mapping[str, Any]]]
     address: str | None = None
+    start_s: float = 0.0
 
     def __post_init__(self) -> None:
         if not self.name or not self.name.replace("-", "_").isidentifier():
             raise ScenarioError(f"node name must be an identifier, got {self.name!r}")
+        if not isinstance(self.start_s, (int, float)) or isinstance(self.start_s, bool) or not self.start_s >= 0:
+            raise ScenarioError(f"node {self.name!r}: start_s must be a time >= 0 in seconds, got {self.start_s!r}")
         for instance, entry in self.components.items():
             if not (isinstance(entry, tuple) and len(entry) == 2 and isinstance(entry[0], type) and issubclass(entry[0], Component)):
                 raise ScenarioError(f"node {self.name!r}: component {instance!r} must be (Component subclass, kwargs), got {entry!r}")
@@ -59,7 +64,8 @@ class Scenario:
     real world has the topology it has. *trace_all* keeps a trace row for every heartbeat in
     simulation, instead of counting them (see ``riaps_sim.trace``). In the real world, *keys* is
     the application's key material (a folder made by ``riaps-sim keys new``, or an ``AppKeys``;
-    default: fresh for each run) and *insecure* turns authentication off.
+    default: fresh for each run) and *insecure* turns authentication off. *network* describes the
+    simulated LAN (``NetworkProfile``: latency distribution, loss, reordering, discovery delay).
 
     Examples
     --------
@@ -80,6 +86,7 @@ class Scenario:
     trace_all: bool = False
     keys: Any = None
     insecure: bool = False
+    network: NetworkProfile | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "group_types", tuple(self.group_types))
@@ -103,6 +110,10 @@ class Scenario:
         repeated = sorted({n for n in group_names if group_names.count(n) > 1})
         if repeated:
             raise ScenarioError(f"{where}: group type names must be unique, repeated: {repeated}")
+        if self.network is not None and not isinstance(self.network, NetworkProfile):
+            raise ScenarioError(f"{where}: network must be a NetworkProfile, got {self.network!r}")
+        if self.network is not None and self.topology is not None:
+            raise ScenarioError(f"{where}: give either a topology or a network profile: the profile describes the default LAN")
         if not self.duration > 0:
             raise ScenarioError(f"scenario {self.name!r}: duration must be > 0 seconds, got {self.duration!r}")
         names = [n.name for n in self.nodes]

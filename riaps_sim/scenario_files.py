@@ -22,9 +22,17 @@ the table and field, and what was expected, before anything runs. TOML names are
     components = { member = { class = "riaps_sim.examples:Groupie", args = { ask_leader_every = 2.0 } } }
 
     [[fault]]
-    kind = "partition"             # partition heal crash restart clock_skew loss duplicate delay
-    at = 20
-    sides = [["@leader"]]
+    kind = "partition"             # partition heal crash restart pause clock_skew loss duplicate delay
+    at = 20                        # or: after = "vote_announced", delay = 0.5
+    sides = [["@leader"]]          # roles: @leader, @followers, @leader+K, @crashed
+
+    [network]                      # the simulated LAN (optional)
+    latency = { kind = "uniform", low = 0.0005, high = 0.002 }   # or seconds: latency = 0.001
+    loss = 0.0
+    reorder = false
+    discovery_delay_s = 0.05
+
+Node tables also take ``start_s`` (when the node starts its components).
 """
 
 from __future__ import annotations
@@ -42,7 +50,7 @@ from typing import Any, NoReturn
 
 from .component import Component
 from .coord.timing import MODEL_NAMES, Timing
-from .faults import ClockSkew, Crash, Delay, Duplicate, Fault, FaultSchedule, Heal, Loss, Partition, Restart
+from .faults import ClockSkew, Crash, Delay, Duplicate, Fault, FaultSchedule, Heal, Loss, Partition, Pause, Restart
 from .model import GroupType
 
 __all__ = ["ScenarioError", "load_file", "FAULT_KINDS", "check_component_args", "import_component"]
@@ -62,6 +70,7 @@ FAULT_KINDS: dict[str, type[Fault]] = {
     "loss": Loss,
     "duplicate": Duplicate,
     "delay": Delay,
+    "pause": Pause,
 }
 
 _NUMBER = (int, float)
@@ -161,19 +170,21 @@ def _load_toml(path: Path) -> Any:
         name = table.take("name", str, "a node name")
         count = table.take("count", int, "a whole number of nodes", None)
         address = table.take("address", str, "an IPv4 address", None)
+        start_s = table.take("start_s", _NUMBER, "a time in seconds", 0.0)
         components = _components(table.table("components"))
-        table.done(["name", "count", "address", "components"])
+        table.done(["name", "count", "address", "start_s", "components"])
         if count is not None and count < 1:
             table.fail(f"expected a count >= 1, got {count}", "count")
         if count is not None and address is not None:
             table.fail("a node table with count cannot give one address to all; give each node its own table", "address")
         for node_name in ([f"{name}{k}" for k in range(count)] if count else [name]):
             try:
-                nodes.append(NodeSpec(node_name, components, address))
+                nodes.append(NodeSpec(node_name, components, address, float(start_s)))
             except ScenarioError as exc:
                 table.fail(str(exc))
     faults = [_fault(_Table(path, f"fault[{i}]", f)) for i, f in enumerate(top.take("fault", list, "[[fault]] tables", []))]
-    top.done(["scenario", "group", "node", "fault"])
+    network = _network(top.table("network")) if top.has("network") else None
+    top.done(["scenario", "group", "node", "fault", "network"])
     name = head.take("name", str, "a string", path.stem)
     duration = head.take("duration", _NUMBER, "a number of seconds", 60.0)
     seed = head.take("seed", int, "an integer seed", 0)
@@ -185,9 +196,32 @@ def _load_toml(path: Path) -> Any:
         keys = str((path.parent / keys).resolve())
     try:
         return Scenario(name, tuple(groups), tuple(nodes), FaultSchedule(faults), float(duration), seed, description,
-                        keys=keys, insecure=insecure)
+                        keys=keys, insecure=insecure, network=network)
     except ScenarioError as exc:
         raise ScenarioError(f"{path}: {exc}") from None
+
+
+def _network(table: _Table) -> Any:
+    from .netprofile import NetworkProfile, latency_from_table
+
+    values: dict[str, Any] = {}
+    if table.has("latency"):
+        raw = table.take("latency", (int, float, dict), 'seconds, or a table like { kind = "uniform", low = 0.001, high = 0.004 }')
+        try:
+            values["latency"] = latency_from_table(raw) if isinstance(raw, dict) else float(raw)
+        except (ValueError, TypeError) as exc:
+            table.fail(str(exc), "latency")
+    if table.has("loss"):
+        values["loss"] = table.take("loss", _NUMBER, "a probability")
+    if table.has("reorder"):
+        values["reorder"] = table.take("reorder", bool, "true or false")
+    if table.has("discovery_delay_s"):
+        values["discovery_delay_s"] = table.take("discovery_delay_s", _NUMBER, "seconds")
+    table.done(["latency", "loss", "reorder", "discovery_delay_s"])
+    try:
+        return NetworkProfile(**values)
+    except ValueError as exc:
+        table.fail(str(exc))
 
 
 def _group(table: _Table) -> GroupType:

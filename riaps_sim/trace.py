@@ -17,6 +17,7 @@ msg_id      an identifier shared by a message's send, deliver and drop events, o
 size        bytes on the wire, or ``None``
 term        the election term where it matters, or ``None``
 detail      the rest in words: the drop cause, the new role, the vote result, the fault
+data        an application event's fields (``Component.record``), or ``None``
 =========== ==============================================================================
 
 What each kind carries (the runtimes write these; the analysis reads them):
@@ -37,6 +38,10 @@ What each kind carries (the runtimes write these; the analysis reads them):
   the sender as ``peer``. A malformed message is recorded by the member that received it.
 - ``fault``: ``detail`` describes it, e.g. ``crash n3``, ``partition n1 | n2,n3``, ``heal``.
 - ``error``: ``detail`` says what failed; ``loop crashed: ...`` marks a node loop that died.
+- ``app``: a component's own event (``Component.record``): ``detail`` its kind, ``data`` its fields.
+- ``handshake_refused``: a peer turned away by CURVE or the allow-list: ``peer`` its address (when
+  known), ``detail`` the port and the reason. ``beacon_rejected``: a discovery beacon not applied
+  (forged, replayed, stale): ``peer`` the sender, ``detail`` the reason.
 
 Heartbeats (``tic`` and ``ldr``, ``HEARTBEATS``) are most of a run's messages: every member sends
 one per period to every member, so their rows grow as N^2 x T. A trace made with
@@ -108,6 +113,7 @@ class TraceEvent(NamedTuple):
     size: int | None = None
     term: int | None = None
     detail: str | None = None
+    data: dict[str, Any] | None = None
 
     @property
     def when(self) -> float:

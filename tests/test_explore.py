@@ -21,7 +21,7 @@ from riaps_sim.examples import Groupie
 from riaps_sim.explore import ScheduleSpace, explore, replay_corpus, schedule_for
 from riaps_sim.explore.corpus import read_entry
 from riaps_sim.explore.shrink import ddmin
-from riaps_sim.faults import Crash, Heal, Partition, Restart
+from riaps_sim.faults import Crash, Heal, Partition, Pause, Restart
 from riaps_sim.trace import Trace
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -54,20 +54,25 @@ def test_planted_double_vote_is_found_shrunk_and_replayed_in_a_fresh_process(tmp
 
 def test_schedules_are_the_same_for_the_same_seed_and_index_and_end_quietly() -> None:
     """Schedule i of seed s is always the same; its quiet tail heals, restarts and resets everything at once."""
-    space = ScheduleSpace(("n0", "n1", "n2", "n3", "n4"), kinds=("partition", "crash", "restart", "clock_skew"), max_faults=12)
-    first = [schedule_for(space, 7, i) for i in range(30)]
-    assert first == [schedule_for(space, 7, i) for i in range(30)]
-    assert first != [schedule_for(space, 8, i) for i in range(30)]
+    space = ScheduleSpace(("n0", "n1", "n2", "n3", "n4"), max_faults=12)
+    first = [schedule_for(space, 7, i) for i in range(60)]
+    assert first == [schedule_for(space, 7, i) for i in range(60)]
+    assert first != [schedule_for(space, 8, i) for i in range(60)]
+    kinds = {type(f).__name__ for faults, _ in first for f in faults}
+    assert kinds >= {"Partition", "Heal", "Crash", "Restart", "Pause", "ClockSkew", "Loss", "Duplicate", "Delay"}, kinds
     for faults, _ in first:
-        down: set[str] = set()
+        down: list[str] = []
         for fault in faults:
             assert 0 < fault.at <= space.fault_phase_s
             if isinstance(fault, Crash):
-                assert fault.node not in down
-                down.add(fault.node)
+                assert fault.node not in down or fault.node == "@leader"
+                down.append(fault.node)
             elif isinstance(fault, Restart):
-                assert fault.node in down, "a restart of a node that is not down"
-                down.discard(fault.node)
+                assert down, "a restart with nothing down"
+                assert fault.node == "@crashed" or fault.node in down, "a restart of a node that is not down"
+                down.pop() if fault.node == "@crashed" else down.remove(fault.node)
+            elif isinstance(fault, Pause):
+                assert fault.at + fault.duration_s <= space.fault_phase_s, "a pause reaching into the quiet phase"
         assert not down, "a node still down in the quiet phase"
         if any(isinstance(f, Partition) for f in faults):
             assert isinstance([f for f in faults if isinstance(f, (Partition, Heal))][-1], Heal)
@@ -181,3 +186,44 @@ def test_explore_runs_on_a_dask_cluster(tmp_path: Path) -> None:
     assert [o.index for o in result.outcomes] == list(range(6))
     local = explore("leader-crash", 6, seed=5, jobs=1, progress=False, shrink_failures=False)
     assert [o.digest for o in result.outcomes] == [o.digest for o in local.outcomes], "the same schedules ran differently"
+
+
+def test_a_follower_crash_and_restart_keeps_the_leader_interval_whole() -> None:
+    """The leader led throughout: the summary says so, and nothing is leaderless once it was agreed."""
+    from riaps_sim.analysis.metrics import agreed_leader_intervals
+
+    probe = run_scenario(Scenario.group_of(5, Groupie, duration=9), seed=6)
+    leader = _leader_node(probe.trace, 9.0)
+    follower = next(n for n in ("n0", "n1", "n2", "n3", "n4") if n != leader)
+    result = run_scenario(Scenario.group_of(5, Groupie, faults=[Crash(at=10, node=follower), Restart(at=14, node=follower)], duration=25), seed=6)
+    intervals = agreed_leader_intervals(result.trace, end=25.0)
+    assert len(intervals) == 1, intervals
+    assert intervals[0].end == pytest.approx(25.0) and result.summary().leaderless == []
+
+
+def test_a_reelection_of_the_same_leader_completes_the_failover() -> None:
+    """A leader steps down and the same member wins again: one failover, completed, to itself."""
+    from riaps_sim.analysis.metrics import failovers
+
+    trace = Trace()
+    group, ids = "TheGroup.g1", {"a": "aa" * 16, "b": "bb" * 16, "c": "cc" * 16}
+    for node, member in ids.items():
+        trace.record(0.0, 0.0, node, "m", group, "group_joined", peer=member, detail="fixed")
+    def lead(t: float, term: int) -> None:
+        trace.record(t, t, "a", "m", group, "state", peer=ids["a"], term=term, detail="leader")
+        for node in ids:
+            trace.record(t + 0.01, t + 0.01, node, "m", group, "leader_elected", peer=ids["a"])
+    lead(1.0, 1)
+    trace.record(5.0, 5.0, "a", "m", group, "state", peer=ids["a"], term=1, detail="follower")
+    for node in ids:
+        trace.record(5.01, 5.01, node, "m", group, "leader_exited", peer=ids["a"])
+    lead(6.0, 2)
+    (failover,) = failovers(trace)
+    assert (failover.old_leader, failover.new_leader) == (ids["a"], ids["a"])
+    assert failover.cause == "stepped down" and failover.duration == pytest.approx(1.01)
+
+
+def _leader_node(trace: Trace, until: float) -> str:
+    leaders = [e.node for e in trace.select(kind="state") if e.detail == "leader" and e.when < until]
+    assert leaders
+    return leaders[-1]

@@ -58,30 +58,47 @@ class Partition:
 
 
 class FaultNote(NamedTuple):
-    """What the network tells its listeners when a fault is applied or undone (``NetworkEvent.detail``)."""
+    """What the network tells its listeners when a fault is applied or undone (``NetworkEvent.detail``).
 
-    fault: Fault
+    Plain values (it compares equal across runs): the fault's *kind* and *description*, the
+    *hosts* it is about, a partition's *sides* (host names), *mode* and *one_way*, and whether
+    this is the fault's *undoing*.
+    """
+
+    kind: str
+    description: str
+    hosts: tuple[Hashable, ...]
     undone: bool
+    sides: tuple[tuple[str, ...], ...] = ()
+    mode: str = ""
+    one_way: bool = False
+
+    @classmethod
+    def of(cls, fault: Fault, undone: bool) -> FaultNote:
+        part = fault.partition
+        if part is None:
+            return cls(fault.kind, fault.description, fault.hosts, undone)
+        sides = tuple(tuple(str(h.name) for h in group) for group in part.groups)
+        return cls(fault.kind, fault.description, fault.hosts, undone, sides, part.mode, part.one_way)
 
     @property
     def effect(self) -> str:
         """What happened, as a kind: a crash undone is a ``restart``, a partition undone a ``heal``..."""
         if not self.undone:
-            return self.fault.kind
-        return {"crash": "restart", "restart": "crash", "partition": "heal"}.get(self.fault.kind, "undo " + self.fault.kind)
+            return self.kind
+        return {"crash": "restart", "restart": "crash", "partition": "heal"}.get(self.kind, "undo " + self.kind)
 
     def describe(self) -> str:
         """The trace's wording: ``crash n1``, ``restart n1``, ``partition a,b | c (hold)``, ``heal``..."""
-        fault, effect = self.fault, self.effect
+        effect = self.effect
         if effect in ("crash", "restart"):
-            return f"{effect} {fault.hosts[0]}"
-        if effect == "partition" and fault.partition is not None:
-            part = fault.partition
-            sides = " | ".join(",".join(str(h.name) for h in group) for group in part.groups)
-            return f"partition {sides} ({part.mode}{', one-way' if part.one_way else ''})"
+            return f"{effect} {self.hosts[0]}"
+        if effect == "partition":
+            sides = " | ".join(",".join(side) for side in self.sides)
+            return f"partition {sides} ({self.mode}{', one-way' if self.one_way else ''})"
         if effect == "heal":
             return "heal"
-        return ("undo " if self.undone else "") + fault.description
+        return ("undo " if self.undone else "") + self.description
 
 
 class Fault:
@@ -120,7 +137,7 @@ class Fault:
             return
         self.applied_at = self.network.now
         self._reverse = self._apply()
-        self.network.report_fault(FaultNote(self, undone=False))
+        self.network.report_fault(FaultNote.of(self, undone=False))
 
     def undo(self, at: float | None = None) -> Fault:
         """Reverse the fault now, or at virtual time *at* (seconds); nothing if not applied by then."""
@@ -132,7 +149,7 @@ class Fault:
             return
         self.undone_at = self.network.now
         self._reverse()
-        self.network.report_fault(FaultNote(self, undone=True))
+        self.network.report_fault(FaultNote.of(self, undone=True))
 
 
 class FaultsMixin:

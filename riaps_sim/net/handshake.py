@@ -194,15 +194,15 @@ class Connection:
             self._accept(attempt, server, d2)
             return
         value = int(status) if status.isdigit() else 500
-        server._event(zmq.EVENT_HANDSHAKE_FAILED_AUTH, value, server._bound_endpoint(self.port))
-        server._event(zmq.EVENT_DISCONNECTED, 0, server._bound_endpoint(self.port))
+        server.report_event(zmq.EVENT_HANDSHAKE_FAILED_AUTH, value, server.bound_endpoint(self.port))
+        server.report_event(zmq.EVENT_DISCONNECTED, 0, server.bound_endpoint(self.port))
         self.wire.call_later(d2, self._refused, attempt, value)
 
     def _refused(self, attempt: int, value: int) -> None:
         if self._stale(attempt):
             return
-        self.client._event(zmq.EVENT_HANDSHAKE_FAILED_AUTH, value, self.endpoint)
-        self.client._event(zmq.EVENT_DISCONNECTED, 0, self.endpoint)
+        self.client.report_event(zmq.EVENT_HANDSHAKE_FAILED_AUTH, value, self.endpoint)
+        self.client.report_event(zmq.EVENT_DISCONNECTED, 0, self.endpoint)
         self.attempt += 1  # no retry: the connection stays down until the socket disconnects or closes
 
     def _accept(self, attempt: int, server: SimSocket, d2: float) -> None:
@@ -324,8 +324,8 @@ class Connection:
             pipe.peer = None
             pipe.subs = None
             pipe.match_all = False
-            self.client._pipe_down(pipe)
-            self.client._event(zmq.EVENT_DISCONNECTED, 0, self.endpoint)
+            self.client.pipe_down(pipe)
+            self.client.report_event(zmq.EVENT_DISCONNECTED, 0, self.endpoint)
             if self.state == "up":
                 self.state = "connecting"
             self.attempt += 1  # no retry: the connection stays down until the socket disconnects or closes
@@ -336,8 +336,8 @@ class Connection:
         if pipe.peer is not None:
             self.wire.transmit(pipe, pipe.peer, Control("fin"), 0)
         pipe.dead = "oversize"
-        server._detach(pipe)
-        server._event(zmq.EVENT_DISCONNECTED, 0, server._bound_endpoint(self.port))
+        server.detach(pipe)
+        server.report_event(zmq.EVENT_DISCONNECTED, 0, server.bound_endpoint(self.port))
 
     def reset_server_side(self, cause: str) -> None:
         """The server side learns the client is gone without a FIN (its host restarted): forget the pipe."""

@@ -332,6 +332,11 @@ class Network(FaultsMixin):
         if emit is not None:
             emit(NetworkEvent(self.env.now, "fault", "", "", 0, note))
 
+    def set_reordering(self, allowed: bool) -> None:
+        """Let messages of one connection overtake each other when their delays differ (``True``),
+        or keep every connection in order as TCP does (``False``, the default)."""
+        self.wire.reorder = bool(allowed)
+
     def impairment(self, source: Hashable, target: Hashable) -> Link | None:
         """The extra last hop impairing traffic from host *source* to host *target* (see ``impair``), if any."""
         return self._impairments.get((source, target))

@@ -30,6 +30,7 @@ class NodePlan:
     name: str
     host: str
     components: Mapping[str, tuple[type, Mapping[str, Any]]] = field(default_factory=dict)
+    start_s: float = 0.0  #: when the node starts its components, in seconds after the run's time 0
 
 
 @dataclass(frozen=True)

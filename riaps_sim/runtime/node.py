@@ -9,6 +9,7 @@ clock and, in simulation, the true time.
 from __future__ import annotations
 
 import hashlib
+import json
 import ipaddress
 import itertools
 import logging
@@ -238,6 +239,14 @@ class Node:
         """Record a ``send`` or ``deliver`` of *command*, as ``record`` does (the trace may count heartbeats instead)."""
         driver = self.driver
         self.trace.record_message(driver.clock(), driver.true_time(), self.name, component, group, kind, command, peer, msg_id, size)
+
+    def record_app(self, component: Component, kind: str, fields: Mapping[str, Any]) -> None:
+        """A component's own event (``Component.record``); its fields must be JSON values (real traces are JSON)."""
+        try:
+            json.dumps(fields)
+        except (TypeError, ValueError) as exc:
+            raise ValueError(f"record({kind!r}, ...): fields must be JSON values (numbers, strings, lists, dicts): {exc}") from None
+        self.record(Kind.APP, component.instance_name, None, detail=kind, data=dict(fields))
 
     def record(self, kind: str, component: str | None, group: str | None, **fields: Any) -> None:
         """Append an event stamped with this node's clock (and true time in simulation)."""

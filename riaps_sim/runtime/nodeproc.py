@@ -160,9 +160,10 @@ class NodeProcess:
         self._schedule_faults()
         self._beacon()
         duration_s = self.launch.duration_s
-        if self.t0 is not None and self.t0 > time.time():
-            driver.call_at(self.t0, node.start)
-            duration_s += self.t0 - time.time()
+        start = None if self.t0 is None else self.t0 + self.launch.plan.start_s
+        if start is not None and start > time.time():
+            driver.call_at(start, node.start)
+            duration_s += self.t0 - time.time()  # type: ignore[operator]
         else:
             node.start()
         try:

@@ -276,7 +276,7 @@ class Simulation:
                 self.record_fault(note.describe())
             effect = note.effect
             if effect in ("crash", "restart"):
-                self._follow_power(effect, str(note.fault.hosts[0]))
+                self._follow_power(effect, str(note.hosts[0]))
 
     def _follow_power(self, effect: str, name: str) -> None:
         """A host went down or came back: its node dies, or a fresh one starts."""

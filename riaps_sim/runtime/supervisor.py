@@ -23,7 +23,7 @@ import sys
 import time
 from dataclasses import dataclass
 from multiprocessing.connection import Connection, wait
-from typing import Any
+from typing import Any, cast
 
 from .launch import NodeLaunch, Ready
 from .shipping import ByValue
@@ -169,16 +169,17 @@ class NodeSupervisor:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 raise RuntimeError(f"node processes {sorted(waiting.values())} did not start within {timeout_s:g} s")
-            for connection in wait(list(waiting), timeout=min(0.2, remaining)):
-                name = waiting[connection]  # type: ignore[index]
+            for ready in wait(list(waiting), timeout=min(0.2, remaining)):
+                connection = cast(Connection, ready)
+                name = waiting[connection]
                 try:
-                    message = connection.recv()  # type: ignore[union-attr]
+                    message = connection.recv()
                 except (EOFError, OSError):
                     message = None
                 if not isinstance(message, Ready):
                     self.handles[name].join(1)
                     raise RuntimeError(f"node process {name} died while starting (exit code {self.handles[name].exitcode}); see its log lines above")
-                del waiting[connection]  # type: ignore[arg-type]
+                del waiting[connection]
             dead = [n for n in waiting.values() if not self.handles[n].is_alive()]
             if dead:
                 raise RuntimeError(f"node process(es) {dead} died while starting; see their log lines above")
