@@ -6,22 +6,22 @@ the real message-level fault layer and the parent of the node processes
 (``riaps_sim.runtime.process``), or the namespace firewall. Adding a kind means one class here and
 one applier per world.
 
-======================  =====================================================================
-fault                   what happens
-======================  =====================================================================
-``Partition``           no traffic between the *sides* (one-way: only from the first to the
-                        second; one side means it against all the others); ``mode="hold"``
-                        delays it until the heal (TCP under a firewall DROP, the default),
-                        ``"drop"`` loses it
-``Heal``                every partition ends
-``Crash`` / ``Restart``  a node dies at once / comes back with fresh components
-``Pause``               a node stalls for *duration_s* (SIGSTOP then SIGCONT): its timers and
-                        handlers wait, traffic to it queues as the kernel would queue it
-``ClockSkew``           a node's clock becomes ``offset_s + rate * true time``
-``Loss`` / ``Duplicate``  each message from *a* to *b* (and back unless *one_way*) is lost /
-                        duplicated with *rate*, whatever the route between them
-``Delay``               messages between *a* and *b* take *latency_s* seconds more (0: no more)
-======================  =====================================================================
+=========================  =====================================================================
+fault                      what happens
+=========================  =====================================================================
+``Partition``              no traffic between the *sides* (one-way: only from the first to the
+                           second; one side means it against all the others); ``mode="hold"``
+                           delays it until the heal (TCP under a firewall DROP, the default),
+                           ``"drop"`` loses it
+``Heal``                   every partition ends
+``Crash`` / ``Restart``    a node dies at once / comes back with fresh components
+``Pause``                  a node stalls for *duration_s* (SIGSTOP then SIGCONT): its timers and
+                           handlers wait, traffic to it queues as the kernel would queue it
+``ClockSkew``              a node's clock becomes ``offset_s + rate * true time``
+``Loss`` / ``Duplicate``   each message from *a* to *b* (and back unless *one_way*) is lost /
+                           duplicated with *rate*, whatever the route between them
+``Delay``                  messages between *a* and *b* take *latency_s* seconds more (0: no more)
+=========================  =====================================================================
 
 **When.** A fault falls due at ``at`` seconds from the run's start, or *delay* seconds after the
 first trace event of kind *after* (``TRIGGERS``), e.g. ``Crash(node="@leader",

@@ -57,13 +57,21 @@ class RunResult:
         return check_run(self.trace, self.scenario.group_types, end=self.start + self.until)
 
     def plot(self, **kwargs: Any) -> Any:
-        """The role timeline of every node, faults shaded (see ``riaps_sim.analysis.plots.role_timeline``)."""
+        """The role timeline of every node, faults drawn (see ``riaps_sim.analysis.plots.role_timeline``).
+
+        Returns the figure; in Jupyter it shows once, as the cell's value (a figure the plot makes
+        itself is not left open in pyplot, so the inline backend does not draw it a second time).
+        """
         from .analysis.plots import role_timeline
 
         kwargs.setdefault("until", self.until)
         kwargs.setdefault("origin", self.start)
         kwargs.setdefault("title", f"{self.scenario.name} ({self.mode}, seed {self.seed})")
         return role_timeline(self.trace, **kwargs)
+
+    def __repr__(self) -> str:
+        return (f"<RunResult {self.scenario.name!r} ({self.mode}, seed {self.seed}): {self.until:g} s, "
+                f"{len(self.trace)} trace events, {self.wall_s:.2f} s wall>")
 
     def save(self, out_dir: str | Path, summary: Summary | None = None) -> list[Path]:
         """Write ``trace.jsonl``, ``summary.txt`` and ``roles.png`` to *out_dir*; return the paths.

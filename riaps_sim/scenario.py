@@ -167,6 +167,14 @@ class Scenario:
     def with_seed(self, seed: int) -> Scenario:
         return replace(self, seed=seed)
 
+    def __repr__(self) -> str:
+        """One line: name, nodes, groups and protocols, faults, duration and seed (not every field)."""
+        names = self.node_names()
+        shown = ", ".join(names) if len(names) <= 6 else f"{names[0]}..{names[-1]}"
+        groups = ", ".join(f"{g.name} ({g.protocol})" for g in self.group_types)
+        faults = "; ".join(f"{f.at:g} s {f.describe()}" for f in self.faults) or "no faults"
+        return f"<Scenario {self.name!r}: {len(names)} nodes [{shown}], group {groups}, {faults}, {self.duration:g} s, seed {self.seed}>"
+
     def node_names(self) -> list[str]:
         return [n.name for n in self.nodes]
 

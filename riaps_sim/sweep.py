@@ -11,6 +11,7 @@ import logging
 import statistics
 import sys
 import time
+import warnings
 from collections.abc import Iterable, Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, fields
@@ -39,6 +40,14 @@ class RunMetrics:
     violations: int  #: safety violations, handler errors, components not built, no member (what fails ``--check``)
     wall_s: float
     liveness_violations: int = 0
+
+
+def _dtype(annotation: Any) -> str:
+    """The pandas dtype of a ``RunMetrics`` field from its annotation: optional floats are nullable."""
+    text = str(annotation)
+    if "None" in text:
+        return "Float64"
+    return "int64" if text == "int" else "float64"
 
 
 def measure(scenario: Scenario | ByValue[Scenario] | str, seed: int, mode: str = "sim") -> RunMetrics:
@@ -116,7 +125,24 @@ class SweepResult:
         return distributions({"first leader": self.values("first_leader_s"), "failover": self.values("failover_s")}, ax=ax)
 
     def rows(self) -> list[dict[str, Any]]:
+        """The runs as dicts, one per seed."""
         return [{f.name: getattr(r, f.name) for f in fields(r)} for r in self.runs]
+
+    def to_pandas(self) -> Any:
+        """The runs as a ``pandas.DataFrame``, one row per seed, with typed columns.
+
+        ``seed``, ``votes`` and ``violations`` are ``int64``, the other times ``float64``;
+        ``first_leader_s`` and ``failover_s`` are ``Float64`` (nullable), ``<NA>`` where the event
+        never happened (no failover in a run, say). Needs pandas (``pip install 'riaps-sim[pandas]'``).
+        """
+        from ._pandas import require_pandas
+
+        pd = require_pandas()
+        columns = {f.name: [getattr(r, f.name) for r in self.runs] for f in fields(RunMetrics)}
+        return pd.DataFrame({f.name: pd.array(columns[f.name], dtype=_dtype(f.type)) for f in fields(RunMetrics)})
+
+    def __repr__(self) -> str:
+        return f"<SweepResult {self.scenario!r}: {len(self.runs)} seeds, {self.wall_s:.1f} s wall>"
 
 
 def parse_seeds(text: str) -> list[int]:
@@ -137,14 +163,20 @@ def parse_seeds(text: str) -> list[int]:
     return seeds
 
 
-def _bar(done: int, total: int, started: float, stream: TextIO) -> None:
-    width = 30
-    filled = width * done // max(total, 1)
-    elapsed = time.perf_counter() - started
-    stream.write(f"\r  [{'#' * filled}{'.' * (width - filled)}] {done}/{total} seeds, {elapsed:.1f} s")
-    if done == total:
-        stream.write("\n")
-    stream.flush()
+def _progress_bar(total: int, progress: bool | TextIO, name: str) -> Any:
+    """A ``tqdm.auto`` bar over *total* seeds, or ``None`` when *progress* is false.
+
+    In Jupyter with ipywidgets it is a widget; elsewhere a text bar on stderr that stays quiet when
+    stderr is not a terminal (a log file, CI), or on the stream given, which is always written.
+    """
+    if progress is False:
+        return None
+    with warnings.catch_warnings():
+        # tqdm.auto warns when a Jupyter kernel lacks ipywidgets, then falls back to the text bar
+        warnings.simplefilter("ignore")
+        from tqdm.auto import tqdm
+    stream = sys.stderr if progress is True else progress
+    return tqdm(total=total, desc=name, unit="seed", file=stream, disable=None if progress is True else False, dynamic_ncols=True)
 
 
 def sweep(
@@ -168,24 +200,28 @@ def sweep(
     executor:
         Any ``concurrent.futures.Executor``; by default a ``ProcessPoolExecutor`` of *jobs* workers.
     progress:
-        Show a progress bar on stderr (or on the given stream).
+        Show a ``tqdm`` progress bar, moved as each seed finishes: a widget in Jupyter, a bar on
+        stderr when it is a terminal, nothing otherwise; or always on the given stream; ``False``
+        for none.
     """
     ref: Scenario | str = scenario if isinstance(scenario, Scenario) else str(scenario)
     name = ref.name if isinstance(ref, Scenario) else load_scenario(ref).name
     seeds = list(seeds)
-    stream = progress if not isinstance(progress, bool) else (sys.stderr if progress else None)
     started = time.perf_counter()
     task: ByValue[Scenario] | str = ByValue(ref, what=f"scenario {name!r}") if isinstance(ref, Scenario) else ref
     own = executor is None
     pool = executor or ProcessPoolExecutor(max_workers=jobs)
+    bar = _progress_bar(len(seeds), progress, name)
     runs: list[RunMetrics] = []
     try:
         futures = [pool.submit(measure, task, seed, mode) for seed in seeds]
         for future in as_completed(futures):
             runs.append(future.result())
-            if stream is not None:
-                _bar(len(runs), len(seeds), started, stream)
+            if bar is not None:
+                bar.update()
     finally:
+        if bar is not None:
+            bar.close()
         if own:
             pool.shutdown(cancel_futures=True)
     runs.sort(key=lambda r: r.seed)

@@ -13,7 +13,8 @@ component   the component instance, or ``None`` for node-level events
 group       ``"<type>.<instance>"``, or ``None``
 kind        a ``Kind``: send, deliver, drop, state, member_joined, ..., fault, error
 peer        the other party (a node, member id in hex, or host), or ``None``
-msg_id      an identifier shared by a message's send, deliver and drop events, or ``None``
+msg_id      a string shared by a message's send, deliver and drop events (the network's
+            message number) or by a poll's events (its ``rfvId``), or ``None``
 size        bytes on the wire, or ``None``
 term        the election term where it matters, or ``None``
 detail      the rest in words: the drop cause, the new role, the vote result, the fault
@@ -57,13 +58,12 @@ as lines ``{"tally": {...}}``, which ``from_jsonl`` reads back.
 from __future__ import annotations
 
 import json
-from collections import Counter
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import asdict, dataclass
 from enum import StrEnum
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, overload
 
 __all__ = ["Kind", "TraceEvent", "Trace", "Tally", "TallyKey", "HEARTBEATS"]
 
@@ -109,7 +109,7 @@ class TraceEvent(NamedTuple):
     group: str | None
     kind: str
     peer: str | None = None
-    msg_id: int | str | None = None
+    msg_id: str | None = None
     size: int | None = None
     term: int | None = None
     detail: str | None = None
@@ -122,6 +122,9 @@ class TraceEvent(NamedTuple):
 
 
 _KINDS = frozenset(Kind)
+
+#: The pandas dtype of each non-text column of ``Trace.to_pandas()``; the rest are ``string``.
+_PANDAS_DTYPES = {"time": "float64", "true_time": "Float64", "kind": "category", "size": "Int64", "term": "Int64", "data": "object"}
 
 
 class TallyKey(NamedTuple):
@@ -195,7 +198,14 @@ class Trace:
     def __iter__(self) -> Iterator[TraceEvent]:
         return iter(self._events)
 
-    def __getitem__(self, index: int) -> TraceEvent:
+    @overload
+    def __getitem__(self, index: int) -> TraceEvent: ...
+    @overload
+    def __getitem__(self, index: slice) -> Trace: ...
+    def __getitem__(self, index: int | slice) -> TraceEvent | Trace:
+        """One event by position, or a ``Trace`` of the events in a slice (``trace[:5]``)."""
+        if isinstance(index, slice):
+            return Trace(self._events[index])
         return self._events[index]
 
     def __eq__(self, other: object) -> bool:
@@ -207,7 +217,11 @@ class Trace:
         return f"<Trace {len(self._events)} events{span}>"
 
     def record(self, time: float, true_time: float | None, node: str, component: str | None, group: str | None, kind: str, **fields: Any) -> None:
-        """Append one event. *kind* must be a ``Kind`` value; other columns go by keyword."""
+        """Append one event. *kind* must be a ``Kind`` value; other columns go by keyword.
+
+        A ``msg_id`` is stored as a string whatever its source (the network numbers its messages,
+        polls have 8-character ids), so the column has one type.
+        """
         if kind not in _KINDS:
             raise ValueError(f"trace kind must be one of {sorted(_KINDS)}, got {kind!r}")
         if not self.keep_heartbeats:
@@ -216,6 +230,9 @@ class Trace:
                     return
             elif kind == "group_joined" or kind == "group_left":
                 self._inside[(node, group)] = kind == "group_joined"
+        msg_id = fields.get("msg_id")
+        if msg_id is not None and msg_id.__class__ is not str:
+            fields["msg_id"] = str(msg_id)
         event = TraceEvent(time, true_time, node, component, group, str(kind), **fields)
         self._events.append(event)
         if self._watchers:
@@ -249,7 +266,8 @@ class Trace:
                 return
         if kind not in _KINDS:
             raise ValueError(f"trace kind must be one of {sorted(_KINDS)}, got {kind!r}")
-        self._events.append(TraceEvent(time, true_time, node, component, group, str(kind), peer, msg_id, size, None, command))
+        row_id = msg_id if msg_id is None or msg_id.__class__ is str else str(msg_id)  # one type in the column
+        self._events.append(TraceEvent(time, true_time, node, component, group, str(kind), peer, row_id, size, None, command))
 
     def _count(self, when: float, node: str, group: str | None, kind: str, command: str, peer: str | None, msg_id: object, size: int | None) -> bool:
         """Count a heartbeat send or delivery in its tally; False if it must stay a row (delivered to a non-member)."""
@@ -354,6 +372,26 @@ class Trace:
         """The events as dicts, one per row (ready for ``pandas.DataFrame``)."""
         return [e._asdict() for e in self._events]
 
+    def to_pandas(self) -> Any:
+        """The events as a ``pandas.DataFrame`` with typed columns, one row per event.
+
+        ``time`` is ``float64``; ``true_time`` ``Float64`` (``<NA>`` in the real world); ``size``
+        and ``term`` nullable ``Int64``; ``kind`` a categorical of every ``Kind``; ``data`` (an
+        application event's fields) ``object``, dicts or ``None``; the text columns (``node``,
+        ``component``, ``group``, ``peer``, ``msg_id``, ``detail``) pandas' ``string`` dtype with
+        ``<NA>`` for ``None``. Needs pandas (``pip install 'riaps-sim[pandas]'``).
+        """
+        from ._pandas import require_pandas
+
+        pd = require_pandas()
+        columns = list(zip(*self._events)) if self._events else [() for _ in TraceEvent._fields]
+        kinds = pd.CategoricalDtype([str(k) for k in Kind])
+        data = {}
+        for name, values in zip(TraceEvent._fields, columns):
+            dtype = _PANDAS_DTYPES.get(name, "string")
+            data[name] = pd.Series(list(values), dtype=kinds if dtype == "category" else dtype)
+        return pd.DataFrame(data)
+
     @classmethod
     def merge(cls, traces: Iterable[Trace]) -> Trace:
         """One trace of several (say, one per node process), in order of ``when``; tallies of one key are combined."""
@@ -393,6 +431,8 @@ class Trace:
                         continue
                     if fields["kind"] not in _KINDS:
                         raise ValueError(f"unknown kind {fields['kind']!r}")
+                    if fields.get("msg_id") is not None:  # traces written before msg_id was always a string
+                        fields["msg_id"] = str(fields["msg_id"])
                     events.append(TraceEvent(**fields))
                 except (ValueError, TypeError, KeyError) as exc:
                     raise ValueError(f"{path}:{number}: not a trace event: {exc}") from None

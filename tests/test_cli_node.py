@@ -38,11 +38,28 @@ components = {{ member = {{ class = "riaps_sim.examples:Groupie" }} }}
 """
 
 
+PY_SCENARIO = """
+from riaps_sim import Component, GroupType, Scenario
+from riaps_sim.scenario import NodeSpec
+
+class Inline(Component):
+    \"\"\"A class defined in the scenario file itself: each host loads the same file.\"\"\"
+
+    def handleActivate(self):
+        self.group = self.joinGroup("TheGroup", "g1")
+
+nodes = tuple(NodeSpec(name, {"member": (Inline, {})}, address) for name, address in [("a", "127.0.0.21"), ("b", "127.0.0.22"), ("c", "127.0.0.23")])
+scenario = Scenario("three hosts", (GroupType(name="TheGroup"),), nodes, duration=8, seed=3)
+"""
+
+
 @pytest.mark.slow
-def test_three_node_commands_elect_a_leader(tmp_path: Path) -> None:
-    """Three `riaps-sim node` processes of one scenario discover each other by beacons and elect a leader."""
-    scenario = tmp_path / "hosts.toml"
-    scenario.write_text(SCENARIO.format())
+@pytest.mark.parametrize("form", ["toml", "py"])
+def test_three_node_commands_elect_a_leader(tmp_path: Path, form: str) -> None:
+    """Three `riaps-sim node` processes of one scenario file (TOML, or Python with an inline class)
+    discover each other by signed beacons and elect a leader."""
+    scenario = tmp_path / f"hosts.{form}"
+    scenario.write_text(SCENARIO.format() if form == "toml" else PY_SCENARIO)
     port = str(random.Random().randrange(40000, 47000))
     keys = tmp_path / "keys"
     made = subprocess.run([sys.executable, "-m", "riaps_sim.cli", "keys", "new", str(keys)], capture_output=True, text=True, timeout=60)
@@ -70,6 +87,7 @@ def test_node_command_refuses_to_run_without_keys(tmp_path: Path) -> None:
     assert result.returncode == 2 and "riaps-sim keys new DIR" in result.stderr and "--keys DIR" in result.stderr
 
 
+@pytest.mark.slow  # over a quarter of a second (pytest --durations=0)
 def test_node_command_names_an_unknown_node(tmp_path: Path) -> None:
     """Asking for a node the scenario lacks is an error naming the nodes it has."""
     scenario = tmp_path / "hosts.toml"

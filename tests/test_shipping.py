@@ -95,14 +95,15 @@ def test_by_value_carries_a_class_nobody_can_import() -> None:
 def test_a_component_that_cannot_travel_is_an_error_before_any_process_starts(tmp_path: Path) -> None:
     """A lock in a component's arguments cannot cross a process boundary: the error names node, component and what to do."""
     module = _unimportable_module("made_in_a_cell")
+    exec("class Guarded(Member):\n    def __init__(self, lock=None):\n        self.lock = lock\n", module.__dict__)
     run = RealRun([GroupType(name="TheGroup")], tmp_path)
     with pytest.raises(ShippingError) as caught:
-        run.add_node(NodePlan("n0", "127.0.0.1", {"member": (module.Member, {"lock": threading.Lock()})}))
+        run.add_node(NodePlan("n0", "127.0.0.1", {"member": (module.Guarded, {"lock": threading.Lock()})}))
     message = str(caught.value)
     assert "node 'n0', component 'member'" in message and "lock" in message and "top level" in message
     assert run.processes == {} and _node_processes() == []
     with pytest.raises(ShippingError, match="scenario"):
-        sweep(Scenario.group_of(2, module.Member, {"lock": threading.Lock()}), range(2), progress=False)
+        sweep(Scenario.group_of(2, module.Guarded, {"lock": threading.Lock()}), range(2), progress=False)
 
 
 @pytest.mark.slow
@@ -239,7 +240,8 @@ def test_twenty_real_runs_leave_no_folder_process_or_namespace(tmp_path: Path, m
     module = _unimportable_module("made_in_a_cell")
     use_netns = netns.unavailable_reason() is None
     scenario = Scenario.group_of(2, module.Member, duration=1.0)
-    before = set(netns.list_namespaces()) if use_netns else set()
+    ours = f"{netns.PREFIX}-{os.getpid()}-"  # other processes on this machine may be making their own
+    before = set(netns.list_namespaces(ours)) if use_netns else set()
     for i in range(20):
         isolation = "netns" if use_netns and i % 5 == 4 else "loopback"
         result = run_scenario(scenario, mode="real", seed=i, isolation=isolation)
@@ -247,4 +249,4 @@ def test_twenty_real_runs_leave_no_folder_process_or_namespace(tmp_path: Path, m
         assert list(scratch.iterdir()) == [], f"run {i} left {list(scratch.iterdir())}"
         assert _node_processes() == [], f"run {i} left node processes"
     if use_netns:
-        assert set(netns.list_namespaces()) == before
+        assert set(netns.list_namespaces(ours)) == before

@@ -47,8 +47,10 @@ class ByValue(Generic[T]):
 
     >>> import pickle
     >>> double = ByValue(lambda x: 2 * x)          # a lambda does not pickle by name
-    >>> pickle.loads(pickle.dumps(double)).get()(21)
+    >>> pickle.loads(pickle.dumps(double))(21)     # unpickled, it is the function itself
     42
+    >>> double.get()(4)                             # here, a copy of it
+    8
     """
 
     __slots__ = ("_payload", "_what")
