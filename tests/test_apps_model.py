@@ -167,10 +167,14 @@ def test_deployment_placements_and_riaps_argument_conversions(caplog: pytest.Log
 def test_deployment_mistakes_are_named(source: str, error: type, message: str) -> None:
     """A bad deployment or argument is named with the file and line."""
     model = parse_model(BEACON, "beacon.riaps")
-    with pytest.raises(error, match=message) as raised:
+
+    def load() -> None:
         depl = parse_deployment(source, "x.depl")
         for placement in depl.placements:
             actor_arguments(model.actors["Node"], placement, depl)
+
+    with pytest.raises(error, match=message) as raised:
+        load()
     assert str(raised.value).startswith("x.depl:1: ")
 
 

@@ -6,9 +6,9 @@ import errno
 import struct
 
 import pytest
+from worlds import World
 
 import ports
-from worlds import World
 
 MSG = {"type": "Reading"}
 PAIR = {"req_type": "Query", "rep_type": "Count"}

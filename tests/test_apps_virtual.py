@@ -10,10 +10,10 @@ import time
 import types
 
 import pytest
+from test_apps_run import VOTING
 
 from riaps_sim import Scenario, run_scenario
 from riaps_sim.apps.virtual import BlockingCallError, NodeRandom, NodeTime, virtualize
-from test_apps_run import VOTING
 
 
 def module_with(source: str) -> types.ModuleType:

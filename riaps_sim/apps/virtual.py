@@ -117,11 +117,11 @@ class NodeRandom:
 
 def _of_global_generator(value: Any) -> bool:
     """Whether *value* is a method of ``random``'s hidden global generator (Python or C, e.g. ``random.random``)."""
-    return getattr(value, "__self__", None) is getattr(_random, "_inst")
+    return getattr(value, "__self__", None) is _random._inst
 
 
 def _node_datetime_class(clock: Clock) -> type[_datetime.datetime]:
-    class datetime(_datetime.datetime):  # noqa: N801 (the name apps use)
+    class datetime(_datetime.datetime):
         """``datetime.datetime`` whose ``now``, ``utcnow`` and ``today`` read the node's clock."""
 
         @classmethod
@@ -130,7 +130,7 @@ def _node_datetime_class(clock: Clock) -> type[_datetime.datetime]:
 
         @classmethod
         def utcnow(cls) -> Any:
-            return cls.fromtimestamp(clock(), _datetime.timezone.utc).replace(tzinfo=None)
+            return cls.fromtimestamp(clock(), _datetime.UTC).replace(tzinfo=None)
 
         @classmethod
         def today(cls) -> Any:

@@ -1,3 +1,4 @@
+# ruff: noqa  (a RIAPS component module, written in the RIAPS idiom on purpose)
 from riaps.run.comp import Component
 import random
 import time
