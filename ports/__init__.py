@@ -8,8 +8,15 @@ the simulated one. The port classes are the same in both.
 Frames are byte-compatible with RIAPS (riaps-pycom v2). ``_pyobj`` methods use pickle: never
 unpickle from untrusted peers; turn CURVE on (``Part(keys=...)``) and bind a ``ZapHandler`` with
 the application's allow-list in the context, so only holders of the application's keys can talk.
+
+The RIAPS message ports of applications (``PubPort``, ``SubPort``, ``ReqPort``, ``RepPort``,
+``CltPort``, ``SrvPort``, ``QryPort``, ``AnsPort``) are here too, over the same part and context.
 """
 
+from ._appport import AppPort
+from ._apppubsub import PubPort, SubPort
+from ._appqryans import AnsPort, QryPort
+from ._appreqrep import CltPort, RepPort, ReqPort, SrvPort
 from ._errors import OperationError, PortError, SetupError
 from ._frames import pack_timestamp, unpack_timestamp
 from ._group import GroupDuplexPort, GroupSimplexPort
@@ -21,6 +28,15 @@ from ._qryans import GROUP_MFL, GROUP_MTL, GroupAnsPort, GroupQryPort, unique_id
 from ._zap import ZAP_ENDPOINT, HandshakeRefusal, ZapHandler, ZapStatistics
 
 __all__ = [
+    "AnsPort",
+    "AppPort",
+    "CltPort",
+    "PubPort",
+    "QryPort",
+    "RepPort",
+    "ReqPort",
+    "SrvPort",
+    "SubPort",
     "BindPort",
     "ConnPort",
     "CurveKeys",

@@ -7,6 +7,7 @@ import logging
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 from .scenario import BUILTIN, ScenarioError, load_scenario
 
@@ -17,7 +18,7 @@ def _run(args: argparse.Namespace) -> int:
     matplotlib.use("Agg")
     from .runner import run_scenario
 
-    scenario = load_scenario(args.scenario)
+    scenario = _load_run_scenario(args)
     out = Path(args.out) if args.out else Path("out") / f"{scenario.name}-{args.mode}"
     print(f"riaps-sim: running {scenario.name!r} ({scenario.description or 'no description'}) in {args.mode} mode", flush=True)
     if args.mode == "sim" and (args.keys or args.insecure):
@@ -34,6 +35,21 @@ def _run(args: argparse.Namespace) -> int:
         print(f"riaps-sim: interrupted after {result.until:.1f} s; the partial trace and summary are in {out}", file=sys.stderr)
         return 130
     return 1 if args.check and result.check().safety_violations() else 0
+
+
+def _load_run_scenario(args: argparse.Namespace) -> Any:
+    """The scenario to run: a RIAPS app folder (with ``--depl``/``--hosts``), or what ``load_scenario`` reads."""
+    if Path(args.scenario).is_dir():
+        from .scenario import Scenario
+
+        hosts = args.hosts
+        if hosts is not None:
+            hosts = int(hosts) if hosts.isdigit() else [h for h in hosts.split(",") if h]
+        return Scenario.from_riaps_app(args.scenario, depl=args.depl, hosts=hosts, duration=args.until or 60.0,
+                                       seed=args.seed if args.seed is not None else 0)
+    if args.depl or args.hosts:
+        raise ScenarioError("--depl and --hosts go with a RIAPS application folder, not a scenario file")
+    return load_scenario(args.scenario)
 
 
 def _sweep(args: argparse.Namespace) -> int:
@@ -153,7 +169,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     parser.add_argument("-v", "--verbose", action="count", default=0, help="log more (-v info, -vv debug)")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    scenario_help = f"a scenario file (.py or .toml) or a built-in scenario: {', '.join(sorted(BUILTIN))}"
+    scenario_help = f"a scenario file (.py or .toml), a RIAPS application folder, or a built-in scenario: {', '.join(sorted(BUILTIN))}"
 
     run = commands.add_parser("run", help="run a scenario, print its summary, write its trace and plots")
     run.add_argument("scenario", help=scenario_help)
@@ -166,6 +182,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--keys", metavar="DIR", help="real mode: the application's key material (riaps-sim keys new DIR); default: fresh for this run")
     run.add_argument("--insecure", action="store_true", help="real mode: no CURVE, no allow-list, unsigned beacons (anyone who reaches the nodes can join); the summary says so")
     run.add_argument("--check", action="store_true", help="exit with status 1 if an invariant is violated")
+    run.add_argument("--depl", help="with a RIAPS application folder: the deployment file (default: the folder's only .depl)")
+    run.add_argument("--hosts", help="with a RIAPS application folder: the hosts, a count or comma-separated names (needed for 'on all')")
     run.add_argument("--trace-all", action="store_true",
                      help="simulation: keep a trace row for every heartbeat (tic, ldr) instead of counting them per pair of nodes")
     run.set_defaults(handler=_run)

@@ -105,8 +105,7 @@ class Scenario:
         for i, node in enumerate(self.nodes):
             if not isinstance(node, NodeSpec):
                 raise ScenarioError(f"{where}: nodes[{i}] must be a NodeSpec, got {node!r}")
-        if not self.group_types:
-            raise ScenarioError(f"{where} has no group types")
+        # No group types is fine: many RIAPS applications (Scenario.from_riaps_app) use only message ports.
         group_names = [g.name for g in self.group_types]
         repeated = sorted({n for n in group_names if group_names.count(n) > 1})
         if repeated:
@@ -145,6 +144,24 @@ class Scenario:
         return cls(
             name or f"{n} x {component.__name__}", (group or GroupType(name="TheGroup"),), tuple(nodes),
             FaultSchedule(faults), duration, seed, description,
+        )
+
+    @classmethod
+    def from_riaps_app(
+        cls, app_dir: str | Path, depl: str | Path | None = None, *, hosts: int | Sequence[str] | None = None,
+        faults: Sequence[Fault] = (), duration: float = 60.0, seed: int = 0, topology: Any = None, name: str | None = None,
+        protocol: str = "riaps",
+    ) -> Scenario:
+        """A scenario running the unmodified RIAPS application in *app_dir* (see ``riaps_sim.apps``).
+
+        *depl* defaults to the folder's only ``.depl`` file; *hosts* (a count or names) is needed
+        when the deployment only says ``on all``. Raises ``riaps_sim.apps.AppError`` (a
+        ``ScenarioError``) naming the file, line and construct of anything outside the supported subset.
+        """
+        from .apps import RiapsApp
+
+        return RiapsApp.load(app_dir, depl).scenario(
+            hosts=hosts, faults=faults, duration=duration, seed=seed, topology=topology, name=name, protocol=protocol,
         )
 
     def with_seed(self, seed: int) -> Scenario:
@@ -188,13 +205,16 @@ BUILTIN = {"default": default_scenario, "leader-crash": _leader_crash}
 
 
 def load_scenario(source: str | Path) -> Scenario:
-    """A built-in scenario by name (``default``, ``leader-crash``), or one read from a ``.py`` or ``.toml`` file.
+    """A built-in scenario by name (``default``, ``leader-crash``), one read from a ``.py`` or ``.toml`` file,
+    or a RIAPS application folder (``Scenario.from_riaps_app`` with its only deployment).
 
     Raises ``ScenarioError`` naming the file and the line or field that is wrong.
     """
     if str(source) in BUILTIN:
         return BUILTIN[str(source)]()
     path = Path(source)
+    if path.is_dir():
+        return Scenario.from_riaps_app(path)
     if not path.exists():
         raise ScenarioError(f"{path}: no such scenario file, and not a built-in scenario ({sorted(BUILTIN)})")
     found: Scenario = load_file(path)

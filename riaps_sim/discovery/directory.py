@@ -12,12 +12,32 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-__all__ = ["Endpoint", "Directory", "Watcher"]
+__all__ = ["Endpoint", "Directory", "Watcher", "PROVIDER_OF", "message_port_key"]
+
+#: RIAPS message ports: the provider kind each consumer kind looks up (sub→pub, req→rep, clt→srv, qry→ans).
+PROVIDER_OF = {"sub": "pub", "req": "rep", "clt": "srv", "qry": "ans"}
+
+
+def message_port_key(provider_kind: str, message: str, host: str | None = None) -> str:
+    """The discovery key of a RIAPS message port provider: ``"pub/Msg"``, ``"rep/Req#Rep"``; ``"pub/Msg@<host>"`` for local scope.
+
+    RIAPS's key is ``/<app>/<msgType>/<kind>`` plus a host suffix for local scope: ports match on
+    the message type and the complementary kind, never on port or component names (riaps-apps.md
+    §6). The app is left out: each run's discovery serves one application. Group keys
+    (``"<Msg>@<type>.<instance>"``) contain no ``/``, so the two kinds of keys never meet.
+    """
+    if provider_kind not in PROVIDER_OF.values():
+        raise ValueError(f"provider kind must be one of {sorted(PROVIDER_OF.values())}, got {provider_kind!r}")
+    return f"{provider_kind}/{message}" + (f"@{host}" if host else "")
 
 
 @dataclass(frozen=True, slots=True, order=True)
 class Endpoint:
-    """A group pub endpoint: the group key (``"<Msg>@<type>.<instance>"``), host, port and node."""
+    """A provider endpoint: its discovery key, host, port and node.
+
+    The key (field ``group``) is a group's (``"<Msg>@<type>.<instance>"``, for its pub ports) or a
+    RIAPS message port provider's (``message_port_key``: ``"pub/Msg"``, ``"rep/Req#Rep"``...).
+    """
 
     group: str
     host: str

@@ -1,0 +1,1 @@
+"""RIAPS applications used by the test suite (see conftest.py: their modules are not collected)."""
