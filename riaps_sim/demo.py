@@ -21,7 +21,7 @@ _RECEIVE = {"sub": "recvGroup", "qry": "recvFromLeader", "ans": "recvFromMember"
 
 
 class _Member:
-    def __init__(self, context: zmq.Context, name: str, host: str) -> None:
+    def __init__(self, context: zmq.Context[zmq.Socket[bytes]], name: str, host: str) -> None:
         self.name = name
         self.part = ports.Part(context, host=host, name=name)
         identity = ports.unique_identity(host)
@@ -69,6 +69,7 @@ def _run(members: list[_Member], say: Callable[[str], None], timeout: float) -> 
     for m in members:
         for other in members:
             info = other.pub.getInfo()
+            assert info is not None and info.portNum is not None, "a pub port that is set up has its endpoint"
             m.sub.update(info.portHost, info.portNum)
     leader = members[0]
     ans_port = leader.ans.updatePoller()

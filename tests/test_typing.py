@@ -1,4 +1,4 @@
-"""The ports package type-checks under mypy --strict (configured in pyproject.toml)."""
+"""Both packages type-check under mypy --strict (configured in pyproject.toml)."""
 
 from __future__ import annotations
 
@@ -13,6 +13,6 @@ ROOT = Path(__file__).resolve().parents[1]
 
 @pytest.mark.slow
 def test_ports_pass_mypy_strict() -> None:
-    """Public signatures stay typed: mypy --strict reports no error in ports/."""
+    """Public signatures stay typed: mypy --strict reports no error in ports/ and riaps_sim/."""
     result = subprocess.run([sys.executable, "-m", "mypy"], cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stdout + result.stderr

@@ -216,7 +216,7 @@ def _keep(shrunk: Shrunk, base: Scenario, source: str | Path | Scenario, corpus:
 
 def _shrink_one(base: Scenario, space: ScheduleSpace, outcome: Outcome, budget: int) -> Shrunk:
     target = outcome.properties[0]
-    phase = [f for f in outcome.faults if f.at < space.fault_phase_s]
+    phase = [f for f in outcome.faults if f.at is not None and f.at < space.fault_phase_s]
 
     def fails(faults: list[Fault]) -> bool:
         run = run_schedule(base, faults + quiet_tail(faults, space.fault_phase_s), outcome.seed, space.fault_phase_s, space.duration_s)

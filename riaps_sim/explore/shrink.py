@@ -44,8 +44,10 @@ def ddmin(items: list[Fault], fails: Fails) -> list[Fault]:
 
 def _simpler_values(fault: Fault) -> list[Fault]:
     """Simpler variants of one fault, simplest first."""
-    out = []
+    out: list[Fault] = []
     for rounding in (1.0, 0.5, 0.1):
+        if fault.at is None:
+            break
         at = round(fault.at / rounding) * rounding
         if at != fault.at and at >= 0:
             out.append(dataclasses.replace(fault, at=round(at, 3)))

@@ -78,7 +78,11 @@ class NodeProcess:
         import ports
 
         zap = ports.ZapHandler(self.context, keys.allowed, on_refused=self._record_refusal)
-        self.driver.watch(zap.socket, zap.handle)
+
+        def answer() -> None:
+            zap.handle()  # every request waiting; it returns how many
+
+        self.driver.watch(zap.socket, answer)
         return zap
 
     def _record_refusal(self, refusal: Any) -> None:
@@ -130,7 +134,8 @@ class NodeProcess:
         if faults is None or self.t0 is None:
             return
         for fault in faults.faults:
-            self.driver.call_at(self.t0 + fault.at, functools.partial(self.apply, fault))
+            if fault.at is not None:  # triggered faults come resolved from the parent, on the control connection
+                self.driver.call_at(self.t0 + fault.at, functools.partial(self.apply, fault))
 
     def listen(self, control: Connection) -> None:
         """Apply the faults the parent sends on *control*; stop when the parent is gone."""
