@@ -159,9 +159,9 @@ CASES: list[tuple[tuple[str, ...], Callable[[str], GroupMachine], Input, float, 
     (("fixed",), candidate, vot(1, A, True, B), 2.1, L,
      [note("handleLeaderElected", A), CancelTimer(name="election"), BindAnswerPort(), arm("leader", 1.0), state(L, 1)]),
     (("riaps",), candidate, vot(1, A, True, B), 2.1, L,  # the leader's tic now goes out with its ldr
-     [note("handleLeaderElected", A), CancelTimer(name="election"), BindAnswerPort(), arm("leader", 1.0), CancelTimer(name="heartbeat"), state(L, 1)]),
+     [note("handleLeaderElected", A), CancelTimer(name="election"), BindAnswerPort(), arm("leader", 1.0), state(L, 1)]),
     (("riaps",), candidate, vot(7, A, True, D), 2.1, L,  # any term, any voter (B9)
-     [note("handleLeaderElected", A), CancelTimer(name="election"), BindAnswerPort(), arm("leader", 1.0), CancelTimer(name="heartbeat"), state(L, 1)]),
+     [note("handleLeaderElected", A), CancelTimer(name="election"), BindAnswerPort(), arm("leader", 1.0), state(L, 1)]),
     (("fixed",), candidate, vot(7, A, True, B), 2.1, CA, [drop(CA, 1, "vote for another term", B)]),
     (("fixed",), candidate, vot(1, A, True, D), 2.1, CA, [drop(CA, 1, "vote from an unknown member", D)]),
     (BOTH, candidate, vot(1, A, False, B), 2.1, CA, []),
@@ -172,9 +172,9 @@ CASES: list[tuple[tuple[str, ...], Callable[[str], GroupMachine], Input, float, 
     # LEADER
     (("fixed",), leader, TimerFired(name="leader"), 2.9, L, [pub(ldr(1, A, HOST_A)), arm("leader", 1.0)]),
     (("riaps",), leader, TimerFired(name="leader"), 2.9, L,  # tic and ldr in one heartbeat, as the reference's loop
-     [pub(Heartbeat(member=A)), pub(ldr(1, A, HOST_A)), arm("leader", 1.0)]),
+     [pub(Heartbeat(member=A)), pub(ldr(1, A, HOST_A)), arm("leader", 1.0), arm("heartbeat", 1.0)]),
     (("riaps",), lambda p: (m := leader(p), m.handle(MemberLeave(member=B), 2.2), m.handle(MemberLeave(member=C), 2.2), m)[-1],
-     TimerFired(name="leader"), 2.9, L, [pub(Heartbeat(member=A)), pub(ldr(1, A, HOST_A)), arm("leader", 1.0)]),  # no quorum check (B12)
+     TimerFired(name="leader"), 2.9, L, [pub(Heartbeat(member=A)), pub(ldr(1, A, HOST_A)), arm("leader", 1.0), arm("heartbeat", 1.0)]),  # no quorum check (B12)
     (("fixed",), lambda p: (m := leader(p), m.handle(MemberLeave(member=B), 2.2), m.handle(MemberLeave(member=C), 2.2), m)[-1],
      TimerFired(name="leader"), 2.9, F, [note("handleLeaderExited", A), arm("election", 2.0), state(F, 1)]),
     (("riaps",), leader, req(2, B), 2.2, L, []),  # never yields (B6)
@@ -184,7 +184,7 @@ CASES: list[tuple[tuple[str, ...], Callable[[str], GroupMachine], Input, float, 
     (BOTH, leader, vot(1, A, True, C), 2.2, L, []),
     (BOTH, leader, ldr(1, A, HOST_A), 2.2, L, []),  # own echo
     (("riaps",), leader, ldr(1, B), 2.2, F,  # same term: yield, no lex (B6, B10); tic on its own timer again
-     [CancelTimer(name="leader"), arm("heartbeat", 1.0), note("handleLeaderElected", B), arm("election", 2.0), FOLLOW_B, state(F, 1)]),
+     [CancelTimer(name="leader"), note("handleLeaderElected", B), arm("election", 2.0), FOLLOW_B, state(F, 1)]),
     (("riaps",), leader, ldr(5, B), 2.2, L, []),  # another term: ignored (B6)
     (("fixed",), leader, ldr(5, B), 2.2, F,
      [note("handleLeaderExited", A), CancelTimer(name="leader"), note("handleLeaderElected", B), arm("election", 2.0),
@@ -218,7 +218,7 @@ CASES: list[tuple[tuple[str, ...], Callable[[str], GroupMachine], Input, float, 
       note("handleLeaderExited", A), CancelTimer(name="leader"), arm("election", 2.0), state(F, 1)]),
     (("riaps",), leader, AnswerPortFailed(reason="EADDRINUSE"), 2.2, F,  # its tic goes back to its own timer
      [TraceEvent(kind="error", role="LEADER", term=1, cause="cannot bind the ans port: EADDRINUSE"),
-      note("handleLeaderExited", A), CancelTimer(name="leader"), arm("heartbeat", 1.0), arm("election", 2.0), state(F, 1)]),
+      note("handleLeaderExited", A), CancelTimer(name="leader"), arm("election", 2.0), state(F, 1)]),
     (("riaps",), following, MessageToLeader(payload=b"m", sender=C), 1.0, F,  # stale ans port still served
      [note("handleMessageToLeader", b"m", C)]),
     (("fixed",), following, MessageToLeader(payload=b"m", sender=C), 1.0, F,
@@ -249,7 +249,7 @@ CASES: list[tuple[tuple[str, ...], Callable[[str], GroupMachine], Input, float, 
 
 @pytest.mark.parametrize(("protocol", "second"), [
     ("riaps", [note("handleLeaderElected", A), CancelTimer(name="election"), BindAnswerPort(), arm("leader", 1.0),
-               CancelTimer(name="heartbeat"), state(L, 1)]),
+               state(L, 1)]),
     ("fixed", [drop(CA, 1, "second vote from the same member", B)]),
 ])
 def test_a_second_vote_from_one_member(protocol: str, second: list[Any]) -> None:

@@ -84,8 +84,6 @@ class SharedActions(GroupMachine):
             self._notify("handleLeaderExited", self.member_id)
             self.role, self.leader = Role.FOLLOWER, None
             self._cancel("leader")
-            if "heartbeat" not in self.timers:  # riaps' leader publishes its tic with its ldr
-                self._arm("heartbeat", self._heartbeat_s, now)
             self._arm_leader_deadline(now)
 
     def _on_send_failed(self, event: SendFailed, now: float) -> None:

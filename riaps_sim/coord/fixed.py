@@ -61,7 +61,6 @@ class FixedProtocol(RiapsProtocol):
     TABLE: ClassVar[Table] = FIXED_TABLE
     POLLS: ClassVar[PollRules] = FixedPolls()
     DURABLE: ClassVar[bool] = True  # term and vote survive a crash: a restarted member cannot vote twice in a term
-    TIC_WITH_LDR: ClassVar[bool] = False  # tic keeps its own timer in every role
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)

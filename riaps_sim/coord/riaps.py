@@ -39,8 +39,7 @@ class RiapsProtocol(SharedActions):
     name: ClassVar[str] = "riaps"
     TABLE: ClassVar[Table] = RIAPS_TABLE
     POLLS: ClassVar[PollRules] = RiapsPolls()
-    #: The leader's ``tic`` goes out with its ``ldr`` from the leader timer, as in the reference's loop.
-    TIC_WITH_LDR: ClassVar[bool] = True
+
 
     # ------------------------------------------------------------------ follower
 
@@ -134,28 +133,21 @@ class RiapsProtocol(SharedActions):
 
     # ------------------------------------------------------------------ leader
 
-    def _become_leader(self, now: float) -> None:
-        """As every protocol, then: the leader's ``tic`` goes out with its ``ldr``, from one timer.
+    def _leader_heartbeat(self, event: TimerFired, now: float) -> None:
+        """Publish ``tic`` and ``ldr`` together and re-arm both; the leader never checks its quorum (B12).
 
         The reference's loop publishes both in the same iteration, every heartbeat; two timers of
         independent phase would let the ``ldr`` lag the ``tic`` by up to a heartbeat, and that
-        shortens the window in which survivors elect before a dead leader ages out.
+        shortens the window in which survivors elect before a dead leader ages out. Until the
+        first leader timer, the ``tic`` keeps its own cadence; from then on it goes with the ``ldr``.
         """
-        super()._become_leader(now)
-        if self.TIC_WITH_LDR:
-            self._cancel("heartbeat")
-
-    def _leader_heartbeat(self, event: TimerFired, now: float) -> None:
-        """Publish ``tic`` and ``ldr`` together and re-arm; the leader never checks its quorum (B12)."""
         self._publish_tic()
         self._publish_ldr()
         self._arm("leader", self._heartbeat_s, now)
+        self._arm("heartbeat", self._heartbeat_s, now)  # re-armed after the leader timer, so it never fires first
 
     def _stop_leading(self, now: float) -> None:
-        """A former leader publishes its ``tic`` on its own timer again."""
         self._cancel("leader")
-        if "heartbeat" not in self.timers:
-            self._arm("heartbeat", self._heartbeat_s, now)
 
     def _leader_yield_same_term(self, event: LeaderAnnounce, now: float) -> None:
         """Yield only to another leader of the *same* term (B6), without a ``lex`` for our own

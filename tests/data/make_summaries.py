@@ -18,7 +18,7 @@ def main() -> None:
     for name, scenario in cases.items():
         result = run_scenario(scenario)
         with open(f"{out}/summary-{name}.txt", "w") as f:
-            f.write(str(result.summary()) + "\n")
+            f.write("\n".join(result.summary().lines(notes=False)) + "\n")
         print(name, len(result.trace), result.wall_s)
 
 
