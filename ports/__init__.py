@@ -6,8 +6,8 @@ the context: a ``zmq.Context`` for the real world, a simulated context from ``ri
 the simulated one. The port classes are the same in both.
 
 Frames are byte-compatible with RIAPS (riaps-pycom v2). ``_pyobj`` methods use pickle: never
-unpickle from untrusted peers; turn CURVE on (``Part(keys=...)``) so only holders of the
-application's keys can talk.
+unpickle from untrusted peers; turn CURVE on (``Part(keys=...)``) and bind a ``ZapHandler`` with
+the application's allow-list in the context, so only holders of the application's keys can talk.
 """
 
 from ._errors import OperationError, PortError, SetupError
@@ -18,6 +18,7 @@ from ._part import CurveKeys, Part, PortOptions
 from ._port import BindPort, ConnPort, Port, PortStatistics
 from ._pubsub import GROUP_MSG, GroupPubPort, GroupSubPort
 from ._qryans import GROUP_MFL, GROUP_MTL, GroupAnsPort, GroupQryPort, unique_identity
+from ._zap import ZAP_ENDPOINT, HandshakeRefusal, ZapHandler, ZapStatistics
 
 __all__ = [
     "BindPort",
@@ -32,6 +33,7 @@ __all__ = [
     "GroupQryPort",
     "GroupSimplexPort",
     "GroupSubPort",
+    "HandshakeRefusal",
     "OperationError",
     "Part",
     "Port",
@@ -44,4 +46,7 @@ __all__ = [
     "pack_timestamp",
     "unique_identity",
     "unpack_timestamp",
+    "ZAP_ENDPOINT",
+    "ZapHandler",
+    "ZapStatistics",
 ]

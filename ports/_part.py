@@ -53,7 +53,7 @@ class PortOptions:
     """Socket options every group port applies, with the reference's effective defaults.
 
     Times are in milliseconds (``-1`` means no timeout), as ZeroMQ takes them. High-water marks are
-    in messages; ``0`` means no limit. Unlike the reference, send and receive marks are not swapped
+    in messages; ``0`` means no limit. ``max_message_bytes`` bounds every received frame (1 MiB). Unlike the reference, send and receive marks are not swapped
     and apply to all four socket types (B21).
     """
 
@@ -61,6 +61,17 @@ class PortOptions:
     recv_timeout_ms: int = -1
     send_hwm: int = 100
     recv_hwm: int = 100
+    #: The largest frame a port's socket takes in, in bytes (``ZMQ_MAXMSGSIZE``; ``-1`` for no limit).
+    #: A peer that sends a larger one is disconnected by libzmq before the frame is stored, and
+    #: libzmq (4.3) does not reconnect to it. RIAPS group messages are far smaller than the default.
+    max_message_bytes: int = 1 << 20
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.max_message_bytes, int) or not (self.max_message_bytes == -1 or self.max_message_bytes > 0):
+            raise ValueError(
+                f"PortOptions.max_message_bytes must be a positive number of bytes or -1 for no limit, "
+                f"got {self.max_message_bytes!r}"
+            )
 
 
 class Part:
@@ -77,7 +88,9 @@ class Part:
         Returns the current time in seconds; timed ports stamp messages with it.
     keys:
         A ``CurveKeys`` pair (or a ``(public, secret)`` tuple) to turn CURVE on, or ``None``.
-        Only with ``transport="tcp"``: inproc connections have no security handshake.
+        Only with ``transport="tcp"``: inproc connections have no security handshake. CURVE alone
+        admits any client that knows the public key; bind a ``ZapHandler`` with the allow-list in
+        the same context to admit only allowed keys (server ports name themselves as its domain).
     transport:
         ``"tcp"`` (default) or ``"inproc"``. With ``inproc``, endpoints are ``inproc://host:port``
         names in the shared context, so parts in one process can talk without TCP.

@@ -18,6 +18,7 @@ import zmq
 from ._errors import OperationError, PortError, SetupError
 from ._info import PortInfo, PortScope
 from ._part import Part
+from ._zap import HandshakeRefusal
 
 __all__ = ["Port", "BindPort", "ConnPort", "PortStatistics"]
 
@@ -26,6 +27,8 @@ log = logging.getLogger("ports")
 _HANDSHAKE_FAILURES = (
     zmq.EVENT_HANDSHAKE_FAILED_NO_DETAIL | zmq.EVENT_HANDSHAKE_FAILED_PROTOCOL | zmq.EVENT_HANDSHAKE_FAILED_AUTH
 )
+# A server's refusals by the allow-list are reported by the ZAP handler, which knows the peer and its key.
+_SERVER_HANDSHAKE_FAILURES = zmq.EVENT_HANDSHAKE_FAILED_NO_DETAIL | zmq.EVENT_HANDSHAKE_FAILED_PROTOCOL
 _PROTOCOL_ERRORS: dict[int, str] = {
     int(zmq.PROTOCOL_ERROR_ZMTP_MECHANISM_MISMATCH): "the peer does not use CURVE",
     int(zmq.PROTOCOL_ERROR_ZMTP_CRYPTOGRAPHIC): "the peer holds other keys",
@@ -74,6 +77,7 @@ class Port:
         self.recvTimeout = options.recv_timeout_ms
         self.sendhwm = options.send_hwm
         self.recvhwm = options.recv_hwm
+        self.maxMessageBytes = options.max_message_bytes
         self.sendTime = 0.0
         self.recvTime = 0.0
         self.socket: Any = None
@@ -224,7 +228,7 @@ class Port:
         return socket
 
     def set_sockoptions(self, sockopts: list[tuple[int, Any]] | None = None) -> None:
-        """Apply the part's timeouts and high-water marks, then *sockopts* ``(option, value)`` pairs.
+        """Apply the part's timeouts, high-water marks and message size limit, then *sockopts* ``(option, value)`` pairs.
 
         ``str`` values are encoded as UTF-8; ``int`` and ``bytes`` values are set as they are.
         """
@@ -233,6 +237,7 @@ class Port:
         socket.setsockopt(zmq.RCVTIMEO, self.recvTimeout)
         socket.setsockopt(zmq.SNDHWM, self.sendhwm)
         socket.setsockopt(zmq.RCVHWM, self.recvhwm)
+        socket.setsockopt(zmq.MAXMSGSIZE, self.maxMessageBytes)
         for option, value in sockopts or ():
             if isinstance(value, str):
                 value = value.encode("utf-8")
@@ -243,7 +248,9 @@ class Port:
     def setupCurve(self, server: bool) -> None:
         """Turn CURVE on when the part has keys: as a server when *server*, else as a client.
 
-        Handshake failures are watched through a socket monitor; ``checkSecurity`` reports them.
+        A server socket's ``ZAP_DOMAIN`` is the port's name, so the context's ``ZapHandler`` (if
+        any) names the port in what it refuses. Handshake failures are watched through a socket
+        monitor; ``refusals`` (or ``checkSecurity``) reports them.
         """
         keys = self.parent.keys
         if keys is None or self.socket is None:
@@ -253,33 +260,52 @@ class Port:
         socket.setsockopt(zmq.CURVE_PUBLICKEY, keys.public)
         if server:
             socket.setsockopt(zmq.CURVE_SERVER, 1)
+            socket.setsockopt(zmq.ZAP_DOMAIN, self.name.encode("utf-8"))
         else:
             socket.setsockopt(zmq.CURVE_SERVERKEY, keys.public)
         if hasattr(socket, "get_monitor_socket"):
-            self._monitor = socket.get_monitor_socket(_HANDSHAKE_FAILURES)
+            self._monitor = socket.get_monitor_socket(_SERVER_HANDSHAKE_FAILURES if server else _HANDSHAKE_FAILURES)
 
     def getMonitorSocket(self) -> Any:
         """The socket that becomes readable on a refused CURVE handshake, or ``None`` without keys."""
         return self._monitor
 
-    def checkSecurity(self) -> list[str]:
-        """Log and return every refused CURVE handshake seen since the last call.
+    def refusals(self) -> list[HandshakeRefusal]:
+        """Every refused security handshake this port's monitor saw since the last call, as records.
 
         A peer without the application's keys gets nothing through; this is where that becomes
         visible instead of silent. A runtime calls it when ``getMonitorSocket()`` is readable.
+        A server port's monitor sees handshakes that fail before authentication (no CURVE, other
+        keys); refusals by the allow-list come from the context's ``ZapHandler``. A client port
+        also sees the allow-list refusing it (``EVENT_HANDSHAKE_FAILED_AUTH``, status 400).
         """
         from zmq.utils.monitor import parse_monitor_message
 
-        reports: list[str] = []
+        records: list[HandshakeRefusal] = []
         monitor = self._monitor
         while monitor is not None and monitor.poll(0):
             event = parse_monitor_message(monitor.recv_multipart())
-            value = int(event["value"])
-            reason = _PROTOCOL_ERRORS.get(value, f"code {value:#x}")
+            kind, value = int(event["event"]), int(event["value"])
+            if kind == zmq.EVENT_MONITOR_STOPPED:
+                continue
+            if kind == zmq.EVENT_HANDSHAKE_FAILED_AUTH:
+                reason = f"refused by the server's allow-list (ZAP status {value})"
+            elif kind == zmq.EVENT_HANDSHAKE_FAILED_PROTOCOL:
+                reason = _PROTOCOL_ERRORS.get(value, f"protocol error {value:#x}")
+            else:
+                reason = "handshake failed (no detail)"
             endpoint = event["endpoint"].decode("utf-8", "replace")
-            text = f"{type(self).__name__} {self.name!r}: CURVE handshake with {endpoint} refused: {reason}"
-            log.warning(text)
+            server = isinstance(self, BindPort)
+            records.append(HandshakeRefusal(port=self.name, peer="" if server else endpoint, mechanism="", reason=f"{reason} on {endpoint}"))
             self._handshake_failures += 1
+        return records
+
+    def checkSecurity(self) -> list[str]:
+        """Log and return, as text, every refused security handshake seen since the last call (see ``refusals``)."""
+        reports: list[str] = []
+        for refusal in self.refusals():
+            text = f"{type(self).__name__} {self.name!r}: CURVE handshake with {refusal.peer or 'a peer'} refused: {refusal.reason}"
+            log.warning(text)
             reports.append(text)
         return reports
 

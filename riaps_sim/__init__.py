@@ -14,7 +14,18 @@ from .scenario import NodeSpec, Scenario, ScenarioError, load_scenario
 from .sweep import SweepResult, sweep
 from .trace import Kind, Trace
 
-__version__ = "0.1.0"
+
+def _installed_version() -> str:
+    """The version in the installed package's metadata (``pyproject.toml`` holds the one number)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("riaps-sim")
+    except PackageNotFoundError:  # imported from a source tree that was never installed
+        return "0+unknown"
+
+
+__version__ = _installed_version()
 __all__ = [
     "Component", "Group", "GroupType", "Kind", "NodeSpec", "RunResult", "Scenario", "ScenarioError", "SweepResult",
     "Timing", "Trace", "__version__", "load_scenario", "run_scenario", "sweep",

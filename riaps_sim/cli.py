@@ -1,4 +1,4 @@
-"""The ``riaps-sim`` command: run scenarios in simulation or for real, sweep seeds, run one node, demo the ports."""
+"""The ``riaps-sim`` command: run scenarios in simulation or for real, sweep seeds, run one node, manage keys, demo the ports."""
 
 from __future__ import annotations
 
@@ -8,6 +8,8 @@ import sys
 import time
 from pathlib import Path
 
+from .analysis.checks import LIVENESS, SAFETY, Report
+from .analysis.invariants import Violation
 from .scenario import BUILTIN, ScenarioError, load_scenario
 
 
@@ -20,15 +22,51 @@ def _run(args: argparse.Namespace) -> int:
     scenario = load_scenario(args.scenario)
     out = Path(args.out) if args.out else Path("out") / f"{scenario.name}-{args.mode}"
     print(f"riaps-sim: running {scenario.name!r} ({scenario.description or 'no description'}) in {args.mode} mode", flush=True)
+    if args.mode == "sim" and (args.keys or args.insecure):
+        raise ScenarioError("--keys and --insecure are for real mode (--mode real)")
     result = run_scenario(scenario, mode=args.mode, seed=args.seed, until=args.until, out=out, isolation=args.isolation,
-                          trace_all=True if args.trace_all else None)
+                          trace_all=True if args.trace_all else None, keys=args.keys, insecure=args.insecure)
     summary = result.summary()
     print(summary)
+    report = result.check()
+    checks = result.security_lines() + check_lines(report)
+    for line in checks:
+        print(line)
     paths = result.save(out, summary)
+    with paths[1].open("a", encoding="utf-8") as text:  # summary.txt says what was checked, too
+        text.write("\n".join(checks) + "\n")
     print(f"  wall time {time.perf_counter() - args.started:.2f} s in all, {result.wall_s:.2f} s running "
           f"{result.until:g} s of {'virtual' if args.mode == 'sim' else 'real'} time")
     print("  wrote " + ", ".join(str(p) for p in paths))
-    return 1 if args.check and summary.violations else 0
+    if result.interrupted:
+        print(f"riaps-sim: interrupted after {result.until:.1f} s; the partial trace and summary are in {out}", file=sys.stderr)
+        return 130
+    return 1 if args.check and failed_safety(report) else 0
+
+
+def failed_safety(report: Report) -> list[Violation]:
+    """What fails ``--check``: safety violations, handler errors, components not built, no member at all."""
+    return [v for v in report.violations if v.invariant in SAFETY]
+
+
+def check_lines(report: Report) -> list[str]:
+    """The summary's lines about the checks: what was checked, with which bounds, and what failed."""
+    safety = failed_safety(report)
+    liveness = [v for v in report.violations if v.invariant in LIVENESS]
+    errors = sum(1 for v in report.violations if v.invariant == "no_handler_errors")
+    out = [f"  checked: {len(SAFETY)} safety properties ({', '.join(SAFETY)}), {len(LIVENESS)} liveness ({', '.join(LIVENESS)})"]
+    for name, bounds in sorted(report.bounds.items()):
+        out.append(f"  liveness bounds for {name}: {bounds}")
+    out.append(f"  handler errors: {errors}")
+    if not safety and not liveness:
+        out.append("  checks: all hold")
+    if safety:
+        out.append(f"  SAFETY VIOLATIONS ({len(safety)}):")
+        out += [f"    {v}" for v in safety[:20]] + ([f"    ... {len(safety) - 20} more"] if len(safety) > 20 else [])
+    if liveness:
+        out.append(f"  LIVENESS VIOLATIONS ({len(liveness)}):")
+        out += [f"    {v}" for v in liveness[:20]]
+    return out
 
 
 def _sweep(args: argparse.Namespace) -> int:
@@ -42,6 +80,7 @@ def _sweep(args: argparse.Namespace) -> int:
     print(result)
     if args.out:
         import csv
+
         import matplotlib.pyplot as plt
 
         out = Path(args.out)
@@ -55,12 +94,16 @@ def _sweep(args: argparse.Namespace) -> int:
         figure.savefig(out / "sweep.png", dpi=110, bbox_inches="tight")
         plt.close(figure)
         print(f"  wrote {out / 'sweep.csv'}, {out / 'sweep.png'}")
-    return 0
+    bad = [r.seed for r in result.runs if r.violations]
+    if bad:
+        print(f"riaps-sim: {len(bad)} run(s) broke a safety property or had handler errors: seeds {bad[:20]}", file=sys.stderr)
+    return 1 if bad else 0
 
 
 def _node(args: argparse.Namespace) -> int:
     from .discovery import DEFAULT_BEACON_PORT
-    from .runtime.process import NodePlan, node_main
+    from .runtime.launch import BeaconSettings, NodeLaunch, NodePlan
+    from .runtime.nodeproc import run_node
 
     scenario = load_scenario(args.scenario)
     spec = next((n for n in scenario.nodes if n.name == args.name), None)
@@ -71,12 +114,44 @@ def _node(args: argparse.Namespace) -> int:
         raise ScenarioError(f"node {args.name!r} has no address in the scenario; give --host with this machine's IPv4 address")
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    plan = NodePlan(spec.name, host, dict(spec.components))
-    app = f"riaps-sim-{scenario.name}-{args.seed if args.seed is not None else scenario.seed}"
-    print(f"riaps-sim: node {spec.name} of {scenario.name!r} on {host}, beacons on UDP {args.beacon_port}; trace to {out / (spec.name + '.jsonl')}", flush=True)
-    node_main(plan, {g.name: g for g in scenario.group_types}, app, scenario.seed if args.seed is None else args.seed,
-              args.beacon_port or DEFAULT_BEACON_PORT, args.until or scenario.duration, str(out / f"{spec.name}.jsonl"))
+    seed = scenario.seed if args.seed is None else args.seed
+    keys_dir = args.keys or scenario.keys
+    if keys_dir is None and not (args.insecure or scenario.insecure):
+        raise ScenarioError("riaps-sim node needs the application's keys on every host: make them once with "
+                            "'riaps-sim keys new DIR', copy DIR to each host and give --keys DIR (or --insecure, on a trusted network only)")
+    from .runner import app_keys
+
+    keys = app_keys(keys_dir, insecure=args.insecure or (scenario.insecure and keys_dir is None))
+    if keys is None:
+        print("riaps-sim: WARNING: insecure: no CURVE, no allow-list, unsigned beacons", file=sys.stderr)
+    launch = NodeLaunch(
+        plan=NodePlan(spec.name, host, dict(spec.components)), group_types={g.name: g for g in scenario.group_types},
+        app=f"riaps-sim-{scenario.name}-{seed}", seed=seed, duration_s=args.until or scenario.duration,
+        trace_path=str(out / f"{spec.name}.jsonl"), beacon=BeaconSettings(args.beacon_port or DEFAULT_BEACON_PORT), keys=keys,
+    )
+    print(f"riaps-sim: node {spec.name} of {scenario.name!r} on {host}, beacons on UDP {launch.beacon.port}; trace to {launch.trace_path}", flush=True)
+    run_node(launch)
     return 0
+
+
+def _explore(args: argparse.Namespace) -> int:
+    from .explore import DEFAULT_KINDS, explore, replay_corpus
+
+    if args.replay:
+        results = replay_corpus(args.replay)
+        for replayed in results:
+            print(f"  {replayed}")
+        failing = sum(r.still_fails for r in results)
+        print(f"riaps-sim: {len(results)} corpus schedule(s) rerun, {failing} still fail")
+        return 1 if failing else 0
+    if args.scenario is None:
+        raise ScenarioError("explore needs a SCENARIO (or --replay DIR)")
+    kinds = tuple(args.kinds.split(",")) if args.kinds else DEFAULT_KINDS
+    load_scenario(args.scenario)  # fail early, in this process, with the scenario's own error
+    result = explore(args.scenario, args.schedules, seed=args.seed, protocol=args.protocol, jobs=args.jobs, kinds=kinds,
+                     out=args.out, shrink_failures=not args.no_shrink, stop_after=args.stop_after)
+    print(result)
+    return 1 if result.failures else 0
 
 
 def _demo(args: argparse.Namespace) -> int:
@@ -86,9 +161,29 @@ def _demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def _keys(args: argparse.Namespace) -> int:
+    from .security import AppKeys
+
+    if args.keys_command == "new":
+        keys = AppKeys.generate()
+        try:
+            directory = keys.write(args.dir)
+        except FileExistsError as exc:
+            print(f"riaps-sim: {exc}", file=sys.stderr)
+            return 1
+        print(f"riaps-sim: wrote the application's key material to {directory} (files mode 0600); copy it to every host")
+    else:
+        keys = AppKeys.load(args.dir)
+    print(keys.public_text())
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of ``riaps-sim`` and its subcommands."""
     parser = argparse.ArgumentParser(prog="riaps-sim", description="Study RIAPS group coordination in simulation and on real ZeroMQ.")
+    from . import __version__
+
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     parser.add_argument("-v", "--verbose", action="count", default=0, help="log more (-v info, -vv debug)")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     scenario_help = f"a scenario file (.py or .toml) or a built-in scenario: {', '.join(sorted(BUILTIN))}"
@@ -101,6 +196,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--out", help="directory for trace.jsonl, summary.txt and roles.png (default: out/<scenario>-<mode>)")
     run.add_argument("--isolation", choices=["loopback", "netns"], default="loopback",
                      help="real mode: processes on 127.0.0.x (default), or one network namespace per node with firewall partitions (root)")
+    run.add_argument("--keys", metavar="DIR", help="real mode: the application's key material (riaps-sim keys new DIR); default: fresh for this run")
+    run.add_argument("--insecure", action="store_true", help="real mode: no CURVE, no allow-list, unsigned beacons (anyone who reaches the nodes can join); the summary says so")
     run.add_argument("--check", action="store_true", help="exit with status 1 if an invariant is violated")
     run.add_argument("--trace-all", action="store_true",
                      help="simulation: keep a trace row for every heartbeat (tic, ldr) instead of counting them per pair of nodes")
@@ -121,8 +218,31 @@ def build_parser() -> argparse.ArgumentParser:
     node.add_argument("--seed", type=int, help="the seed (default: the scenario's); use the same on every host")
     node.add_argument("--until", type=float, help="seconds to run (default: the scenario's duration)")
     node.add_argument("--beacon-port", type=int, help="UDP port of discovery beacons (default 47474), the same on every host")
+    node.add_argument("--keys", metavar="DIR", help="the application's key material, the same folder on every host (riaps-sim keys new DIR)")
+    node.add_argument("--insecure", action="store_true", help="no authentication (trusted networks only); every host must say so")
     node.add_argument("--out", default="out/node", help="directory for this node's trace (default out/node)")
     node.set_defaults(handler=_node)
+
+    explore = commands.add_parser("explore", help="search random fault schedules for safety and liveness violations; shrink and keep what fails")
+    explore.add_argument("scenario", nargs="?", help=scenario_help)
+    explore.add_argument("--schedules", type=int, default=100, help="how many schedules to run (default 100)")
+    explore.add_argument("--jobs", type=int, help="worker processes (default: one per core)")
+    explore.add_argument("--protocol", help="run every group with this protocol (riaps, fixed, ...) instead of the scenario's")
+    explore.add_argument("--seed", type=int, default=0, help="the exploration's seed: schedule i of seed s is always the same (default 0)")
+    explore.add_argument("--kinds", help="comma-separated fault kinds to draw, of partition,crash,restart,pause,clock_skew,loss,duplicate,delay (default: all)")
+    explore.add_argument("--out", help="folder for the corpus of shrunk failing schedules (OUT/corpus)")
+    explore.add_argument("--stop-after", type=int, help="stop once this many schedules have failed")
+    explore.add_argument("--no-shrink", action="store_true", help="report failures without shrinking them")
+    explore.add_argument("--replay", metavar="DIR", help="rerun every scenario file of a corpus folder instead (a regression suite)")
+    explore.set_defaults(handler=_explore)
+
+    keys = commands.add_parser("keys", help="make or show an application's key material (CURVE pair, allow-list, beacon secret)")
+    keys_commands = keys.add_subparsers(dest="keys_command", required=True, metavar="ACTION")
+    keys_new = keys_commands.add_parser("new", help="write fresh key material into DIR (files mode 0600) and print its public half")
+    keys_new.add_argument("dir", help="the directory to write (made if missing; existing key files are not overwritten)")
+    keys_show = keys_commands.add_parser("show", help="print the public half of the key material in DIR (never the secrets)")
+    keys_show.add_argument("dir", help="a directory written by 'riaps-sim keys new'")
+    keys.set_defaults(handler=_keys)
 
     demo = commands.add_parser("demo", help="three members on loopback exchange messages through the four group ports (real ZeroMQ)")
     demo.add_argument("--timeout", type=float, default=20.0, help="give up after this many seconds (default 20)")
@@ -144,6 +264,9 @@ def main(argv: list[str] | None = None) -> int:
     except (TimeoutError, ValueError) as exc:
         print(f"riaps-sim: {exc}", file=sys.stderr)
         return 1
+    except KeyboardInterrupt:
+        print("riaps-sim: interrupted", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":

@@ -53,6 +53,8 @@ class ComponentServices(Protocol):
 
     def leave_group(self, component: Component, group: Group) -> bool: ...
 
+    def record_app(self, component: Component, kind: str, fields: Mapping[str, Any]) -> None: ...
+
 
 class Component:
     """Base class of components. Override the handlers you need; all default to doing nothing.
@@ -97,6 +99,19 @@ class Component:
     @property
     def node_name(self) -> str:
         return self._node("node_name").name
+
+    def record(self, kind: str, **fields: Any) -> None:
+        """Put an application event in the trace: *kind* names it, *fields* say the rest (JSON values).
+
+        It is an ``app`` event with ``detail`` = *kind* and ``data`` = *fields*, stamped with the
+        node's clock, in both worlds; faults can be triggered by it (``after="app"``) and
+        ``Trace.select(kind="app")`` finds it::
+
+            self.record("reading", volts=229.7, phase="A")
+        """
+        if not isinstance(kind, str) or not kind:
+            raise ValueError(f"record(kind, ...): kind must be a non-empty string, got {kind!r}")
+        self._node("record").record_app(self, kind, fields)
 
     def after(self, delay_s: float, callback: Callable[[], None]) -> object:
         """Call *callback* once, *delay_s* seconds from now on the node's clock; returns a handle for ``cancel``."""

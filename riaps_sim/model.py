@@ -45,6 +45,12 @@ class GroupType:
             raise ValueError(f"group type name must be an identifier, got {self.name!r}")
         if self.kind not in GROUP_KINDS:
             raise ValueError(f"group type {self.name!r}: kind must be one of {GROUP_KINDS}, got {self.kind!r}")
+        from .coord.protocol import PROTOCOLS
+
+        if self.protocol not in PROTOCOLS:
+            raise ValueError(f"group type {self.name!r}: protocol must be one of {sorted(PROTOCOLS)}, got {self.protocol!r}")
+        if not isinstance(self.timing, Timing):
+            raise ValueError(f"group type {self.name!r}: timing must be a Timing, got {self.timing!r}")
 
     @property
     def coordinated(self) -> bool:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import tempfile
 import time
@@ -9,9 +10,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .analysis.checks import Report, check_run
 from .analysis.summary import Summary, summarize
-from .faults import Fault, FaultSchedule, apply_to_network, resolve_leader
-from .scenario import LEADER, Scenario
+from .faults import FaultSchedule
+from .scenario import Scenario
 from .trace import Kind, Trace
 
 __all__ = ["RunResult", "run_scenario", "run_sim", "run_real", "MODES"]
@@ -35,18 +37,43 @@ class RunResult:
     wall_s: float
     start: float = 0.0  #: the run's time 0 on the trace's clock (the wall clock in the real world)
     topology: Any = None  #: the simulated network's graph (networkx), or ``None`` in the real world
+    interrupted: bool = False  #: the run was cut short (Ctrl-C); the trace covers what happened until then
+    components: dict[str, dict[str, Any]] | None = None  #: simulation: every node's component instances at the end, by node and name
+    secure: bool | None = None  #: real world: whether peers were authenticated (``None`` in simulation)
+
+    def security_lines(self) -> list[str]:
+        """What the summary says of security: on or off, and how many peers were turned away."""
+        if self.secure is None:
+            return []
+        refused = len(self.trace.select(kind=Kind.HANDSHAKE_REFUSED))
+        rejected = len(self.trace.select(kind=Kind.BEACON_REJECTED))
+        if not self.secure:
+            return ["  INSECURE: no authentication (--insecure): any host that reaches the nodes could join, forge beacons and have its pickles loaded"]
+        return [f"  security: CURVE with the application's allow-list, signed beacons; {refused} handshake(s) refused, {rejected} beacon(s) rejected"]
 
     def summary(self) -> Summary:
         return summarize(self.trace, title=f"{self.scenario.name} ({self.mode}, seed {self.seed})", start=self.start, end=self.start + self.until)
 
+    def check(self) -> Report:
+        """Safety and liveness of this run (``riaps_sim.analysis.checks``); liveness from the last fault on."""
+        return check_run(self.trace, self.scenario.group_types, end=self.start + self.until)
+
     def plot(self, **kwargs: Any) -> Any:
-        """The role timeline of every node, faults shaded (see ``riaps_sim.analysis.plots.role_timeline``)."""
+        """The role timeline of every node, faults drawn (see ``riaps_sim.analysis.plots.role_timeline``).
+
+        Returns the figure; in Jupyter it shows once, as the cell's value (a figure the plot makes
+        itself is not left open in pyplot, so the inline backend does not draw it a second time).
+        """
         from .analysis.plots import role_timeline
 
         kwargs.setdefault("until", self.until)
         kwargs.setdefault("origin", self.start)
         kwargs.setdefault("title", f"{self.scenario.name} ({self.mode}, seed {self.seed})")
         return role_timeline(self.trace, **kwargs)
+
+    def __repr__(self) -> str:
+        return (f"<RunResult {self.scenario.name!r} ({self.mode}, seed {self.seed}): {self.until:g} s, "
+                f"{len(self.trace)} trace events, {self.wall_s:.2f} s wall>")
 
     def save(self, out_dir: str | Path, summary: Summary | None = None) -> list[Path]:
         """Write ``trace.jsonl``, ``summary.txt`` and ``roles.png`` to *out_dir*; return the paths.
@@ -74,16 +101,20 @@ class RunResult:
 
 def run_scenario(
     scenario: Scenario, mode: str = "sim", seed: int | None = None, until: float | None = None, out: str | Path | None = None,
-    isolation: str = "loopback", trace_all: bool | None = None,
+    isolation: str = "loopback", trace_all: bool | None = None, keys: Any = None, insecure: bool = False,
 ) -> RunResult:
     """Run *scenario* in *mode* (``"sim"`` or ``"real"``) to *until* seconds (default: its duration).
 
-    *trace_all* (default: the scenario's) keeps a trace row for every heartbeat in simulation
-    instead of counting them; the real world always keeps every row.
+    *trace_all* (default: the scenario's) keeps a trace row for every heartbeat send and delivery,
+    in both worlds, instead of counting them per pair (see ``riaps_sim.trace``).
 
     In the real world, *isolation* is ``"loopback"`` (processes on 127.0.0.x, faults in a
     message-level layer) or ``"netns"`` (one network namespace per node on a bridge, partitions by
     firewall rules; needs root).
+
+    Real runs are authenticated: CURVE on every port with a ZAP allow-list and signed discovery
+    beacons, with *keys* (an ``AppKeys``, or a folder made by ``riaps-sim keys new``; default: the
+    scenario's, else fresh material for the run). *insecure* turns that off, and the summary says so.
     """
     if mode not in MODES:
         raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
@@ -91,9 +122,10 @@ def run_scenario(
     until = scenario.duration if until is None else until
     if not until > 0:
         raise ValueError(f"until must be > 0 seconds, got {until!r}")
+    trace_all = scenario.trace_all if trace_all is None else trace_all
     if mode == "sim":
-        return run_sim(scenario, seed, until, out, trace_all=scenario.trace_all if trace_all is None else trace_all)
-    return run_real(scenario, seed, until, out, isolation=isolation)
+        return run_sim(scenario, seed, until, out, trace_all=trace_all)
+    return run_real(scenario, seed, until, out, isolation=isolation, keys=keys, insecure=insecure, trace_all=trace_all)
 
 
 def run_sim(scenario: Scenario, seed: int, until: float, out: str | Path | None = None, trace_all: bool = False) -> RunResult:
@@ -103,46 +135,63 @@ def run_sim(scenario: Scenario, seed: int, until: float, out: str | Path | None 
     started = time.perf_counter()
     from .net import Network
 
-    network = Network(seed=seed, graph=scenario.topology) if scenario.topology is not None else None
-    sim = Simulation(scenario.group_types, seed=seed, network=network, trace_all=trace_all)
+    profile = scenario.network
+    network = None
+    if scenario.topology is not None:
+        network = Network(seed=seed, graph=scenario.topology)
+    elif profile is not None:
+        network = profile.build(seed, [(spec.name, spec.address) for spec in scenario.nodes])
+    delay = {"discovery_delay_s": profile.discovery_delay_s} if profile is not None else {}
+    sim = Simulation(scenario.group_types, seed=seed, network=network, trace_all=trace_all, **delay)
     for spec in scenario.nodes:
-        sim.add_node(spec.name, {i: _factory(cls, kwargs) for i, (cls, kwargs) in spec.components.items()}, address=spec.address)
-    for fault in scenario.faults:
-        if LEADER in fault.nodes():
-            sim.env.timeout(fault.at).callbacks.append(lambda _e, f=fault: _apply_resolved(sim, f))
-        else:
-            apply_to_network([fault], sim.network)
+        sim.add_node(spec.name, {i: _factory(cls, kwargs) for i, (cls, kwargs) in spec.components.items()}, address=spec.address,
+                     start_at=spec.start_s or None)
+    sim.schedule_faults(scenario.faults)
     sim.run(until=until)
-    return RunResult(scenario, "sim", seed, until, sim.trace, time.perf_counter() - started, topology=sim.network.graph.to_undirected())
+    return RunResult(scenario, "sim", seed, until, sim.trace, time.perf_counter() - started, topology=sim.network.graph.to_undirected(),
+                     components=sim.components())
 
 
 def _factory(cls: type, kwargs: Any) -> Any:
     return lambda: cls(**kwargs)
 
 
-def _apply_resolved(sim: Any, fault: Fault) -> None:
-    leader = current_leader(sim)
-    if leader is None:
-        log.warning("fault %s at %.3f s skipped: no node leads", fault.describe(), sim.now)
-        sim.trace.record(sim.now, sim.now, "network", None, None, Kind.FAULT, detail=f"skipped {fault.describe()}: no leader")
-        return
-    apply_to_network([resolve_leader(fault, leader)], sim.network, start=sim.now - fault.at)
+def app_keys(keys: Any = None, insecure: bool = False) -> Any:
+    """The key material of a real run: ``None`` if *insecure*, loaded from a folder (``riaps-sim keys new``),
+    the ``AppKeys`` given, or fresh material for this run when *keys* is ``None``."""
+    from .security import AppKeys
+
+    if insecure:
+        if keys is not None:
+            raise ValueError("give either keys or insecure=True, not both")
+        return None
+    if keys is None:
+        return AppKeys.generate()
+    if isinstance(keys, AppKeys):
+        return keys
+    return AppKeys.load(keys)
 
 
-def current_leader(sim: Any) -> str | None:
-    """The node that leads now (the highest term wins if several think they do), or ``None``."""
-    leading = [(m.machine.term, name) for name, node in sim.nodes.items() for m in node.members if m.machine.is_leader]
-    return max(leading)[1] if leading else None
+def run_real(scenario: Scenario, seed: int, until: float, out: str | Path | None = None, isolation: str = "loopback",
+             keys: Any = None, insecure: bool = False, trace_all: bool = False) -> RunResult:
+    """Run *scenario* as one OS process per node on real ZeroMQ, on loopback or in network namespaces.
 
-
-def run_real(scenario: Scenario, seed: int, until: float, out: str | Path | None = None, isolation: str = "loopback") -> RunResult:
-    """Run *scenario* as one OS process per node on real ZeroMQ, on loopback or in network namespaces."""
+    The nodes' trace files go to ``OUT/nodes``; without *out* they go to a temporary folder that is
+    removed once the trace is read. Ctrl-C ends the run early with the trace so far
+    (``RunResult.interrupted``).
+    """
     from .runtime.process import NodePlan, RealRun
 
     started = time.perf_counter()
-    out_dir = Path(out) / "nodes" if out is not None else Path(tempfile.mkdtemp(prefix="riaps-sim-"))
-    run = RealRun(list(scenario.group_types), out_dir, seed=seed, isolation=isolation)
-    for i, spec in enumerate(scenario.nodes):
-        run.add_node(NodePlan(spec.name, spec.address or f"127.0.0.{i + 1}", dict(spec.components)))
-    trace = run.run(until, FaultSchedule(scenario.faults))
-    return RunResult(scenario, "real", seed, until, trace, time.perf_counter() - started, start=run._t0 or 0.0)
+    with contextlib.ExitStack() as stack:
+        scratch = None if out is not None else stack.enter_context(tempfile.TemporaryDirectory(prefix="riaps-sim-"))
+        out_dir = Path(out) / "nodes" if out is not None else Path(str(scratch))
+        material = app_keys(keys if keys is not None else scenario.keys, insecure or scenario.insecure)
+        run = RealRun(list(scenario.group_types), out_dir, seed=seed, isolation=isolation, keys=material, trace_all=trace_all)
+        for i, spec in enumerate(scenario.nodes):
+            run.add_node(NodePlan(spec.name, spec.address or f"127.0.0.{i + 1}", dict(spec.components), start_s=spec.start_s))
+        trace = run.run(until, FaultSchedule(scenario.faults))
+    if run.interrupted:
+        until = max(0.0, min(until, time.time() - run.t0)) if run.t0 is not None else 0.0
+    return RunResult(scenario, "real", seed, until, trace, time.perf_counter() - started, start=run.t0 or 0.0,
+                     interrupted=run.interrupted, secure=run.secure)

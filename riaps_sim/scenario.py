@@ -5,66 +5,52 @@ duration and the seed. ``run_scenario(scenario, mode="sim")`` and ``mode="real"`
 object and return a ``RunResult`` whose trace has the same columns in both worlds.
 
 Scenarios are written in Python (a file that defines ``scenario``, a ``Scenario`` or a function
-returning one) or, for simple cases, TOML::
-
-    [scenario]
-    name = "leader partition"
-    duration = 60
-    seed = 1
-
-    [[group]]
-    name = "TheGroup"            # kind = "leader", protocol = "riaps", timing = { heartbeat = 1000 }
-
-    [[node]]
-    name = "n"                   # with count = 5: nodes n0 .. n4
-    count = 5
-    components = { groupie = { class = "riaps_sim.examples:Groupie", args = { ask_leader_every = 2.0 } } }
-
-    [[fault]]
-    at = 20
-    kind = "partition"           # partition heal crash restart clock loss duplicate delay
-    sides = [["@leader"]]
+returning one) or TOML, whose names are the Python names; ``riaps_sim.scenario_files`` reads both,
+strictly, and documents the TOML form. Every mistake is a ``ScenarioError`` naming the file, the
+table or field, and what was expected, before anything runs.
 
 A node name ``"@leader"`` in a fault means whichever node leads when the fault happens.
 """
 
 from __future__ import annotations
 
-import importlib
-import runpy
-import sys
-import tomllib
-import traceback
+import numbers
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from .component import Component
-from .coord.timing import Timing
-from .faults import LEADER, ClockSkew, Crash, Delay, Duplicate, Fault, FaultSchedule, Heal, Loss, Partition, Restart
+from .faults import LEADER, Crash, Fault, FaultSchedule, Heal, Partition, check_restarts
 from .model import GroupType
+from .netprofile import NetworkProfile
+from .scenario_files import ScenarioError, check_component_args, load_file
 
 __all__ = ["NodeSpec", "Scenario", "ScenarioError", "load_scenario", "default_scenario", "BUILTIN", "LEADER"]
 
-class ScenarioError(ValueError):
-    """A scenario that cannot be run: the message names the file, the line or field, and what was expected."""
-
-
 @dataclass(frozen=True)
 class NodeSpec:
-    """A node: its name, its components (instance name to ``(class, keyword arguments)``) and, optionally, its address."""
+    """A node: its name, its components (instance name to ``(class, keyword arguments)``), optionally its
+    address, and when it starts its components (*start_s* seconds after the run's time 0)."""
 
     name: str
     components: Mapping[str, tuple[type[Component], Mapping[str, Any]]]
     address: str | None = None
+    start_s: float = 0.0
 
     def __post_init__(self) -> None:
         if not self.name or not self.name.replace("-", "_").isidentifier():
             raise ScenarioError(f"node name must be an identifier, got {self.name!r}")
+        if not isinstance(self.start_s, (int, float)) or isinstance(self.start_s, bool) or not self.start_s >= 0:
+            raise ScenarioError(f"node {self.name!r}: start_s must be a time >= 0 in seconds, got {self.start_s!r}")
         for instance, entry in self.components.items():
             if not (isinstance(entry, tuple) and len(entry) == 2 and isinstance(entry[0], type) and issubclass(entry[0], Component)):
                 raise ScenarioError(f"node {self.name!r}: component {instance!r} must be (Component subclass, kwargs), got {entry!r}")
+            if not isinstance(entry[1], Mapping):
+                raise ScenarioError(f"node {self.name!r}: component {instance!r}: arguments must be a mapping of keyword arguments, got {entry[1]!r}")
+            problem = check_component_args(entry[0], entry[1])
+            if problem:
+                raise ScenarioError(f"node {self.name!r}: component {instance!r}: {problem}")
 
 
 @dataclass(frozen=True)
@@ -76,7 +62,10 @@ class Scenario:
     a ``riaps_sim.net`` latency), ``bandwidth`` (bits/s), ``loss`` and ``duplication``; a ``DiGraph``
     gives each direction its own. Without it, nodes sit on one switched LAN with 0.5 ms links. The
     real world has the topology it has. *trace_all* keeps a trace row for every heartbeat in
-    simulation, instead of counting them (see ``riaps_sim.trace``).
+    simulation, instead of counting them (see ``riaps_sim.trace``). In the real world, *keys* is
+    the application's key material (a folder made by ``riaps-sim keys new``, or an ``AppKeys``;
+    default: fresh for each run) and *insecure* turns authentication off. *network* describes the
+    simulated LAN (``NetworkProfile``: latency distribution, loss, reordering, discovery delay).
 
     Examples
     --------
@@ -95,11 +84,37 @@ class Scenario:
     description: str = ""
     topology: Any = None
     trace_all: bool = False
+    keys: Any = None
+    insecure: bool = False
+    network: NetworkProfile | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "group_types", tuple(self.group_types))
         object.__setattr__(self, "nodes", tuple(self.nodes))
         object.__setattr__(self, "faults", FaultSchedule(self.faults))
+        where = f"scenario {self.name!r}"
+        if not isinstance(self.name, str) or not self.name:
+            raise ScenarioError(f"scenario name must be a non-empty string, got {self.name!r}")
+        if not isinstance(self.duration, numbers.Real) or isinstance(self.duration, bool):
+            raise ScenarioError(f"{where}: duration must be a number of seconds, got {self.duration!r}")
+        if not isinstance(self.seed, numbers.Integral) or isinstance(self.seed, bool):
+            raise ScenarioError(f"{where}: seed must be an integer, got {self.seed!r}")
+        for i, group in enumerate(self.group_types):
+            if not isinstance(group, GroupType):
+                raise ScenarioError(f"{where}: group_types[{i}] must be a GroupType, got {group!r}")
+        for i, node in enumerate(self.nodes):
+            if not isinstance(node, NodeSpec):
+                raise ScenarioError(f"{where}: nodes[{i}] must be a NodeSpec, got {node!r}")
+        if not self.group_types:
+            raise ScenarioError(f"{where} has no group types")
+        group_names = [g.name for g in self.group_types]
+        repeated = sorted({n for n in group_names if group_names.count(n) > 1})
+        if repeated:
+            raise ScenarioError(f"{where}: group type names must be unique, repeated: {repeated}")
+        if self.network is not None and not isinstance(self.network, NetworkProfile):
+            raise ScenarioError(f"{where}: network must be a NetworkProfile, got {self.network!r}")
+        if self.network is not None and self.topology is not None:
+            raise ScenarioError(f"{where}: give either a topology or a network profile: the profile describes the default LAN")
         if not self.duration > 0:
             raise ScenarioError(f"scenario {self.name!r}: duration must be > 0 seconds, got {self.duration!r}")
         names = [n.name for n in self.nodes]
@@ -112,7 +127,11 @@ class Scenario:
             self.faults.check_nodes([*names, LEADER])
         except ValueError as exc:
             raise ScenarioError(f"scenario {self.name!r}: {exc}") from None
-        late = [f.describe() for f in self.faults if f.at > self.duration]
+        try:
+            check_restarts(self.faults)
+        except ValueError as exc:
+            raise ScenarioError(f"scenario {self.name!r}: {exc}") from None
+        late = [f.describe() for f in self.faults if f.at is not None and f.at > self.duration]
         if late:
             raise ScenarioError(f"scenario {self.name!r}: faults after the end ({self.duration:g} s): {late}")
 
@@ -130,6 +149,14 @@ class Scenario:
 
     def with_seed(self, seed: int) -> Scenario:
         return replace(self, seed=seed)
+
+    def __repr__(self) -> str:
+        """One line: name, nodes, groups and protocols, faults, duration and seed (not every field)."""
+        names = self.node_names()
+        shown = ", ".join(names) if len(names) <= 6 else f"{names[0]}..{names[-1]}"
+        groups = ", ".join(f"{g.name} ({g.protocol})" for g in self.group_types)
+        faults = "; ".join(f"{f.at:g} s {f.describe()}" for f in self.faults) or "no faults"
+        return f"<Scenario {self.name!r}: {len(names)} nodes [{shown}], group {groups}, {faults}, {self.duration:g} s, seed {self.seed}>"
 
     def node_names(self) -> list[str]:
         return [n.name for n in self.nodes]
@@ -170,117 +197,5 @@ def load_scenario(source: str | Path) -> Scenario:
     path = Path(source)
     if not path.exists():
         raise ScenarioError(f"{path}: no such scenario file, and not a built-in scenario ({sorted(BUILTIN)})")
-    if path.suffix == ".toml":
-        return _load_toml(path)
-    if path.suffix == ".py":
-        return _load_python(path)
-    raise ScenarioError(f"{path}: a scenario file ends in .py or .toml")
-
-
-def _load_python(path: Path) -> Scenario:
-    try:
-        namespace = runpy.run_path(str(path), run_name="riaps_sim_scenario")
-    except ScenarioError:
-        raise
-    except Exception as exc:
-        line = next((f.lineno for f in reversed(traceback.extract_tb(sys.exc_info()[2])) if Path(f.filename) == path.resolve() or f.filename == str(path)), None)
-        where = f"{path}:{line}" if line else str(path)
-        raise ScenarioError(f"{where}: {type(exc).__name__}: {exc}") from exc
-    found = namespace.get("scenario")
-    if callable(found) and not isinstance(found, Scenario):
-        found = found()
-    if not isinstance(found, Scenario):
-        raise ScenarioError(f"{path}: expected a Scenario (or a function returning one) named 'scenario', found {type(found).__name__}")
+    found: Scenario = load_file(path)
     return found
-
-
-_FAULTS: dict[str, tuple[type[Fault], dict[str, str]]] = {
-    "partition": (Partition, {"sides": "sides", "mode": "mode", "one_way": "one_way"}),
-    "heal": (Heal, {}),
-    "crash": (Crash, {"node": "node"}),
-    "restart": (Restart, {"node": "node"}),
-    "clock": (ClockSkew, {"node": "node", "offset": "offset_s", "rate": "rate"}),
-    "loss": (Loss, {"a": "a", "b": "b", "rate": "rate", "one_way": "one_way"}),
-    "duplicate": (Duplicate, {"a": "a", "b": "b", "rate": "rate", "one_way": "one_way"}),
-    "delay": (Delay, {"a": "a", "b": "b", "latency": "latency_s", "one_way": "one_way"}),
-}
-
-
-def _load_toml(path: Path) -> Scenario:
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except tomllib.TOMLDecodeError as exc:
-        raise ScenarioError(f"{path}: {exc}") from None
-
-    def fail(where: str, what: str) -> ScenarioError:
-        return ScenarioError(f"{path}: {where}: {what}")
-
-    head = data.get("scenario", {})
-    unknown = sorted(set(data) - {"scenario", "group", "node", "fault"})
-    if unknown:
-        raise fail("top level", f"unknown table(s) {unknown}; expected [scenario], [[group]], [[node]], [[fault]]")
-    groups = []
-    for i, g in enumerate(data.get("group", [])):
-        where = f"group[{i}]"
-        try:
-            timing = Timing.from_model(g.get("timing", {}))
-            groups.append(GroupType(name=g["name"], kind=g.get("kind", "leader"), message=g.get("message", "Msg"),
-                                    timed=g.get("timed", False), timing=timing, protocol=g.get("protocol", "riaps")))
-        except KeyError as exc:
-            raise fail(where, f"missing field {exc}") from None
-        except (ValueError, TypeError) as exc:
-            raise fail(where, str(exc)) from None
-    if not groups:
-        raise fail("group", "expected at least one [[group]] table with a name")
-    nodes = []
-    for i, n in enumerate(data.get("node", [])):
-        where = f"node[{i}]"
-        if "name" not in n:
-            raise fail(where, "missing field 'name'")
-        components = {}
-        for instance, spec in n.get("components", {}).items():
-            cwhere = f"{where}.components.{instance}"
-            if not isinstance(spec, dict) or "class" not in spec:
-                raise fail(cwhere, "expected { class = \"module:Class\", args = { ... } }")
-            components[instance] = (_import_component(spec["class"], lambda what: fail(cwhere + ".class", what)), dict(spec.get("args", {})))
-        count = n.get("count")
-        names = [f"{n['name']}{k}" for k in range(count)] if count else [n["name"]]
-        for name in names:
-            try:
-                nodes.append(NodeSpec(name, components, n.get("address") if not count else None))
-            except ScenarioError as exc:
-                raise fail(where, str(exc)) from None
-    faults = []
-    for i, f in enumerate(data.get("fault", [])):
-        where = f"fault[{i}]"
-        kind = f.get("kind")
-        if kind not in _FAULTS:
-            raise fail(where + ".kind", f"expected one of {sorted(_FAULTS)}, got {kind!r}")
-        cls, renames = _FAULTS[kind]
-        extra = sorted(set(f) - set(renames) - {"at", "kind"})
-        if extra:
-            raise fail(where, f"unknown field(s) {extra} for a {kind}; expected {sorted(renames)}")
-        try:
-            faults.append(cls(at=f["at"], **{renames[k]: v for k, v in f.items() if k in renames}))
-        except KeyError as exc:
-            raise fail(where, f"missing field {exc}") from None
-        except (ValueError, TypeError) as exc:
-            raise fail(where, str(exc)) from None
-    try:
-        return Scenario(head.get("name", path.stem), tuple(groups), tuple(nodes), FaultSchedule(faults),
-                        float(head.get("duration", 60.0)), int(head.get("seed", 0)), head.get("description", ""))
-    except ScenarioError as exc:
-        raise ScenarioError(f"{path}: {exc}") from None
-
-
-def _import_component(ref: str, fail: Any) -> type[Component]:
-    module_name, _, attr = ref.partition(":")
-    if not attr:
-        raise fail(f"expected 'module:Class', got {ref!r}")
-    try:
-        cls = getattr(importlib.import_module(module_name), attr)
-    except (ImportError, AttributeError) as exc:
-        raise fail(f"cannot import {ref!r}: {exc}") from None
-    if not (isinstance(cls, type) and issubclass(cls, Component)):
-        raise fail(f"{ref!r} is not a Component subclass")
-    return cls

@@ -8,16 +8,18 @@ returns only its metrics (``RunMetrics``), not its trace, so sweeps of thousands
 from __future__ import annotations
 
 import logging
-import pickle
 import statistics
 import sys
 import time
+import warnings
 from collections.abc import Iterable, Sequence
-from concurrent.futures import Executor, Future, ProcessPoolExecutor, as_completed
+from concurrent.futures import Executor, ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any, TextIO
 
+from .analysis.checks import SAFETY
+from .runtime.shipping import ByValue
 from .scenario import Scenario, load_scenario
 
 log = logging.getLogger("riaps_sim")
@@ -35,18 +37,31 @@ class RunMetrics:
     split_brain_s: float
     leaderless_s: float
     votes: int
-    violations: int
+    violations: int  #: safety violations, handler errors, components not built, no member (what fails ``--check``)
     wall_s: float
+    liveness_violations: int = 0
 
 
-def measure(scenario: Scenario | str, seed: int, mode: str = "sim") -> RunMetrics:
+def _dtype(annotation: Any) -> str:
+    """The pandas dtype of a ``RunMetrics`` field from its annotation: optional floats are nullable."""
+    text = str(annotation)
+    if "None" in text:
+        return "Float64"
+    return "int64" if text == "int" else "float64"
+
+
+def measure(scenario: Scenario | ByValue[Scenario] | str, seed: int, mode: str = "sim") -> RunMetrics:
     """Run *scenario* (an object, a built-in name or a file path) with *seed*; return its metrics."""
     from .runner import run_scenario
 
+    if isinstance(scenario, ByValue):
+        scenario = scenario.get()
     if not isinstance(scenario, Scenario):
         scenario = load_scenario(scenario)
     result = run_scenario(scenario, mode=mode, seed=seed)
     summary = result.summary()
+    report = result.check()
+    safety = [v for v in report.violations if v.invariant in SAFETY]
     done = [f.duration for f in summary.failovers if f.duration is not None]
     return RunMetrics(
         seed=seed,
@@ -55,7 +70,8 @@ def measure(scenario: Scenario | str, seed: int, mode: str = "sim") -> RunMetric
         split_brain_s=sum(i.length for i in summary.split_brain),
         leaderless_s=sum(i.length for i in summary.leaderless),
         votes=len(summary.votes),
-        violations=len(summary.violations),
+        violations=len(safety),
+        liveness_violations=len(report.violations) - len(safety),
         wall_s=result.wall_s,
     )
 
@@ -89,7 +105,9 @@ class SweepResult:
             else:
                 out.append(f"  {metric:18}{'-':>9}{'-':>9}{'-':>9}   0/{len(self.runs)}")
         bad = [r.seed for r in self.runs if r.violations]
-        out.append(f"  invariant violations in {len(bad)} run(s)" + (f": seeds {bad[:20]}" if bad else ""))
+        out.append(f"  safety violations or handler errors in {len(bad)} run(s)" + (f": seeds {bad[:20]}" if bad else ""))
+        slow = [r.seed for r in self.runs if r.liveness_violations]
+        out.append(f"  liveness violations in {len(slow)} run(s)" + (f": seeds {slow[:20]}" if slow else ""))
         return out
 
     def __str__(self) -> str:
@@ -107,7 +125,24 @@ class SweepResult:
         return distributions({"first leader": self.values("first_leader_s"), "failover": self.values("failover_s")}, ax=ax)
 
     def rows(self) -> list[dict[str, Any]]:
+        """The runs as dicts, one per seed."""
         return [{f.name: getattr(r, f.name) for f in fields(r)} for r in self.runs]
+
+    def to_pandas(self) -> Any:
+        """The runs as a ``pandas.DataFrame``, one row per seed, with typed columns.
+
+        ``seed``, ``votes`` and ``violations`` are ``int64``, the other times ``float64``;
+        ``first_leader_s`` and ``failover_s`` are ``Float64`` (nullable), ``<NA>`` where the event
+        never happened (no failover in a run, say). Needs pandas (``pip install 'riaps-sim[pandas]'``).
+        """
+        from ._pandas import require_pandas
+
+        pd = require_pandas()
+        columns = {f.name: [getattr(r, f.name) for r in self.runs] for f in fields(RunMetrics)}
+        return pd.DataFrame({f.name: pd.array(columns[f.name], dtype=_dtype(f.type)) for f in fields(RunMetrics)})
+
+    def __repr__(self) -> str:
+        return f"<SweepResult {self.scenario!r}: {len(self.runs)} seeds, {self.wall_s:.1f} s wall>"
 
 
 def parse_seeds(text: str) -> list[int]:
@@ -128,34 +163,20 @@ def parse_seeds(text: str) -> list[int]:
     return seeds
 
 
-def _pickles(obj: object) -> bool:
-    try:
-        pickle.dumps(obj)
-    except Exception:
-        return False
-    return True
+def _progress_bar(total: int, progress: bool | TextIO, name: str) -> Any:
+    """A ``tqdm.auto`` bar over *total* seeds, or ``None`` when *progress* is false.
 
-
-class _InProcess(Executor):
-    """Runs each task at submission, in this process (for scenarios that do not pickle)."""
-
-    def submit(self, fn: Any, /, *args: Any, **kwargs: Any) -> Future[Any]:
-        future: Future[Any] = Future()
-        try:
-            future.set_result(fn(*args, **kwargs))
-        except Exception as exc:
-            future.set_exception(exc)
-        return future
-
-
-def _bar(done: int, total: int, started: float, stream: TextIO) -> None:
-    width = 30
-    filled = width * done // max(total, 1)
-    elapsed = time.perf_counter() - started
-    stream.write(f"\r  [{'#' * filled}{'.' * (width - filled)}] {done}/{total} seeds, {elapsed:.1f} s")
-    if done == total:
-        stream.write("\n")
-    stream.flush()
+    In Jupyter with ipywidgets it is a widget; elsewhere a text bar on stderr that stays quiet when
+    stderr is not a terminal (a log file, CI), or on the stream given, which is always written.
+    """
+    if progress is False:
+        return None
+    with warnings.catch_warnings():
+        # tqdm.auto warns when a Jupyter kernel lacks ipywidgets, then falls back to the text bar
+        warnings.simplefilter("ignore")
+        from tqdm.auto import tqdm
+    stream = sys.stderr if progress is True else progress
+    return tqdm(total=total, desc=name, unit="seed", file=stream, disable=None if progress is True else False, dynamic_ncols=True)
 
 
 def sweep(
@@ -171,35 +192,36 @@ def sweep(
     Parameters
     ----------
     scenario:
-        A ``Scenario`` (it must pickle: components importable by name), a built-in name or a file.
+        A ``Scenario``, a built-in name or a file. A ``Scenario``'s component classes may be
+        defined anywhere (a notebook cell, a script): they travel to the workers by value
+        (cloudpickle); one that cannot travel at all is a ``ShippingError`` before any task starts.
     seeds:
         The seeds, e.g. ``range(1000)``.
     executor:
         Any ``concurrent.futures.Executor``; by default a ``ProcessPoolExecutor`` of *jobs* workers.
     progress:
-        Show a progress bar on stderr (or on the given stream).
+        Show a ``tqdm`` progress bar, moved as each seed finishes: a widget in Jupyter, a bar on
+        stderr when it is a terminal, nothing otherwise; or always on the given stream; ``False``
+        for none.
     """
     ref: Scenario | str = scenario if isinstance(scenario, Scenario) else str(scenario)
     name = ref.name if isinstance(ref, Scenario) else load_scenario(ref).name
     seeds = list(seeds)
-    stream = progress if not isinstance(progress, bool) else (sys.stderr if progress else None)
     started = time.perf_counter()
+    task: ByValue[Scenario] | str = ByValue(ref, what=f"scenario {name!r}") if isinstance(ref, Scenario) else ref
     own = executor is None
-    if own and not _pickles(ref):
-        log.warning(
-            "scenario %r cannot be sent to worker processes (a component class that is not importable by name?); "
-            "running its seeds in this process instead", name,
-        )
-        executor = _InProcess()
     pool = executor or ProcessPoolExecutor(max_workers=jobs)
+    bar = _progress_bar(len(seeds), progress, name)
     runs: list[RunMetrics] = []
     try:
-        futures = [pool.submit(measure, ref, seed, mode) for seed in seeds]
+        futures = [pool.submit(measure, task, seed, mode) for seed in seeds]
         for future in as_completed(futures):
             runs.append(future.result())
-            if stream is not None:
-                _bar(len(runs), len(seeds), started, stream)
+            if bar is not None:
+                bar.update()
     finally:
+        if bar is not None:
+            bar.close()
         if own:
             pool.shutdown(cancel_futures=True)
     runs.sort(key=lambda r: r.seed)

@@ -13,10 +13,12 @@ component   the component instance, or ``None`` for node-level events
 group       ``"<type>.<instance>"``, or ``None``
 kind        a ``Kind``: send, deliver, drop, state, member_joined, ..., fault, error
 peer        the other party (a node, member id in hex, or host), or ``None``
-msg_id      an identifier shared by a message's send, deliver and drop events, or ``None``
+msg_id      a string shared by a message's send, deliver and drop events (the network's
+            message number) or by a poll's events (its ``rfvId``), or ``None``
 size        bytes on the wire, or ``None``
 term        the election term where it matters, or ``None``
 detail      the rest in words: the drop cause, the new role, the vote result, the fault
+data        an application event's fields (``Component.record``), or ``None``
 =========== ==============================================================================
 
 What each kind carries (the runtimes write these; the analysis reads them):
@@ -37,6 +39,10 @@ What each kind carries (the runtimes write these; the analysis reads them):
   the sender as ``peer``. A malformed message is recorded by the member that received it.
 - ``fault``: ``detail`` describes it, e.g. ``crash n3``, ``partition n1 | n2,n3``, ``heal``.
 - ``error``: ``detail`` says what failed; ``loop crashed: ...`` marks a node loop that died.
+- ``app``: a component's own event (``Component.record``): ``detail`` its kind, ``data`` its fields.
+- ``handshake_refused``: a peer turned away by CURVE or the allow-list: ``peer`` its address (when
+  known), ``detail`` the port and the reason. ``beacon_rejected``: a discovery beacon not applied
+  (forged, replayed, stale): ``peer`` the sender, ``detail`` the reason.
 
 Heartbeats (``tic`` and ``ldr``, ``HEARTBEATS``) are most of a run's messages: every member sends
 one per period to every member, so their rows grow as N^2 x T. A trace made with
@@ -52,13 +58,12 @@ as lines ``{"tally": {...}}``, which ``from_jsonl`` reads back.
 from __future__ import annotations
 
 import json
-from collections import Counter
-from collections import deque
-from collections.abc import Iterable, Iterator, Mapping
+from collections import Counter, deque
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import asdict, dataclass
 from enum import StrEnum
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, overload
 
 __all__ = ["Kind", "TraceEvent", "Trace", "Tally", "TallyKey", "HEARTBEATS"]
 
@@ -89,6 +94,9 @@ class Kind(StrEnum):
     FAULT = "fault"
     TIMER = "timer"
     ERROR = "error"
+    HANDSHAKE_REFUSED = "handshake_refused"
+    BEACON_REJECTED = "beacon_rejected"
+    APP = "app"
 
 
 class TraceEvent(NamedTuple):
@@ -101,10 +109,11 @@ class TraceEvent(NamedTuple):
     group: str | None
     kind: str
     peer: str | None = None
-    msg_id: int | str | None = None
+    msg_id: str | None = None
     size: int | None = None
     term: int | None = None
     detail: str | None = None
+    data: dict[str, Any] | None = None
 
     @property
     def when(self) -> float:
@@ -113,6 +122,9 @@ class TraceEvent(NamedTuple):
 
 
 _KINDS = frozenset(Kind)
+
+#: The pandas dtype of each non-text column of ``Trace.to_pandas()``; the rest are ``string``.
+_PANDAS_DTYPES = {"time": "float64", "true_time": "Float64", "kind": "category", "size": "Int64", "term": "Int64", "data": "object"}
 
 
 class TallyKey(NamedTuple):
@@ -147,6 +159,18 @@ class Tally:
     def latency_mean(self) -> float | None:
         return self.latency_sum / self.timed if self.timed else None
 
+    def combined(self, other: Tally) -> Tally:
+        """This tally and *other* (the same key, counted elsewhere: another file, another incarnation) as one."""
+        if not self.count:
+            return Tally(**asdict(other))
+        if not other.count:
+            return Tally(**asdict(self))
+        return Tally(
+            self.count + other.count, self.bytes + other.bytes, min(self.first, other.first), max(self.last, other.last),
+            self.timed + other.timed, self.latency_sum + other.latency_sum,
+            min(self.latency_min, other.latency_min), max(self.latency_max, other.latency_max),
+        )
+
 
 class Trace:
     """An append-only sequence of ``TraceEvent`` rows, with selection, files and notebook display.
@@ -166,6 +190,7 @@ class Trace:
         self._inside: dict[tuple[str, str | None], bool] = {}  # (node, group) -> a member now (counting mode)
         self._sent_at: dict[object, float] = {}  # counted heartbeat sends' ids -> when, to time deliveries
         self._sent_order: deque[tuple[float, object]] = deque()
+        self._watchers: dict[str, list[Callable[[TraceEvent], None]]] = {}
 
     def __len__(self) -> int:
         return len(self._events)
@@ -173,7 +198,14 @@ class Trace:
     def __iter__(self) -> Iterator[TraceEvent]:
         return iter(self._events)
 
-    def __getitem__(self, index: int) -> TraceEvent:
+    @overload
+    def __getitem__(self, index: int) -> TraceEvent: ...
+    @overload
+    def __getitem__(self, index: slice) -> Trace: ...
+    def __getitem__(self, index: int | slice) -> TraceEvent | Trace:
+        """One event by position, or a ``Trace`` of the events in a slice (``trace[:5]``)."""
+        if isinstance(index, slice):
+            return Trace(self._events[index])
         return self._events[index]
 
     def __eq__(self, other: object) -> bool:
@@ -185,7 +217,11 @@ class Trace:
         return f"<Trace {len(self._events)} events{span}>"
 
     def record(self, time: float, true_time: float | None, node: str, component: str | None, group: str | None, kind: str, **fields: Any) -> None:
-        """Append one event. *kind* must be a ``Kind`` value; other columns go by keyword."""
+        """Append one event. *kind* must be a ``Kind`` value; other columns go by keyword.
+
+        A ``msg_id`` is stored as a string whatever its source (the network numbers its messages,
+        polls have 8-character ids), so the column has one type.
+        """
         if kind not in _KINDS:
             raise ValueError(f"trace kind must be one of {sorted(_KINDS)}, got {kind!r}")
         if not self.keep_heartbeats:
@@ -194,7 +230,14 @@ class Trace:
                     return
             elif kind == "group_joined" or kind == "group_left":
                 self._inside[(node, group)] = kind == "group_joined"
-        self._events.append(TraceEvent(time, true_time, node, component, group, str(kind), **fields))
+        msg_id = fields.get("msg_id")
+        if msg_id is not None and msg_id.__class__ is not str:
+            fields["msg_id"] = str(msg_id)
+        event = TraceEvent(time, true_time, node, component, group, str(kind), **fields)
+        self._events.append(event)
+        if self._watchers:
+            for callback in self._watchers.get(kind, ()):
+                callback(event)
 
     def record_message(
         self, time: float, true_time: float | None, node: str, component: str | None, group: str | None, kind: str,
@@ -223,7 +266,8 @@ class Trace:
                 return
         if kind not in _KINDS:
             raise ValueError(f"trace kind must be one of {sorted(_KINDS)}, got {kind!r}")
-        self._events.append(TraceEvent(time, true_time, node, component, group, str(kind), peer, msg_id, size, None, command))
+        row_id = msg_id if msg_id is None or msg_id.__class__ is str else str(msg_id)  # one type in the column
+        self._events.append(TraceEvent(time, true_time, node, component, group, str(kind), peer, row_id, size, None, command))
 
     def _count(self, when: float, node: str, group: str | None, kind: str, command: str, peer: str | None, msg_id: object, size: int | None) -> bool:
         """Count a heartbeat send or delivery in its tally; False if it must stay a row (delivered to a non-member)."""
@@ -272,6 +316,20 @@ class Trace:
         """Append a ready-made event."""
         self._events.append(event)
 
+    def watch(self, kind: str, callback: Callable[[TraceEvent], None]) -> None:
+        """Call *callback* with every event of *kind* recorded from now on (fault triggers use it).
+
+        Sends and deliveries of heartbeats counted rather than stored are not seen.
+        """
+        self._watchers.setdefault(kind, []).append(callback)
+
+    def unwatch(self, kind: str, callback: Callable[[TraceEvent], None]) -> None:
+        watchers = self._watchers.get(kind, [])
+        if callback in watchers:
+            watchers.remove(callback)
+        if not watchers:
+            self._watchers.pop(kind, None)
+
     def extend(self, events: Iterable[TraceEvent]) -> None:
         self._events.extend(events)
 
@@ -296,8 +354,8 @@ class Trace:
         )
 
     def sorted(self) -> Trace:
-        """The events in order of ``when``; ties keep their recorded order."""
-        return Trace(sorted(self._events, key=lambda e: e.when))
+        """The events in order of ``when``; ties keep their recorded order (tallies are kept)."""
+        return Trace(sorted(self._events, key=lambda e: e.when), keep_heartbeats=self.keep_heartbeats, tallies=self._tallies)
 
     def nodes(self) -> list[str]:
         """Node names in order of first appearance."""
@@ -314,18 +372,48 @@ class Trace:
         """The events as dicts, one per row (ready for ``pandas.DataFrame``)."""
         return [e._asdict() for e in self._events]
 
+    def to_pandas(self) -> Any:
+        """The events as a ``pandas.DataFrame`` with typed columns, one row per event.
+
+        ``time`` is ``float64``; ``true_time`` ``Float64`` (``<NA>`` in the real world); ``size``
+        and ``term`` nullable ``Int64``; ``kind`` a categorical of every ``Kind``; ``data`` (an
+        application event's fields) ``object``, dicts or ``None``; the text columns (``node``,
+        ``component``, ``group``, ``peer``, ``msg_id``, ``detail``) pandas' ``string`` dtype with
+        ``<NA>`` for ``None``. Needs pandas (``pip install 'riaps-sim[pandas]'``).
+        """
+        from ._pandas import require_pandas
+
+        pd = require_pandas()
+        columns = list(zip(*self._events)) if self._events else [() for _ in TraceEvent._fields]
+        kinds = pd.CategoricalDtype([str(k) for k in Kind])
+        data = {}
+        for name, values in zip(TraceEvent._fields, columns):
+            dtype = _PANDAS_DTYPES.get(name, "string")
+            data[name] = pd.Series(list(values), dtype=kinds if dtype == "category" else dtype)
+        return pd.DataFrame(data)
+
     @classmethod
     def merge(cls, traces: Iterable[Trace]) -> Trace:
-        """One trace of several (say, one per node process), in order of ``when``."""
-        return cls(e for t in traces for e in t).sorted()
+        """One trace of several (say, one per node process), in order of ``when``; tallies of one key are combined."""
+        parts = list(traces)
+        tallies: dict[TallyKey, Tally] = {}
+        for part in parts:
+            for key, tally in part.tallies().items():
+                tallies[key] = tallies[key].combined(tally) if key in tallies else Tally(**asdict(tally))
+        merged = cls(sorted((e for t in parts for e in t), key=lambda e: e.when), keep_heartbeats=all(p.keep_heartbeats for p in parts), tallies=tallies)
+        return merged
+
+    def jsonl_lines(self) -> Iterator[str]:
+        """The lines ``to_jsonl`` writes: one JSON object per event, then one per tally."""
+        for event in self._events:
+            yield json.dumps(event._asdict(), separators=(",", ":")) + "\n"
+        for key, tally in self._tallies.items():
+            yield json.dumps({"tally": {**key._asdict(), **asdict(tally)}}, separators=(",", ":")) + "\n"
 
     def to_jsonl(self, path: str | Path) -> None:
         """Write one JSON object per line."""
         with Path(path).open("w", encoding="utf-8") as out:
-            for event in self._events:
-                out.write(json.dumps(event._asdict(), separators=(",", ":")) + "\n")
-            for key, tally in self._tallies.items():
-                out.write(json.dumps({"tally": {**key._asdict(), **asdict(tally)}}, separators=(",", ":")) + "\n")
+            out.writelines(self.jsonl_lines())
 
     @classmethod
     def from_jsonl(cls, path: str | Path) -> Trace:
@@ -343,6 +431,8 @@ class Trace:
                         continue
                     if fields["kind"] not in _KINDS:
                         raise ValueError(f"unknown kind {fields['kind']!r}")
+                    if fields.get("msg_id") is not None:  # traces written before msg_id was always a string
+                        fields["msg_id"] = str(fields["msg_id"])
                     events.append(TraceEvent(**fields))
                 except (ValueError, TypeError, KeyError) as exc:
                     raise ValueError(f"{path}:{number}: not a trace event: {exc}") from None

@@ -24,11 +24,11 @@ class SimWorld(World):
         self.network = Network(seed=seed)
         self._count = 0
 
-    def part(self, name: str, keys: ports.CurveKeys | None = None) -> ports.Part:
+    def part(self, name: str, keys: ports.CurveKeys | None = None, options: ports.PortOptions | None = None) -> ports.Part:
         self._count += 1
         host = f"{name}#{self._count}"
         self.network.add_host(host)
-        return self.network.part(host, keys=keys, name=name)
+        return self.network.part(host, keys=keys, options=options, name=name)
 
     def wait_until(self, predicate: Callable[[], bool], timeout: float = 10.0) -> bool:
         env = self.network.env

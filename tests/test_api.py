@@ -7,6 +7,8 @@ import sys
 import types
 from pathlib import Path
 
+import pytest
+
 import ports
 import riaps_sim
 from riaps_sim.demo import run_ports_demo
@@ -23,6 +25,7 @@ def test_ports_exports_exactly_its_all() -> None:
     assert public <= set(ports.__all__)
 
 
+@pytest.mark.slow  # over a quarter of a second (pytest --durations=0)
 def test_import_riaps_sim_stays_light() -> None:
     """Importing riaps_sim does not drag in matplotlib (plots import it when they draw)."""
     code = "import sys, riaps_sim, ports; print('matplotlib' in sys.modules)"
@@ -47,6 +50,7 @@ def test_ports_demo_reports_what_each_member_received() -> None:
     assert any("leader, ans tcp://127.0.0.1:" in line for line in lines)
 
 
+@pytest.mark.slow  # over a quarter of a second (pytest --durations=0)
 def test_cli_demo_runs() -> None:
     """`riaps-sim demo` exits 0 and prints what each member received."""
     result = subprocess.run([sys.executable, "-m", "riaps_sim.cli", "demo"], capture_output=True, text=True, timeout=60)
@@ -54,6 +58,7 @@ def test_cli_demo_runs() -> None:
     assert "c received:" in result.stdout and "qry: answer to c" in result.stdout
 
 
+@pytest.mark.slow  # over a quarter of a second (pytest --durations=0)
 def test_cli_rejects_unknown_command() -> None:
     """An unknown subcommand is an argparse error naming the choices."""
     result = subprocess.run([sys.executable, "-m", "riaps_sim.cli", "fly"], capture_output=True, text=True, timeout=60)
@@ -69,6 +74,7 @@ def test_readme_opens_with_the_two_commands_and_ci_runs_the_test_one() -> None:
     assert tests in (ROOT / ".ci" / "run").read_text(encoding="utf-8")
 
 
+@pytest.mark.slow  # over a quarter of a second (pytest --durations=0)
 def test_readme_python_example_runs() -> None:
     """The README's Python example runs as written (with a shorter sweep)."""
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
@@ -88,11 +94,11 @@ def test_riaps_sim_exports_exactly_its_all() -> None:
     assert all(hasattr(riaps_sim, name) for name in riaps_sim.__all__)
 
 
-def test_sweep_of_an_unpicklable_scenario_runs_in_process(caplog) -> None:
-    """A scenario whose component is not importable by name still sweeps, in this process, with a warning."""
+def test_sweep_of_a_class_made_by_exec_runs_in_worker_processes() -> None:
+    """A scenario whose component is not importable by name sweeps in worker processes: it travels by value."""
     namespace: dict = {}
     exec("from riaps_sim import Component\nclass Local(Component):\n    def handleActivate(self):\n        self.joinGroup('TheGroup', 'g1')\n", namespace)
     scenario = riaps_sim.Scenario.group_of(3, namespace["Local"], duration=8)
-    with caplog.at_level("WARNING", logger="riaps_sim"):
-        result = riaps_sim.sweep(scenario, range(2), progress=False)
-    assert [r.seed for r in result.runs] == [0, 1] and "running its seeds in this process" in caplog.text
+    result = riaps_sim.sweep(scenario, range(2), jobs=2, progress=False)
+    assert [r.seed for r in result.runs] == [0, 1]
+    assert all(r.first_leader_s is not None for r in result.runs)

@@ -365,7 +365,7 @@ def test_group_min_size_and_protocol_name_are_validated() -> None:
     """groupMinSize >= 2; unknown protocol names list the known ones."""
     with pytest.raises(ValueError, match="groupMinSize"):
         make_machine("riaps", member_id=A, rng=LowRandom(), group_min_size=1)
-    with pytest.raises(ValueError, match=r"choose one of \['fixed', 'riaps'\]"):
+    with pytest.raises(ValueError, match=r"choose one of \['fixed', 'planted-double-vote', 'riaps'\]"):
         make_machine("raft", member_id=A, rng=LowRandom())
 
 

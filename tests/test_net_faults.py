@@ -313,4 +313,4 @@ def test_clock_offset_and_drift_and_undo(net: Network) -> None:
     with pytest.raises(ValueError, match="rate must be > 0"):
         net.set_clock("a", rate=0)
     faults = [e for e in net.events if e[1] == "fault"]
-    assert [(e[0], e[5]) for e in faults] == [(1.0, "clock a offset=5.0 rate=1.001"), (3.0, "undo clock a offset=5.0 rate=1.001")]
+    assert [(e[0], e[5].describe()) for e in faults] == [(1.0, "clock a offset=5.0 rate=1.001"), (3.0, "undo clock a offset=5.0 rate=1.001")]

@@ -79,7 +79,7 @@ def test_namespace_net_and_firewall_rules(netns: None) -> None:
         firewall.apply(Heal(at=0))
         assert net.rules("a") == net.rules("b") == []
         firewall.apply(Loss(at=0, a="a", b="b", rate=0.25, one_way=True))
-        assert net.rules("b") == [f"-A RSIM -s {a}/32 -m statistic --mode random --probability 0.25000000000 -j DROP"]
+        assert net.rules("b") == [f"-A RSIM -s {a}/32 -m length --length 65:65535 -m statistic --mode random --probability 0.25000000000 -j DROP"]
         assert net.rules("a") == []
 
 

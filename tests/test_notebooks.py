@@ -1,7 +1,13 @@
-"""Every notebook executes headless, top to bottom; a failing cell fails the suite."""
+"""Every notebook executes headless, top to bottom; a failing cell fails the suite.
+
+The figures a notebook's prose states are checked against what its cells print: each check reads
+a number from the prose and the matching number from the executed outputs, so neither can drift
+from the other.
+"""
 
 from __future__ import annotations
 
+import re
 import time
 from pathlib import Path
 
@@ -10,16 +16,88 @@ import pytest
 from nbclient import NotebookClient
 
 NOTEBOOKS = sorted((Path(__file__).resolve().parents[1] / "notebooks").glob("*.ipynb"))
+_EXECUTED: dict[Path, nbformat.NotebookNode] = {}
+
+
+def executed(path: Path, tmp_path_factory: pytest.TempPathFactory) -> nbformat.NotebookNode:
+    """*path* executed once per test session (later calls reuse the result)."""
+    if path not in _EXECUTED:
+        book = nbformat.read(path, as_version=4)
+        started = time.perf_counter()
+        where = tmp_path_factory.mktemp(path.stem)
+        NotebookClient(book, timeout=120, kernel_name="python3", resources={"metadata": {"path": str(where)}}).execute()
+        print(f"{path.name}: {time.perf_counter() - started:.1f} s")
+        _EXECUTED[path] = book
+    return _EXECUTED[path]
+
+
+def prose(book: nbformat.NotebookNode) -> str:
+    """The markdown cells, joined, with line breaks as spaces (so phrases may wrap)."""
+    return " ".join(" ".join(c.source.split()) for c in book.cells if c.cell_type == "markdown")
+
+
+def printed(book: nbformat.NotebookNode) -> str:
+    """Everything the code cells printed or showed as text."""
+    out = []
+    for cell in book.cells:
+        for output in cell.get("outputs", []) if cell.cell_type == "code" else []:
+            out.append(output.get("text", "") or output.get("data", {}).get("text/plain", ""))
+    return "\n".join(out)
+
+
+def number(pattern: str, text: str, where: str) -> float:
+    match = re.search(pattern, text)
+    assert match, f"{where} no longer says {pattern!r}"
+    return float(match.group(1))
+
+
+def book_named(stem: str) -> Path:
+    return next(p for p in NOTEBOOKS if p.stem.startswith(stem))
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
-def test_notebook_runs(path: Path, tmp_path: Path) -> None:
-    """The notebook runs without error and shows at least one figure."""
-    book = nbformat.read(path, as_version=4)
-    started = time.perf_counter()
-    NotebookClient(book, timeout=120, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}).execute()
-    elapsed = time.perf_counter() - started
-    images = [o for cell in book.cells if cell.cell_type == "code" for o in cell.get("outputs", []) if "image/png" in o.get("data", {})]
-    assert images, f"{path.name} shows no figure"
-    print(f"{path.name}: {elapsed:.1f} s")
+def test_notebook_runs(path: Path, tmp_path_factory: pytest.TempPathFactory) -> None:
+    """The notebook runs without error and shows at least one figure, each figure once."""
+    book = executed(path, tmp_path_factory)
+    for cell in book.cells:
+        images = [o for o in cell.get("outputs", []) if "image/png" in o.get("data", {})]
+        assert len(images) <= 1, f"{path.name}: a cell shows {len(images)} figures: {cell.source[:80]!r}"
+    assert any("image/png" in o.get("data", {}) for c in book.cells for o in c.get("outputs", [])), f"{path.name} shows no figure"
+
+
+@pytest.mark.slow
+def test_quickstart_states_the_failover_it_measures(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """01: survivors stand 2 to 3 s after the last ldr; the group agrees about 1.2 s after the crash."""
+    book = executed(book_named("01"), tmp_path_factory)
+    text, out = prose(book), printed(book)
+    low, high = number(r"deadline runs out, (\d+) to", text, "01"), number(r"deadline runs out, \d+ to (\d+) s after the last `ldr`", text, "01")
+    stood = number(r"the first survivor stood ([\d.]+) s later", out, "01's output")
+    assert low <= stood <= high
+    stated = number(r"agrees on a new leader about ([\d.]+) s after the crash", text, "01")
+    measured = number(r"the survivors agreed on \w+ after ([\d.]+) s", out, "01's output")
+    assert abs(stated - measured) < 0.05
+
+
+@pytest.mark.slow
+def test_partitions_notebook_states_the_switches_it_counts(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """02: 120 leader switches after the heal, as the prose computes them (3 followers, 2 per second, 20 s)."""
+    book = executed(book_named("02"), tmp_path_factory)
+    text, out = prose(book), printed(book)
+    stated = number(r"40 switches each, (\d+) in all", text, "02")
+    assert stated == number(r"members switched leader (\d+) times in 20 s", out, "02's output") == 3 * 2 * 20
+    assert "split(" not in "".join(c.source for c in book.cells if c.cell_type == "code")  # no parsing of summary strings
+
+
+@pytest.mark.slow
+def test_votes_notebook_states_the_poll_times_and_skew(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """03: the riaps poll times out 2.0 s after the request (its 1.5 s timeout, checked lazily); fixed decides in ms;
+    skewed members act 1.3 s apart."""
+    book = executed(book_named("03"), tmp_path_factory)
+    text, out = prose(book), printed(book)
+    assert number(r"`consensusTimeout`, ([\d.]+) s", text, "03") == 1.5
+    stated = number(r"`timeout` is announced ([\d.]+) s after the request", text, "03")
+    assert abs(stated - number(r"riaps\s*: result 'timeout' after ([\d.]+) s", out, "03's output")) < 0.05
+    assert number(r"fixed\s*: result 'yes' after ([\d.]+) s", out, "03's output") < 0.01  # "a few milliseconds"
+    acted = [float(t) for t in re.findall(r"acted at true time ([\d.]+) s", out)]
+    assert abs(number(r"yet ([\d.]+) s apart in true time", text, "03") - (max(acted) - min(acted))) < 0.005

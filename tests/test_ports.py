@@ -13,9 +13,10 @@ import ports
 from worlds import SPEC, TIMED_SPEC, World, publish_until_received
 
 
-def member(world: World, name: str, spec: dict = SPEC, keys: ports.CurveKeys | None = None, identity: bytes | None = None):
+def member(world: World, name: str, spec: dict = SPEC, keys: ports.CurveKeys | None = None, identity: bytes | None = None,
+           options: ports.PortOptions | None = None):
     """A part with its four group ports set up: (part, pub, sub, qry, ans)."""
-    part = world.part(name, keys=keys)
+    part = world.part(name, keys=keys, options=options)
     pub = ports.GroupPubPort(part, f"{name}_pub", spec)
     sub = ports.GroupSubPort(part, f"{name}_sub", spec)
     qry = ports.GroupQryPort(part, f"{name}_qry", spec, identity=identity)
@@ -454,6 +455,204 @@ def test_curve_keys_need_tcp() -> None:
     """Keys with the inproc transport are refused: inproc would silently skip the handshake."""
     with pytest.raises(ValueError, match="CURVE keys need the tcp transport"):
         ports.Part(zmq.Context.instance(), keys=ports.CurveKeys.generate(), transport="inproc")
+
+
+# -- the allow-list (ZAP) ----------------------------------------------------------------------------------
+
+
+def curve_client(socket, keys: ports.CurveKeys, server_key: bytes):
+    """Make *socket* a CURVE client with its own *keys* that knows the server's public key."""
+    socket.setsockopt(zmq.CURVE_PUBLICKEY, keys.public)
+    socket.setsockopt(zmq.CURVE_SECRETKEY, keys.secret)
+    socket.setsockopt(zmq.CURVE_SERVERKEY, server_key)
+    return socket
+
+
+def curve_server(socket, keys: ports.CurveKeys):
+    socket.setsockopt(zmq.CURVE_SERVER, 1)
+    socket.setsockopt(zmq.CURVE_PUBLICKEY, keys.public)
+    socket.setsockopt(zmq.CURVE_SECRETKEY, keys.secret)
+    return socket
+
+
+def serve_until(world: World, zap: ports.ZapHandler, predicate, timeout: float = 10.0) -> bool:
+    """Wait until *predicate* holds while answering *zap*, as the node's loop does."""
+    return world.wait_until(lambda: zap.handle() >= 0 and predicate(), timeout)
+
+
+def bound_endpoint(port) -> str:
+    info = port.getInfo()
+    return f"tcp://{info.portHost}:{info.portNum}"
+
+
+def monitor_events(world: World, monitor, count: int) -> list[tuple[int, int]]:
+    """The first *count* (event, value) pairs a monitor socket reports."""
+    from zmq.utils.monitor import parse_monitor_message
+
+    events = []
+    while len(events) < count and world.wait_readable(monitor, 10.0):
+        event = parse_monitor_message(monitor.recv_multipart())
+        events.append((int(event["event"]), int(event["value"])))
+    return events
+
+
+@pytest.mark.slow
+def test_allow_list_refuses_a_client_with_its_own_keys_on_pub_and_ans(world: World) -> None:
+    """A client holding its own key pair and the server's public key gets nothing from pub or into ans;
+    the ZAP handler reports both refusals (port, peer, mechanism, key), the client sees AUTH 400, and
+    an allowed member still talks through both."""
+    skip_without_handshake(world)
+    keys = ports.CurveKeys.generate()
+    server = member(world, "server", keys=keys)
+    refused: list[ports.HandshakeRefusal] = []
+    zap = ports.ZapHandler(server[0].appContext, [keys.public], refused.append)
+    ans_port = server[4].updatePoller()
+    friend = member(world, "friend", keys=keys)
+    friend[2].update(server[0].host, server[1].portNum)
+    friend[3].update(server[0].host, ans_port)
+    rogue_part = world.part("rogue")
+    rogue_keys = ports.CurveKeys.generate()
+    rogue_sub = curve_client(rogue_part.appContext.socket(zmq.SUB), rogue_keys, keys.public)
+    rogue_sub.setsockopt(zmq.SUBSCRIBE, b"")
+    sub_monitor = rogue_sub.get_monitor_socket(zmq.EVENT_HANDSHAKE_FAILED_AUTH | zmq.EVENT_HANDSHAKE_SUCCEEDED)
+    rogue_sub.connect(bound_endpoint(server[1]))
+    rogue_dealer = curve_client(rogue_part.appContext.socket(zmq.DEALER), rogue_keys, keys.public)
+    rogue_dealer.connect(f"tcp://{server[0].host}:{ans_port}")
+    rogue_dealer.send_multipart([b"mtl", b"let me in"])
+
+    assert serve_until(world, zap, lambda: len(refused) == 2 and zap.statistics().admitted == 2)
+    assert {(r.port, r.peer, r.mechanism, r.client_key) for r in refused} == {
+        ("server_pub", rogue_part.host, "CURVE", rogue_keys.public),
+        ("server_ans", rogue_part.host, "CURVE", rogue_keys.public),
+    }
+    assert all(r.reason == "key not on the allow-list" for r in refused)
+    assert monitor_events(world, sub_monitor, 1) == [(zmq.EVENT_HANDSHAKE_FAILED_AUTH, 400)]
+    publish_until_received(world, server[1], friend[2], b"for members only")
+    friend[3].send(b"hello leader")
+    assert drain(world, server[4], 1) == [b"hello leader"]
+    for _ in range(10):
+        server[1].send(b"for members only")
+    assert not world.wait_readable(rogue_sub, 0.3)
+    assert not world.wait_readable(sub_monitor, 0.1), "a refused client must not retry (libzmq 4.3)"
+    assert zap.statistics() == ports.ZapStatistics(admitted=2, refused=2, malformed=0)
+    for socket in (rogue_sub, rogue_dealer, sub_monitor):
+        socket.close(linger=0)
+    zap.close()
+
+
+@pytest.mark.slow
+def test_a_peer_without_keys_gets_nothing_through_and_is_reported(world: World) -> None:
+    """Plain (NULL) clients of pub and ans fail the handshake before the allow-list; the server ports report them."""
+    skip_without_handshake(world)
+    keys = ports.CurveKeys.generate()
+    server = member(world, "server", keys=keys)
+    zap_refused: list[ports.HandshakeRefusal] = []
+    zap = ports.ZapHandler(server[0].appContext, [keys.public], zap_refused.append)
+    ans_port = server[4].updatePoller()
+    plain = member(world, "plain")
+    plain[2].update(server[0].host, server[1].portNum)
+    plain[3].update(server[0].host, ans_port)
+    plain[3].send(b"let me in")
+    records: list[ports.HandshakeRefusal] = []
+    collect = lambda: records.extend(server[1].refusals() + server[4].refusals()) or True  # noqa: E731
+    assert serve_until(world, zap, lambda: collect() and {r.port for r in records} == {"server_pub", "server_ans"})
+    assert all(r.reason.startswith("the peer does not use CURVE") for r in records)
+    for _ in range(10):
+        server[1].send(b"for members only")
+    assert not world.wait_readable(plain[2].getSocket(), 0.3)
+    assert not world.wait_readable(server[4].getSocket(), 0.1)
+    assert zap_refused == [] and zap.statistics().admitted == 0
+    zap.close()
+
+
+@pytest.mark.slow
+def test_client_ports_get_nothing_from_servers_without_the_application_keys(world: World) -> None:
+    """A sub or qry port pointed at a rogue pub/router (its own CURVE keys, or none) takes nothing in
+    and sends nothing out; the failed handshakes are reported by the client port itself."""
+    skip_without_handshake(world)
+    keys = ports.CurveKeys.generate()
+    victim = member(world, "victim", keys=keys)
+    rogue = world.part("rogue")
+    rogue_keys = ports.CurveKeys.generate()
+    pubs, routers = [], []
+    for server_keys in (rogue_keys, None):
+        pub = rogue.appContext.socket(zmq.PUB)
+        router = rogue.appContext.socket(zmq.ROUTER)
+        if server_keys is not None:
+            curve_server(pub, server_keys)
+            curve_server(router, server_keys)
+        victim[2].update(rogue.host, pub.bind_to_random_port(f"tcp://{rogue.host}"))
+        victim[3].update(rogue.host, router.bind_to_random_port(f"tcp://{rogue.host}"))  # it follows the last
+        victim[3].send(b"to the false leader")
+        pubs.append(pub)
+        routers.append(router)
+    records: list[ports.HandshakeRefusal] = []
+    assert world.wait_until(lambda: records.extend(victim[2].refusals()) or bool(records))
+    assert {r.port for r in records} == {"victim_sub"}
+    assert all(r.peer.startswith(f"tcp://{rogue.host}:") for r in records)
+    for _ in range(10):
+        for pub in pubs:
+            pub.send_multipart([b"msg", b"forged"])
+    assert not world.wait_readable(victim[2].getSocket(), 0.3)
+    assert not any(world.wait_readable(router, 0.1) for router in routers)
+    for socket in pubs + routers:
+        socket.close(linger=0)
+
+
+# -- the maximum message size ----------------------------------------------------------------------------------
+
+
+def test_message_size_limit_is_set_on_every_port(world: World) -> None:
+    """Every port's socket gets MAXMSGSIZE from the part's options: 1 MiB by default."""
+    assert ports.PortOptions().max_message_bytes == 1 << 20
+    default = member(world, "a")
+    small = member(world, "b", options=ports.PortOptions(max_message_bytes=4096))
+    assert [p.getSocket().getsockopt(zmq.MAXMSGSIZE) for p in default[1:]] == [1 << 20] * 4
+    assert [p.getSocket().getsockopt(zmq.MAXMSGSIZE) for p in small[1:]] == [4096] * 4
+    with pytest.raises(ValueError, match="max_message_bytes must be a positive number of bytes or -1"):
+        ports.PortOptions(max_message_bytes=0)
+
+
+@pytest.mark.slow
+def test_an_oversize_frame_is_dropped_and_its_connection_closed(world: World) -> None:
+    """A frame over the limit never reaches the port. As libzmq 4.3 does: a sub that receives one
+    drops that pub for good; an ans that receives one closes the connection and the dealer reconnects."""
+    if world.name == "real-inproc":
+        pytest.skip("inproc passes messages without ZMTP's decoder, where libzmq applies MAXMSGSIZE")
+    limit = ports.PortOptions(max_message_bytes=1000)
+    target = member(world, "target", options=limit)
+    ans_port = target[4].updatePoller()
+    raw = world.part("raw")
+    pub = raw.appContext.socket(zmq.PUB)
+    target[2].update(raw.host, pub.bind_to_random_port(f"tcp://{raw.host}"))
+    frames = publish_until_received(world, _RawPub(pub), target[2], b"small")
+    assert frames[1] == b"small"
+    drain(world, target[2])
+    pub.send_multipart([b"msg", b"x" * 5000])
+    pub.send_multipart([b"msg", b"after"])
+    assert not world.wait_readable(target[2].getSocket(), 0.5)
+    pub.send_multipart([b"msg", b"much later"])
+    assert not world.wait_readable(target[2].getSocket(), 0.5), "libzmq does not reconnect after an oversize frame"
+
+    dealer = raw.appContext.socket(zmq.DEALER)
+    dealer.connect(target[0].endpoint(target[0].host, ans_port))
+    dealer.send_multipart([b"mtl", b"x" * 5000])
+    dealer.send_multipart([b"mtl", b"lost with the connection"])
+    assert not world.wait_readable(target[4].getSocket(), 0.5)
+    dealer.send_multipart([b"mtl", b"after reconnecting"])
+    assert drain(world, target[4], 1) == [b"after reconnecting"]
+    for socket in (pub, dealer):
+        socket.close(linger=0)
+
+
+class _RawPub:
+    """A raw PUB socket with the one method publish_until_received uses."""
+
+    def __init__(self, socket) -> None:
+        self.socket = socket
+
+    def sendGroup(self, cmd: bytes, payload: bytes) -> None:
+        self.socket.send_multipart([cmd, payload])
 
 
 def test_closing_ports_whose_sockets_died_does_not_raise(world: World) -> None:

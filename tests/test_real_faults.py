@@ -357,7 +357,7 @@ def test_every_kind_of_fault_reaches_the_node_processes(tmp_path) -> None:
     assert faults_of(trace) == [
         "link n0->n1 loss=0.5", "clock n2 offset=100.0 rate=1.0", "partition n0 | n1,n2 (drop)", "crash n1", "restart n1", "heal",
     ]
-    t0 = run._t0
+    t0 = run.t0
     assert t0 is not None
     drops = trace.select(kind=Kind.DROP)
     lost = [e for e in drops if e.detail == "loss"]

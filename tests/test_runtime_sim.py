@@ -170,3 +170,15 @@ def test_a_follower_crash_and_restart_leave_the_group_working() -> None:
     rejoined = sim.nodes[follower].members[0]
     assert rejoined.machine.leader == sim.nodes[leader].members[0].member_id
     assert sim.trace.select(kind="error") == Trace() and check_all(sim.trace) == []
+
+
+def test_a_follower_answering_a_member_gets_false_not_an_exception() -> None:
+    """A former leader may still be handed a member's message; answering it sends nothing and says so (False)."""
+    sim = Simulation([GroupType(name="TheGroup")], seed=1)
+    for i in range(3):
+        sim.add_node(f"n{i}", {"member": Groupie})
+    sim.run(until=8)
+    follower = next(node for node in sim.nodes.values() if not node.members[0].is_leader)
+    group = follower.components["member"].group
+    assert group.hasLeader() and not group.isLeader()
+    assert group.sendToMember(b"re: hello", identity=bytes(16)) is False

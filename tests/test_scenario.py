@@ -18,6 +18,7 @@ from riaps_sim.sweep import parse_seeds, sweep
 from riaps_sim.trace import Kind
 
 
+@pytest.mark.slow  # over a quarter of a second (pytest --durations=0)
 def test_default_scenario_partitions_the_leader_and_heals() -> None:
     """The default scenario: five members, the leader cut off at 20 s and healed at 40 s; the majority elects anew."""
     result = run_scenario(load_scenario("default"))
@@ -52,7 +53,7 @@ def test_fault_without_a_leader_is_skipped_and_traced() -> None:
     """A fault aimed at @leader when nobody leads is skipped, and the trace says so."""
     scenario = Scenario.group_of(5, Groupie, faults=[Crash(at=0.5, node=LEADER)], duration=3)
     trace = run_scenario(scenario).trace
-    assert [e.detail for e in trace.select(kind=Kind.FAULT)] == ["skipped crash @leader: no leader"]
+    assert [e.detail for e in trace.select(kind=Kind.FAULT)] == ["refused crash @leader: no node leads"]
 
 
 @pytest.mark.parametrize(
@@ -143,6 +144,7 @@ def test_python_scenario_file_and_its_errors(tmp_path: Path) -> None:
         load_scenario(empty)
 
 
+@pytest.mark.slow  # over a quarter of a second (pytest --durations=0)
 def test_cli_run_prints_summary_and_writes_files(tmp_path: Path) -> None:
     """`riaps-sim run default` prints the summary and writes the trace, summary and plot."""
     result = subprocess.run([sys.executable, "-m", "riaps_sim.cli", "run", "default", "--out", str(tmp_path)], capture_output=True, text=True, timeout=120)
@@ -152,12 +154,14 @@ def test_cli_run_prints_summary_and_writes_files(tmp_path: Path) -> None:
     assert (tmp_path / "roles.png").stat().st_size > 10_000
 
 
+@pytest.mark.slow  # over a quarter of a second (pytest --durations=0)
 def test_cli_reports_a_bad_scenario() -> None:
     """A scenario that does not exist is exit status 2 with a message naming it."""
     result = subprocess.run([sys.executable, "-m", "riaps_sim.cli", "run", "nope.toml"], capture_output=True, text=True, timeout=60)
     assert result.returncode == 2 and "nope.toml: no such scenario file" in result.stderr
 
 
+@pytest.mark.slow  # over a quarter of a second (pytest --durations=0)
 def test_sweep_with_any_executor() -> None:
     """A sweep takes any concurrent.futures executor and reports the runs in seed order."""
     stream = io.StringIO()
@@ -165,7 +169,7 @@ def test_sweep_with_any_executor() -> None:
         result = sweep("leader-crash", range(6), executor=pool, progress=stream)
     assert [r.seed for r in result.runs] == list(range(6))
     assert all(r.first_leader_s is not None and r.failover_s is not None for r in result.runs)
-    assert "6/6 seeds" in stream.getvalue() and "failover_s" in str(result)
+    assert "6/6 [" in stream.getvalue() and "failover_s" in str(result)  # the tqdm bar reached the end
 
 
 def test_parse_seeds() -> None:

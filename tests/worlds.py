@@ -26,7 +26,7 @@ class World:
     #: Whether a refused CURVE handshake is reported through the port's monitor socket.
     reports_handshakes = True
 
-    def part(self, name: str, keys: ports.CurveKeys | None = None) -> ports.Part:
+    def part(self, name: str, keys: ports.CurveKeys | None = None, options: ports.PortOptions | None = None) -> ports.Part:
         """A new part on a host of its own (where the world has hosts)."""
         raise NotImplementedError
 
@@ -50,8 +50,8 @@ class RealWorld(World):
         self.transport = transport
         self.context = zmq.Context()
 
-    def part(self, name: str, keys: ports.CurveKeys | None = None) -> ports.Part:
-        return ports.Part(self.context, host="127.0.0.1", keys=keys, transport=self.transport, name=name)
+    def part(self, name: str, keys: ports.CurveKeys | None = None, options: ports.PortOptions | None = None) -> ports.Part:
+        return ports.Part(self.context, host="127.0.0.1", keys=keys, transport=self.transport, options=options, name=name)
 
     def wait_until(self, predicate: Callable[[], bool], timeout: float = 10.0) -> bool:
         deadline = time.monotonic() + timeout

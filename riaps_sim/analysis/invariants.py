@@ -3,7 +3,8 @@
 Each check returns a list of ``Violation`` naming the time, the nodes and the events involved;
 ``check_all`` runs every check. Tests assert ``check_all(trace) == []``; summaries print them.
 The reference protocol (``riaps``) is known to break ``one_leader_per_term`` under partitions
-(B6, B12): the check reports it, it is the user's finding.
+(B6, B12): the check reports it, it is the user's finding. ``checks`` adds the liveness properties
+and the health of the run (handler errors, components built, members joined).
 """
 
 from __future__ import annotations
@@ -35,18 +36,14 @@ class Violation:
 
 
 def one_leader_per_term(trace: Trace) -> list[Violation]:
-    """At most one member becomes leader in any (group, term)."""
-    firsts: dict[tuple[str | None, int | None], dict[str, TraceEvent]] = defaultdict(dict)
-    for e in trace.select(kind=Kind.STATE).sorted():
-        if e.detail == "leader":
-            firsts[(e.group, e.term)].setdefault(e.peer or e.node, e)
-    out = []
-    for (group, term), leaders in firsts.items():
-        if len(leaders) > 1:
-            events = tuple(leaders.values())
-            nodes = tuple(e.node for e in events)
-            out.append(Violation("one_leader_per_term", events[1].when, nodes, events, f"{len(leaders)} leaders in term {term} of {group}"))
-    return out
+    """At most one member becomes leader in any term of one incarnation of a group.
+
+    A group whose last member left or crashed has ended; members that join later form a new
+    incarnation, starting again at term 0 (see ``checks.one_leader_per_incarnation_term``).
+    """
+    from .checks import one_leader_per_incarnation_term
+
+    return one_leader_per_incarnation_term(trace)
 
 
 def vote_results_agree(trace: Trace) -> list[Violation]:
@@ -101,9 +98,8 @@ def no_callback_after_leaving(trace: Trace) -> list[Violation]:
             left_at[key] = e.when
         elif e.kind == Kind.GROUP_JOINED:
             left_at.pop(key, None)
-        elif e.kind in _CALLBACK_KINDS or (e.kind == Kind.VOTE_ANNOUNCED and e.component is not None):
-            if key in left_at:
-                out.append(Violation("no_callback_after_leaving", e.when, (e.node,), (e,), f"{e.kind} for {e.component} after it left {e.group} at {left_at[key]:.3f} s"))
+        elif (e.kind in _CALLBACK_KINDS or (e.kind == Kind.VOTE_ANNOUNCED and e.component is not None)) and key in left_at:
+            out.append(Violation("no_callback_after_leaving", e.when, (e.node,), (e,), f"{e.kind} for {e.component} after it left {e.group} at {left_at[key]:.3f} s"))
     return out
 
 

@@ -109,6 +109,7 @@ def group_timeline(trace: Trace, group: str | None = None, end: float | None = N
     out: list[Failover] = []
     agreed: str | None = None
     pending: tuple[float, str, str] | None = None  # (lost_at, old leader, cause)
+    stopped: set[str] = set()  # the old leader stopped leading since it was lost (so its re-election is a new one)
     for event, state in replay(trace, group, changes_only=True):
         when = event.when
         leaders = state.leaders()
@@ -142,11 +143,16 @@ def group_timeline(trace: Trace, group: str | None = None, end: float | None = N
                 pending = (when, agreed, cause)
         if pending is not None:
             lost_at, old, cause = pending
+            if old not in leaders:
+                stopped.add(old)
             others = [m for m in leaders if m != old]
             new = others[0] if len(others) == 1 else None
+            if new is None and leaders == [old] and old in stopped:  # the same leader elected again completes it too
+                new = old
             if new is not None and state.agreed_leader(state.reachable(new)) == new:
                 out.append(Failover(lost_at, old, new, when, cause))
                 pending, agreed = None, new
+                stopped.clear()
                 continue
         if pending is None and current is not None:
             agreed = current

@@ -30,7 +30,10 @@ class GroupState:
     ``members`` maps member id to node for members that joined and have not left; ``down`` holds
     crashed nodes; ``roles`` maps member id to ``(role, term)``; ``views`` maps member id to the
     leader id it believes in (or ``None``); ``sides`` is the current partition, one node set per
-    side, empty when the network is whole.
+    side, empty when the network is whole. ``newcomers`` holds members that joined while a leader
+    was agreed, with their joining time: for ``NEWCOMER_GRACE_S`` they do not count against the
+    agreement while they learn who leads (a restarted follower does not break the leader's
+    interval). ``now`` is the time of the last event.
     """
 
     members: dict[str, str] = field(default_factory=dict)
@@ -38,6 +41,8 @@ class GroupState:
     roles: dict[str, tuple[str, int | None]] = field(default_factory=dict)
     views: dict[str, str | None] = field(default_factory=dict)
     sides: list[set[str]] = field(default_factory=list)
+    newcomers: dict[str, float] = field(default_factory=dict)
+    now: float = 0.0
 
     def live(self) -> list[str]:
         """Member ids whose node is up."""
@@ -66,7 +71,15 @@ class GroupState:
         if len(leaders) != 1 or not among:
             return None
         leader = leaders[0]
-        return leader if all(self.views.get(m) == leader or m == leader for m in among) else None
+        return leader if all(self.views.get(m) == leader or m == leader or self._learning(m) for m in among) else None
+
+    def _learning(self, member: str) -> bool:
+        joined = self.newcomers.get(member)
+        return joined is not None and self.views.get(member) is None and self.now - joined < NEWCOMER_GRACE_S
+
+
+#: How long a member that joins an agreed group may take to learn who leads before it counts as disagreeing.
+NEWCOMER_GRACE_S = 3.0
 
 
 def only_group(trace: Trace, group: str | None) -> str | None:
@@ -98,6 +111,7 @@ def replay(trace: Trace, group: str | None = None, changes_only: bool = False) -
         events = Trace(e for e in events if e.kind in STATE_KINDS)
     for event in events:
         kind = event.kind
+        state.now = event.when
         if kind == Kind.FAULT:
             _apply_fault(state, event.detail or "")
             yield event, state
@@ -106,12 +120,14 @@ def replay(trace: Trace, group: str | None = None, changes_only: bool = False) -
             continue
         member = member_of.get((event.node, event.component))
         if kind == Kind.GROUP_JOINED and event.peer:
+            if state.agreed_leader() is not None:
+                state.newcomers[event.peer] = event.when
             member = member_of[(event.node, event.component)] = event.peer
             state.members[member] = event.node
             state.roles[member] = ("follower", None)
             state.views[member] = None
         elif kind == Kind.GROUP_LEFT and member is not None:
-            for table in (state.members, state.roles, state.views):
+            for table in (state.members, state.roles, state.views, state.newcomers):
                 table.pop(member, None)
             del member_of[(event.node, event.component)]
         elif kind == Kind.STATE:
@@ -120,6 +136,7 @@ def replay(trace: Trace, group: str | None = None, changes_only: bool = False) -
                 state.roles[member] = (event.detail or "", event.term)
         elif kind == Kind.LEADER_ELECTED and member is not None:
             state.views[member] = event.peer
+            state.newcomers.pop(member, None)
         elif kind == Kind.LEADER_EXITED and member is not None:
             state.views[member] = None
         yield event, state
@@ -135,7 +152,12 @@ def _apply_fault(state: GroupState, detail: str) -> None:
                 state.roles[member] = ("down", None)
                 state.views[member] = None
     elif verb == "restart":
-        state.down.discard(rest.strip())
+        node = rest.strip()
+        state.down.discard(node)
+        # the node's old incarnation is dead for good: its members are retired (the new one joins afresh)
+        for member in [m for m, where in state.members.items() if where == node]:
+            for table in (state.members, state.roles, state.views, state.newcomers):
+                table.pop(member, None)
     elif verb == "partition":
         state.sides = parse_sides(detail)
     elif verb == "heal":

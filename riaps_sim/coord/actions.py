@@ -7,12 +7,28 @@ import string
 from .commands import BindAnswerPort, Result, SendToLeader, SendToMember
 from .election import Role
 from .events import (
-    GroupMessage, Heartbeat, MemberLeave, MessageFromLeader, MessageToLeader, PollAnnounce, PollOpened,
-    PollRequest, PollSpec, VoteCast,
+    GroupMessage,
+    Heartbeat,
+    MemberLeave,
+    MessageFromLeader,
+    MessageToLeader,
+    PollAnnounce,
+    PollOpened,
+    PollRequest,
+    PollSpec,
+    VoteCast,
 )
 from .machine import GroupMachine
 from .requests import (
-    AnswerPortBound, AnswerPortFailed, AskVote, CastVote, Leave, Post, PostToLeader, PostToMember, SendFailed,
+    AnswerPortBound,
+    AnswerPortFailed,
+    AskVote,
+    CastVote,
+    Leave,
+    Post,
+    PostToLeader,
+    PostToMember,
+    SendFailed,
     TimerFired,
 )
 from .wire import Code, encode
@@ -186,12 +202,13 @@ class SharedActions(GroupMachine):
             self._drop("poll id already open", peer=requester or None, rfv_id=spec.rfv_id)
             return
         poll = self.POLLS.open(spec, requester, self.peers.members(), now, self._consensus_timeout_s)
+        timeout_s = spec.timeout_s if spec.timeout_s > 0 else self._consensus_timeout_s
+        self._emit(self._trace("vote_requested", peer=requester or None, rfv_id=spec.rfv_id, cause=f"{spec.kind}, timeout {timeout_s:g} s"))
         if poll is None:  # already past its timeout when it reached the leader
             self._announce(spec.rfv_id, "timeout")
             return
         self.polls[spec.rfv_id] = poll
         self._publish(PollOpened(poll=spec))
-        self._emit(self._trace("vote_requested", peer=requester or None, rfv_id=spec.rfv_id, cause=spec.kind))
         self._rearm_poll_timer(now)
 
     def _count_ballot(self, rfv_id: str, vote: str, sender: bytes, now: float) -> None:

@@ -113,7 +113,8 @@ class Group:
     def sendToMember(self, msg: bytes, identity: bytes | None = None) -> bool | None:
         """As leader, send *msg* to the member with routing *identity* (default: the last one that wrote).
 
-        ``None`` if there is no leader; raises ``OperationError`` if another member leads.
+        ``None`` if there is no leader; ``False`` (nothing sent) if another member leads, as happens
+        to a former leader answering a message that reached it after it stepped down.
         """
         self._check_bytes("sendToMember", msg)
         self._require_coordinated("sendToMember")
@@ -122,8 +123,6 @@ class Group:
             raise OperationError(
                 f"group {self.getGroupName()!r}: sendToMember needs an identity; none was given and no member has written to the leader yet"
             )
-        if self.hasLeader() and not self.isLeader():
-            raise OperationError(f"group {self.getGroupName()!r}: only the leader sends to members, and this member is not it")
         return self._submit(PostToMember(payload=msg, identity=identity))  # type: ignore[return-value]
 
     def sendToMember_pyobj(self, msg: Any, identity: bytes | None = None) -> bool | None:

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from .fixed import FixedProtocol
 from .machine import GroupMachine, RandomLike
+from .planted import DoubleVoteProtocol
 from .riaps import RiapsProtocol
 from .timing import Timing
 
 __all__ = ["PROTOCOLS", "make_machine"]
 
-#: Protocol name -> machine class.
-PROTOCOLS: dict[str, type[GroupMachine]] = {"riaps": RiapsProtocol, "fixed": FixedProtocol}
+#: Protocol name -> machine class. ``planted-double-vote`` has a bug planted on purpose, for testing the explorer.
+PROTOCOLS: dict[str, type[GroupMachine]] = {"riaps": RiapsProtocol, "fixed": FixedProtocol, DoubleVoteProtocol.name: DoubleVoteProtocol}
 
 
 def make_machine(protocol: str, *, member_id: bytes, rng: RandomLike, timing: Timing | None = None,

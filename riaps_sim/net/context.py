@@ -12,6 +12,7 @@ import zmq
 
 from .sockets import SimSocket
 from .socktypes import SOCKET_CLASSES
+from .zap import ZapService
 
 if TYPE_CHECKING:
     from .host import Host
@@ -32,6 +33,7 @@ class SimContext:
         self.host = host
         self._sockets: dict[SimSocket, None] = {}
         self._closed = False
+        self._zap: ZapService | None = None
 
     @property
     def closed(self) -> bool:
@@ -58,6 +60,26 @@ class SimContext:
         sock = cls(self)
         self._sockets[sock] = None
         return sock
+
+    def zap(self) -> ZapService | None:
+        """The authentication handler of this context's server sockets: set while a ROUTER is bound at
+        ``inproc://zeromq.zap.01``, else ``None`` (and, as in libzmq, every handshake is admitted)."""
+        return self._zap
+
+    def bind_zap(self, sock: SimSocket) -> None:
+        """Make *sock* (a ROUTER) this context's ZAP handler; ``EADDRINUSE`` if one is bound already."""
+        if self._zap is not None:
+            raise zmq.ZMQError(zmq.EADDRINUSE, "inproc://zeromq.zap.01 is already bound in this context")
+        if sock.socket_type != zmq.ROUTER:
+            raise zmq.ZMQError(zmq.EINVAL, "the simulation serves ZAP requests to a ROUTER socket only")
+        self._zap = ZapService(sock)
+
+    def unbind_zap(self, sock: SimSocket) -> None:
+        """*sock* stops being this context's ZAP handler; handshakes waiting for it are refused."""
+        service = self._zap
+        if service is not None and service.router is sock:
+            self._zap = None
+            service.abandon()
 
     def forget(self, sock: SimSocket) -> None:
         """*sock* closed (or its host crashed): the context no longer holds it."""

@@ -14,6 +14,7 @@ import zmq
 
 from .addressing import parse_endpoint
 from .handshake import Connection
+from .zap import ZAP_ENDPOINT
 
 __all__ = ["EndpointsMixin"]
 
@@ -23,6 +24,7 @@ class EndpointsMixin:
 
     if TYPE_CHECKING:
         host: Any
+        context: Any
         _binds: dict[str, int]
         _conns: list[Connection]
         _last_endpoint: bytes
@@ -40,6 +42,9 @@ class EndpointsMixin:
         ``EADDRNOTAVAIL`` if the address is not this host's, ``EINVAL`` for a malformed endpoint.
         """
         self.check_open()
+        if addr == ZAP_ENDPOINT:  # the context's authentication handler (RFC 27), see .zap
+            self.context.bind_zap(self)
+            return
         _transport, where, port = parse_endpoint(addr, allow_wildcard_port=True)
         address = self.host.bind_address(where, addr)
         if port is None:
@@ -73,6 +78,9 @@ class EndpointsMixin:
     def unbind(self, addr: str) -> None:
         """Stop listening on *addr*; connections already accepted stay. ``ENOENT`` if not bound there."""
         self.check_open()
+        if addr == ZAP_ENDPOINT:
+            self.context.unbind_zap(self)
+            return
         port = self._binds.get(addr)
         if port is None:
             raise zmq.ZMQError(2, f"No such file or directory: {addr!r} is not bound on {self!r}")

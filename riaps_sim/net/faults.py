@@ -16,16 +16,16 @@ Every call returns a ``Fault`` whose ``undo(at=None)`` reverses it; ``heal()`` u
 from __future__ import annotations
 
 from collections.abc import Callable, Hashable, Iterable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from .latency import as_latency
-from .links import check_bandwidth, check_rate
+from .links import Link, check_bandwidth, check_rate
 
 if TYPE_CHECKING:
     from .host import Host
     from .network import Network
 
-__all__ = ["Fault", "Partition", "FaultsMixin"]
+__all__ = ["Fault", "FaultNote", "Partition", "FaultsMixin"]
 
 _UNSET: Any = object()
 MODES = ("hold", "drop")
@@ -57,17 +57,66 @@ class Partition:
         return f"<Partition {names}{' one-way' if self.one_way else ''} {self.mode}>"
 
 
+class FaultNote(NamedTuple):
+    """What the network tells its listeners when a fault is applied or undone (``NetworkEvent.detail``).
+
+    Plain values (it compares equal across runs): the fault's *kind* and *description*, the
+    *hosts* it is about, a partition's *sides* (host names), *mode* and *one_way*, and whether
+    this is the fault's *undoing*.
+    """
+
+    kind: str
+    description: str
+    hosts: tuple[Hashable, ...]
+    undone: bool
+    sides: tuple[tuple[str, ...], ...] = ()
+    mode: str = ""
+    one_way: bool = False
+
+    @classmethod
+    def of(cls, fault: Fault, undone: bool) -> FaultNote:
+        part = fault.partition
+        if part is None:
+            return cls(fault.kind, fault.description, fault.hosts, undone)
+        sides = tuple(tuple(str(h.name) for h in group) for group in part.groups)
+        return cls(fault.kind, fault.description, fault.hosts, undone, sides, part.mode, part.one_way)
+
+    @property
+    def effect(self) -> str:
+        """What happened, as a kind: a crash undone is a ``restart``, a partition undone a ``heal``..."""
+        if not self.undone:
+            return self.kind
+        return {"crash": "restart", "restart": "crash", "partition": "heal"}.get(self.kind, "undo " + self.kind)
+
+    def describe(self) -> str:
+        """The trace's wording: ``crash n1``, ``restart n1``, ``partition a,b | c (hold)``, ``heal``..."""
+        effect = self.effect
+        if effect in ("crash", "restart"):
+            return f"{effect} {self.hosts[0]}"
+        if effect == "partition":
+            sides = " | ".join(",".join(side) for side in self.sides)
+            return f"partition {sides} ({self.mode}{', one-way' if self.one_way else ''})"
+        if effect == "heal":
+            return "heal"
+        return ("undo " if self.undone else "") + self.description
+
+
 class Fault:
     """A fault on a network: applied now or at ``at`` seconds; ``undo()`` reverses it.
 
-    ``kind`` is one of ``partition``, ``crash``, ``restart``, ``clock``, ``link``; ``description``
-    says what exactly, as the event log records it.
+    ``kind`` is one of ``partition``, ``crash``, ``restart``, ``clock``, ``link``, ``impair``;
+    ``hosts`` names the hosts it is about (the crashed host, a link's ends...), ``partition`` the
+    cut of a partition; ``description`` says what exactly, as the event log records it. Listeners
+    get a ``FaultNote`` when it is applied and when it is undone.
     """
 
-    def __init__(self, network: Network, kind: str, description: str, apply: Callable[[], Callable[[], None]]) -> None:
+    def __init__(self, network: Network, kind: str, description: str, apply: Callable[[], Callable[[], None]],
+                 hosts: tuple[Hashable, ...] = (), partition: Partition | None = None) -> None:
         self.network = network
         self.kind = kind
         self.description = description
+        self.hosts = hosts
+        self.partition = partition
         self._apply = apply
         self._reverse: Callable[[], None] | None = None
         self.applied_at: float | None = None
@@ -88,7 +137,7 @@ class Fault:
             return
         self.applied_at = self.network.now
         self._reverse = self._apply()
-        self.network.report_fault(self.description)
+        self.network.report_fault(FaultNote.of(self, undone=False))
 
     def undo(self, at: float | None = None) -> Fault:
         """Reverse the fault now, or at virtual time *at* (seconds); nothing if not applied by then."""
@@ -100,7 +149,7 @@ class Fault:
             return
         self.undone_at = self.network.now
         self._reverse()
-        self.network.report_fault("undo " + self.description)
+        self.network.report_fault(FaultNote.of(self, undone=True))
 
 
 class FaultsMixin:
@@ -109,6 +158,7 @@ class FaultsMixin:
     if TYPE_CHECKING:
         env: Any
         wire: Any
+        seed: Any
 
         @property
         def now(self) -> float: ...
@@ -119,7 +169,9 @@ class FaultsMixin:
         def hosts_named(self, names: Any) -> list[Host]: ...
         def link(self, a: Hashable, b: Hashable) -> Any: ...
         def _reweigh(self, a: Hashable, b: Hashable) -> None: ...
-        def report_fault(self, description: str) -> None: ...
+        def report_fault(self, note: FaultNote) -> None: ...
+        def _set_impairment(self, source: Hashable, target: Hashable, link: Any) -> None: ...
+        def impairment(self, source: Hashable, target: Hashable) -> Any: ...
 
     def _init_faults(self) -> None:
         self.faults: list[Fault] = []
@@ -134,8 +186,9 @@ class FaultsMixin:
         else:
             self.wire.call_later(at - now, action)
 
-    def _fault(self, kind: str, description: str, apply: Callable[[], Callable[[], None]], at: float | None) -> Fault:
-        fault = Fault(self, kind, description, apply)  # type: ignore[arg-type]
+    def _fault(self, kind: str, description: str, apply: Callable[[], Callable[[], None]], at: float | None,
+               hosts: tuple[Hashable, ...] = (), partition: Partition | None = None) -> Fault:
+        fault = Fault(self, kind, description, apply, hosts, partition)  # type: ignore[arg-type]
         self.faults.append(fault)
         self.schedule(at, fault.fire)
         return fault
@@ -175,7 +228,7 @@ class FaultsMixin:
 
             return heal
 
-        return self._fault("partition", f"partition {part!r}", apply, at)
+        return self._fault("partition", f"partition {part!r}", apply, at, partition=part)
 
     def heal(self, fault: Fault | None = None, at: float | None = None) -> None:
         """Undo partition *fault*, or every partition when ``None``, now or at *at* seconds."""
@@ -197,7 +250,7 @@ class FaultsMixin:
                 target.power_off()
             return lambda: target.power_on() if not target.alive else None
 
-        return self._fault("crash", f"crash {target.name}", apply, at)
+        return self._fault("crash", f"crash {target.name}", apply, at, hosts=(target.name,))
 
     def restart(self, host: Hashable, at: float | None = None) -> Fault:
         """Restart a crashed *host* with a fresh context (its old sockets stay dead)."""
@@ -208,7 +261,7 @@ class FaultsMixin:
                 target.power_on()
             return lambda: target.power_off() if target.alive else None
 
-        return self._fault("restart", f"restart {target.name}", apply, at)
+        return self._fault("restart", f"restart {target.name}", apply, at, hosts=(target.name,))
 
     def set_clock(self, host: Hashable, offset: float | None = None, rate: float | None = None, at: float | None = None) -> Fault:
         """Set *host*'s clock to ``offset + rate * true time`` (seconds); unset parts stay as they are."""
@@ -228,7 +281,7 @@ class FaultsMixin:
 
             return undo
 
-        return self._fault("clock", f"clock {target.name} offset={offset} rate={rate}", apply, at)
+        return self._fault("clock", f"clock {target.name} offset={offset} rate={rate}", apply, at, hosts=(target.name,))
 
     # -- links ---------------------------------------------------------------------------------------
 
@@ -270,4 +323,53 @@ class FaultsMixin:
 
             return undo
 
-        return self._fault("link", f"link {a}{'->' if one_way else '<->'}{b} {text}", apply, at)
+        return self._fault("link", f"link {a}{'->' if one_way else '<->'}{b} {text}", apply, at, hosts=(a, b))
+
+    def impair(self, a: Hashable, b: Hashable, *, loss: float | None = None, duplication: float | None = None,
+               extra_delay: float | None = None, one_way: bool = False, at: float | None = None) -> Fault:
+        """Impair every message from host *a* to host *b* (and back unless *one_way*), whatever route it takes.
+
+        *loss* and *duplication* are probabilities, *extra_delay* seconds added to the route's
+        latency. Unlike ``set_link``, this needs no edge between *a* and *b*: on a switched LAN it
+        acts on the path through the switch, as a faulty NIC or a tc rule on one host would.
+        Unset parts stay as they are; ``undo()`` restores what was there.
+        """
+        changes: dict[str, Any] = {}
+        if loss is not None:
+            changes["loss"] = check_rate("loss rate", loss)
+        if duplication is not None:
+            changes["duplication"] = check_rate("duplication rate", duplication)
+        if extra_delay is not None:
+            if not extra_delay >= 0:
+                raise ValueError(f"extra_delay must be >= 0 seconds, got {extra_delay!r}")
+            changes["latency"] = as_latency(float(extra_delay))
+        if not changes:
+            raise ValueError("impair needs loss=, duplication= and/or extra_delay=")
+        ends = [(self.host(a).name, self.host(b).name)]
+        if not one_way:
+            ends.append((ends[0][1], ends[0][0]))
+        text = " ".join(f"{k}={v!r}" for k, v in changes.items())
+
+        def apply() -> Callable[[], None]:
+            before = []
+            for source, target in ends:
+                current = self.impairment(source, target)
+                before.append(None if current is None else {k: getattr(current, k) for k in ("loss", "duplication", "latency")})
+                link = current if current is not None else Link(source, target, f"{self.seed}/impair", 0.0)
+                for k, v in changes.items():
+                    setattr(link, k, v)
+                self._set_impairment(source, target, link)
+
+            def undo() -> None:
+                for (source, target), old in zip(ends, before):
+                    if old is None:
+                        self._set_impairment(source, target, None)
+                        continue
+                    link = self.impairment(source, target)
+                    for k, v in old.items():
+                        setattr(link, k, v)
+                    self._set_impairment(source, target, link)
+
+            return undo
+
+        return self._fault("impair", f"impair {a}{'->' if one_way else '<->'}{b} {text}", apply, at, hosts=(a, b))

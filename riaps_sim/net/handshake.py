@@ -53,6 +53,18 @@ def _key(value: bytes | None) -> bytes | None:
     return value
 
 
+def _zap_mechanism(client: SimSocket, server: SimSocket) -> bytes | None:
+    """The mechanism a ZAP request names for this handshake, or ``None`` if libzmq asks no handler.
+
+    A CURVE server always asks; a NULL server only when its ``ZAP_DOMAIN`` is set (libzmq 4.3).
+    """
+    if server._opts.get(zmq.CURVE_SERVER, 0):
+        return b"CURVE"
+    if server._opts.get(zmq.ZAP_DOMAIN):
+        return b"NULL"
+    return None
+
+
 def mechanism_failure(client: SimSocket, server: SimSocket) -> tuple[int, bool] | None:
     """``None`` if the two sockets' security settings pair up, else (protocol error, client also told).
 
@@ -159,6 +171,41 @@ class Connection:
             server.report_event(zmq.EVENT_HANDSHAKE_FAILED_PROTOCOL, code, server.bound_endpoint(self.port))
             self.wire.call_later(d2, self._failed, attempt, code if client_told else None)
             return
+        zap = server.context.zap()
+        mechanism = _zap_mechanism(self.client, server)
+        if zap is None or mechanism is None:
+            self._accept(attempt, server, d2)
+            return
+        credentials = (_key(self.client._opts.get(zmq.CURVE_PUBLICKEY, b"")) or b"",) if mechanism == b"CURVE" else ()
+        zap.request(
+            bytes(server.getsockopt(zmq.ZAP_DOMAIN)), here.address, bytes(self.client._opts.get(zmq.IDENTITY, b"")),
+            mechanism, credentials, lambda status: self._authenticated(attempt, server, d2, status),
+        )
+
+    def _authenticated(self, attempt: int, server: SimSocket, d2: float, status: bytes) -> None:
+        """The server's ZAP handler answered *status*: admit the client, or refuse it as libzmq does.
+
+        A refused client sees ``EVENT_HANDSHAKE_FAILED_AUTH`` with the status as its value, then a
+        disconnect, and does not try again (libzmq 4.3 treats the refusal as a protocol error).
+        """
+        if self._stale(attempt) or server.closed or self.server_host is None or not self.server_host.alive:
+            return
+        if status == b"200":
+            self._accept(attempt, server, d2)
+            return
+        value = int(status) if status.isdigit() else 500
+        server.report_event(zmq.EVENT_HANDSHAKE_FAILED_AUTH, value, server.bound_endpoint(self.port))
+        server.report_event(zmq.EVENT_DISCONNECTED, 0, server.bound_endpoint(self.port))
+        self.wire.call_later(d2, self._refused, attempt, value)
+
+    def _refused(self, attempt: int, value: int) -> None:
+        if self._stale(attempt):
+            return
+        self.client.report_event(zmq.EVENT_HANDSHAKE_FAILED_AUTH, value, self.endpoint)
+        self.client.report_event(zmq.EVENT_DISCONNECTED, 0, self.endpoint)
+        self.attempt += 1  # no retry: the connection stays down until the socket disconnects or closes
+
+    def _accept(self, attempt: int, server: SimSocket, d2: float) -> None:
         sp = Pipe(server, self)
         sp.peer = self.cp
         sp.up = True
@@ -258,6 +305,39 @@ class Connection:
         if self.state == "up":
             self.state = "connecting"
         self.start(self.client.reconnect_interval())
+
+    def oversize(self, pipe: Pipe) -> None:
+        """A frame over the MAXMSGSIZE of *pipe*'s socket arrived: that side ends the connection, as libzmq does.
+
+        If the client received it, its engine fails with a protocol error: it disconnects and, in
+        libzmq 4.3, does not reconnect. If the server received it, the server closes that connection
+        and the client reconnects as after any close.
+        """
+        if pipe is self.cp:
+            if self.state == "closed" or not pipe.up:
+                return
+            sp, self.sp = self.sp, None
+            if sp is not None and sp.dead is None:
+                self.wire.transmit(pipe, sp, Control("fin"), 0)
+            pipe.up = False
+            pipe.dead = "oversize"  # what was still on its way is dropped: the engine is gone
+            pipe.peer = None
+            pipe.subs = None
+            pipe.match_all = False
+            self.client.pipe_down(pipe)
+            self.client.report_event(zmq.EVENT_DISCONNECTED, 0, self.endpoint)
+            if self.state == "up":
+                self.state = "connecting"
+            self.attempt += 1  # no retry: the connection stays down until the socket disconnects or closes
+            return
+        if pipe.dead is not None:
+            return
+        server = pipe.sock
+        if pipe.peer is not None:
+            self.wire.transmit(pipe, pipe.peer, Control("fin"), 0)
+        pipe.dead = "oversize"
+        server.detach(pipe)
+        server.report_event(zmq.EVENT_DISCONNECTED, 0, server.bound_endpoint(self.port))
 
     def reset_server_side(self, cause: str) -> None:
         """The server side learns the client is gone without a FIN (its host restarted): forget the pipe."""

@@ -18,7 +18,7 @@ import networkx as nx
 import simpy
 
 from .addressing import check_address, default_address
-from .faults import FaultsMixin
+from .faults import FaultNote, FaultsMixin
 from .host import Host
 from .latency import Latency, as_latency
 from .links import Link, Route
@@ -84,6 +84,7 @@ class Network(FaultsMixin):
         self._hosts: dict[Hashable, Host] = {}
         self._by_address: dict[str, Host] = {}
         self._routes: dict[tuple[Host, Host], Route | None] = {}
+        self._impairments: dict[tuple[Hashable, Hashable], Link] = {}  # (source, target) host names -> a last hop
         self._preds: dict[Host, dict[Hashable, list[Hashable]]] = {}
         self._asked: dict[Host, int] = {}
         self._loopbacks: dict[Host, Link] = {}
@@ -246,6 +247,9 @@ class Network(FaultsMixin):
             else:
                 edges = self.graph.edges
                 hops = [edges[u, v]["link"] for u, v in zip(path, path[1:])]
+                impairment = self._impairments.get((source.name, target.name))
+                if impairment is not None:
+                    hops.append(impairment)
                 route = Route(path, hops, self.topology_version)
         self._routes[key] = route
         return route
@@ -322,11 +326,27 @@ class Network(FaultsMixin):
         self.wire.emit = _fan_out([(c, k) for c, k in self._listeners if k is None or k - TRAFFIC_KINDS])
         self.wire.emit_traffic = _fan_out([(c, k) for c, k in self._listeners if k is None or k & TRAFFIC_KINDS])
 
-    def report_fault(self, description: str) -> None:
-        """Tell the listeners that a fault was applied or undone (``undo <description>``)."""
+    def report_fault(self, note: FaultNote) -> None:
+        """Tell the listeners that a fault was applied or undone (the event's ``detail`` is the ``FaultNote``)."""
         emit = self.wire.emit
         if emit is not None:
-            emit(NetworkEvent(self.env.now, "fault", "", "", 0, description))
+            emit(NetworkEvent(self.env.now, "fault", "", "", 0, note))
+
+    def set_reordering(self, allowed: bool) -> None:
+        """Let messages of one connection overtake each other when their delays differ (``True``),
+        or keep every connection in order as TCP does (``False``, the default)."""
+        self.wire.reorder = bool(allowed)
+
+    def impairment(self, source: Hashable, target: Hashable) -> Link | None:
+        """The extra last hop impairing traffic from host *source* to host *target* (see ``impair``), if any."""
+        return self._impairments.get((source, target))
+
+    def _set_impairment(self, source: Hashable, target: Hashable, link: Link | None) -> None:
+        if link is None or (link.loss == 0 and link.duplication == 0 and link.latency.constant and link.latency.mean == 0):
+            self._impairments.pop((source, target), None)
+        else:
+            self._impairments[(source, target)] = link
+        self._touch()
 
     def statistics(self) -> NetworkStatistics:
         """Counts of every data message copy: sent, delivered, dropped by cause, in flight."""

@@ -2,7 +2,7 @@
 
 Options are pyzmq's own integer constants. Values are stored as given and ``getsockopt`` returns
 them; the ones that change behaviour (HWMs, LINGER, IDENTITY, ROUTER_MANDATORY, RECONNECT_IVL,
-SUBSCRIBE, the CURVE keys) are read by the sockets and handshakes. Others libzmq knows are
+SUBSCRIBE, the CURVE keys, ZAP_DOMAIN, MAXMSGSIZE) are read by the sockets and handshakes. Others libzmq knows are
 accepted and kept, so code that tunes TCP keepalives or heartbeats runs unchanged.
 """
 
@@ -97,6 +97,7 @@ class OptionsMixin:
         _opts: dict[int, Any]
         _sndhwm: int
         _rcvhwm: int
+        max_msg_size: int
         _last_endpoint: bytes
         _recv_partial: list[bytes]
 
@@ -116,6 +117,8 @@ class OptionsMixin:
             self._sndhwm = checked
         elif option == zmq.RCVHWM:
             self._rcvhwm = checked
+        elif option == zmq.MAXMSGSIZE:
+            self.max_msg_size = checked
 
     def getsockopt(self, option: int) -> int | bytes:
         """The value of *option*: what was set, or libzmq's default."""

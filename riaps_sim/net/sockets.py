@@ -88,6 +88,7 @@ class SimSocket(EndpointsMixin, OptionsMixin, MonitorMixin):
         self._opts: dict[int, Any] = {}
         self._sndhwm = 1000
         self._rcvhwm = 1000
+        self.max_msg_size = -1  # MAXMSGSIZE in bytes, per frame; -1: no limit
         self._pipes: list[Pipe] = []
         self._conns: list[Connection] = []
         self._binds: dict[str, int] = {}
@@ -217,6 +218,14 @@ class SimSocket(EndpointsMixin, OptionsMixin, MonitorMixin):
     def recv_string(self, flags: int = 0, encoding: str = "utf-8") -> str:
         return self.recv(flags).decode(encoding)
 
+    def inject(self, frames: tuple[bytes, ...]) -> None:
+        """Queue a message that comes from inside this host, on no connection (a ZAP request)."""
+        if self._closed:
+            return
+        self._inbox.append((frames, None, 0))
+        if self._waiters:
+            self._wake()
+
     # -- polling -------------------------------------------------------------------------------------
 
     def poll(self, timeout: int | None = None, flags: int = _POLLIN) -> int:
@@ -302,6 +311,7 @@ class SimSocket(EndpointsMixin, OptionsMixin, MonitorMixin):
         return half_open
 
     def _finish(self, cause: str) -> None:
+        self.context.unbind_zap(self)
         inbox, self._inbox = self._inbox, deque()
         for _frames, pipe, mid in inbox:
             if pipe is not None:

@@ -151,6 +151,9 @@ class RouterSocket(SimSocket):
         pipe = self._by_identity.get(frames[0])
         mandatory = self._opts.get(zmq.ROUTER_MANDATORY, 0)
         if pipe is None or len(frames) < 2:
+            zap = self.context.zap()
+            if zap is not None and zap.router is self and zap.reply(frames):
+                return  # an answer to a handshake waiting for this ZAP handler
             if mandatory:
                 raise zmq.ZMQError(zmq.EHOSTUNREACH)
             self._last_out = self._wire.drop_unsent(None, self, "unroutable", frames[0].hex())

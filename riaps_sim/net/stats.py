@@ -29,6 +29,7 @@ DROP_CAUSES: Mapping[str, str] = MappingProxyType(
         "unroutable": "a ROUTER had no peer with the message's identity",
         "closed": "the receiving socket was closed or disconnected, or discarded it unread on close",
         "linger": "it was still waiting for its connection when the sender closed (LINGER expired)",
+        "oversize": "a frame exceeded the receiving socket's MAXMSGSIZE; the receiver closed the connection",
     }
 )
 

@@ -108,6 +108,7 @@ class Wire:
         self.emit: Callable[[NetworkEvent], None] | None = None  #: listeners of drops and faults
         self.emit_traffic: Callable[[NetworkEvent], None] | None = None  #: listeners of every copy's send, deliver...
         self.partitions: list[Any] = []
+        self.reorder = False  #: let messages of one connection overtake each other (see ``Network.set_reordering``)
         self.holding: dict[Pipe, None] = {}
         self.connections: dict[Connection, None] = {}
         self._buckets: dict[float, list[tuple[Any, ...]]] = {}
@@ -214,8 +215,10 @@ class Wire:
             size = (sum(map(len, frames)) if frames.__class__ is tuple else 64) if route.sized else 0
             at = now + route.sample_delay(now, size)
         if at < pipe.last_arrival:
-            at = pipe.last_arrival
-        pipe.last_arrival = at
+            if not self.reorder:  # a connection delivers in order (TCP): a message waits for the one before
+                at = pipe.last_arrival
+        else:
+            pipe.last_arrival = at
         bucket = self._buckets.get(at)  # self._at(at, ...), inline: once per copy
         if bucket is None:
             self._buckets[at] = [(pipe, peer, frames, mid)]
@@ -250,6 +253,11 @@ class Wire:
                 pipe.held.append(item)
                 return
         if frames.__class__ is tuple:
+            limit = peer.sock.max_msg_size
+            if limit >= 0 and max(map(len, frames)) > limit:
+                self.drop(pipe, "oversize", mid)
+                peer.conn.oversize(peer)
+                return
             peer.sock.arrive(frames, pipe, peer, mid)
         else:
             peer.conn.control(peer, frames)

@@ -71,6 +71,7 @@ class GroupMember:
             self.machine = BroadcastMachine()
         self.group = Group(self)
         self._timers: dict[str, Any] = {}
+        self._monitors: dict[str, Any] = {}  # port name -> its monitor socket, watched for refused handshakes
         self._result: object = None
         self._left = False
         self._make_ports()
@@ -84,6 +85,16 @@ class GroupMember:
         return f"<GroupMember {self.group_name} of {self.node.name}/{self.component.instance_name} {self.machine!r}>"
 
     # -- set-up and tear-down -----------------------------------------------------------------------
+
+    @property
+    def is_leader(self) -> bool:
+        """Whether this member leads its group now."""
+        return bool(getattr(self.machine, "is_leader", False))
+
+    @property
+    def term(self) -> int:
+        """The member's current election term (0 for a leaderless group)."""
+        return int(getattr(self.machine, "term", 0))
 
     def _make_ports(self) -> None:
         part, spec, name = self.node.part, self.group_type.spec(), self.group_name
@@ -99,6 +110,25 @@ class GroupMember:
             self.ans.setupSocket(self)
             self.node.driver.watch(self.qry.getSocket(), self._on_qry)
             self.node.driver.watch(self.ans.getSocket(), self._on_ans)
+        for port in self._ports():
+            self._watch_refusals(port)
+
+    def _watch_refusals(self, port: ports.Port) -> None:
+        """With CURVE on, a port's monitor reports refused handshakes: trace each one."""
+        monitor = port.getMonitorSocket()
+        if monitor is not None:
+            self.node.driver.watch(monitor, lambda: self._record_refusals(port))
+            self._monitors[port.name] = monitor
+
+    def _unwatch_refusals(self, port: ports.Port) -> None:
+        monitor = self._monitors.pop(port.name, None)
+        if monitor is not None:
+            self._record_refusals(port)  # what it saw last
+            self.node.driver.unwatch(monitor)
+
+    def _record_refusals(self, port: ports.Port) -> None:
+        for refusal in port.refusals():
+            self._trace(Kind.HANDSHAKE_REFUSED, peer=refusal.peer or None, detail=f"{refusal.port}: {refusal.reason}")
 
     def leave(self) -> None:
         """Tell the group (``mlt``), stop timers, close the ports. No callback follows."""
@@ -123,6 +153,7 @@ class GroupMember:
         """Unwatch and close every port (also used when the node crashes)."""
         for port in self._ports():
             if port.getSocket() is not None:
+                self._unwatch_refusals(port)
                 self.node.driver.unwatch(port.getSocket())
                 port.closeSocket()
 
@@ -257,6 +288,8 @@ class GroupMember:
         if self.ans.getSocket() is not old:
             self.node.driver.unwatch(old)
             self.node.driver.watch(self.ans.getSocket(), self._on_ans)
+            self._unwatch_refusals(self.ans)
+            self._watch_refusals(self.ans)
         self._run(AnswerPortBound(host=self.node.host, port=port))
 
     def _arm(self, c: cmd.ArmTimer) -> None:
@@ -309,7 +342,7 @@ class GroupMember:
     def _result_of(self, c: cmd.Result) -> None:
         self._result = c.value
 
-    def _trace(self, kind: str, component: str | None | bool = True, **fields: Any) -> None:
+    def _trace(self, kind: str, component: str | bool | None = True, **fields: Any) -> None:
         name = self.component.instance_name if component is True else component
         self.node.record(kind, name, self.group_name, **fields)  # type: ignore[arg-type]
 

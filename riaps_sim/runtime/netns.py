@@ -256,7 +256,9 @@ def firewall_rules(node: str, addresses: Mapping[str, str], cuts: Sequence[Parti
         if mode is not None:
             rules.append(f"-s {address}/32 -j DROP")
         elif loss.get((peer, node)):
-            rules.append(f"-s {address}/32 -m statistic --mode random --probability {loss[(peer, node)]:.6f} -j DROP")
+            # data segments only: a pure ACK (no payload, under 65 bytes) passes, so losing what *peer*
+            # sends to *node* does not also starve the TCP flows that *node* sends to *peer*
+            rules.append(f"-s {address}/32 -m length --length 65:65535 -m statistic --mode random --probability {loss[(peer, node)]:.6f} -j DROP")
     return rules
 
 

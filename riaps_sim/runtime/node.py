@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import ipaddress
 import itertools
+import json
 import logging
 import random as random_module
 import traceback
@@ -102,6 +103,19 @@ class Node:
         return self._id_prefix + next(self._ids).to_bytes(8, "big")
 
     # -- life cycle -----------------------------------------------------------------------------------
+
+    def build(self, factory: Callable[[], Component], name: str) -> Component | None:
+        """Build a component with *factory* and host it as *name*; a failure is logged and traced, not raised.
+
+        The node runs on without it, and the run's checks report it (``components_built``).
+        """
+        try:
+            component = factory()
+        except Exception as exc:
+            log.error("node %s: could not build component %r:\n%s", self.name, name, traceback.format_exc())
+            self.record(Kind.ERROR, name, None, detail=f"could not build component {name!r}: {type(exc).__name__}: {exc}")
+            return None
+        return self.add(component, name)
 
     def add(self, component: Component, name: str | None = None) -> Component:
         """Host *component* under *name* (default: its class name); it starts with the node."""
@@ -225,6 +239,14 @@ class Node:
         """Record a ``send`` or ``deliver`` of *command*, as ``record`` does (the trace may count heartbeats instead)."""
         driver = self.driver
         self.trace.record_message(driver.clock(), driver.true_time(), self.name, component, group, kind, command, peer, msg_id, size)
+
+    def record_app(self, component: Component, kind: str, fields: Mapping[str, Any]) -> None:
+        """A component's own event (``Component.record``); its fields must be JSON values (real traces are JSON)."""
+        try:
+            json.dumps(fields)
+        except (TypeError, ValueError) as exc:
+            raise ValueError(f"record({kind!r}, ...): fields must be JSON values (numbers, strings, lists, dicts): {exc}") from None
+        self.record(Kind.APP, component.instance_name, None, detail=kind, data=dict(fields))
 
     def record(self, kind: str, component: str | None, group: str | None, **fields: Any) -> None:
         """Append an event stamped with this node's clock (and true time in simulation)."""

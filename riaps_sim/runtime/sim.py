@@ -3,25 +3,28 @@
 ``SimDriver`` implements the driver interface for one host: its clock is the host's (skewed and
 drifting as the faults say), timers are SimPy timeouts scaled by the clock's rate, and a watched
 socket calls back whenever it becomes readable. ``Simulation`` puts nodes, discovery and the trace
-together, follows the network's faults (a crashed host's node dies, a restarted one starts afresh
-with new components) and records drops and faults in the trace.
+together, applies typed faults when they fall due (``simfaults``), follows the hosts' power (a
+crashed host's node dies, a restarted one starts afresh with new components) and records drops and
+faults in the trace. ``SimDriver.pause`` stalls a node (the ``Pause`` fault).
 """
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import logging
-import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 from ..component import Component
 from ..discovery.sim import SimDiscovery
+from ..faults import Fault
 from ..model import GroupType
-from ..net import Network
-from ..net import NetworkEvent
+from ..net import Network, NetworkEvent
+from ..net.faults import FaultNote
 from ..trace import Kind, Trace
 from .node import Node
+from .simfaults import SimFaults
 
 __all__ = ["SimDriver", "Simulation"]
 
@@ -29,13 +32,23 @@ log = logging.getLogger("riaps_sim.runtime")
 
 
 class _Timer:
-    __slots__ = ("callback", "cancelled")
+    __slots__ = ("callback", "cancelled", "driver")
 
-    def __init__(self, callback: Callable[[], None]) -> None:
+    def __init__(self, callback: Callable[[], None], driver: SimDriver) -> None:
         self.callback = callback
         self.cancelled = False
+        self.driver = driver
 
     def fire(self, _event: Any) -> None:
+        if self.cancelled:
+            return
+        driver = self.driver
+        if driver.paused_until > driver.env.now:
+            driver.defer(self.run)
+        else:
+            self.callback()
+
+    def run(self) -> None:
         if not self.cancelled:
             self.callback()
 
@@ -49,6 +62,8 @@ class SimDriver:
         self.env = network.env
         self._watched: dict[Any, Callable[[], None]] = {}
         self.stopped = False
+        self.paused_until = 0.0  #: virtual time until which the node is stalled (``Pause``)
+        self._deferred: list[Callable[[], None]] = []
 
     def __repr__(self) -> str:
         return f"<SimDriver {self.host.name} watching {len(self._watched)}>"
@@ -60,7 +75,7 @@ class SimDriver:
         return float(self.env.now)
 
     def call_later(self, delay_s: float, callback: Callable[[], None]) -> _Timer:
-        timer = _Timer(callback)
+        timer = _Timer(callback, self)
         self.env.timeout(max(0.0, delay_s) / self.host.rate).callbacks.append(timer.fire)
         return timer
 
@@ -91,8 +106,37 @@ class SimDriver:
         callback = self._watched.get(socket)
         if callback is None or self.stopped or socket.closed:
             return
+        if self.paused_until > self.env.now:  # stalled: the kernel keeps the input, the process reads it later
+            self.defer(lambda: self._ready(socket))
+            return
         callback()
         self._arm(socket)
+
+    # -- stalls (the Pause fault) ------------------------------------------------------------------------
+
+    def pause(self, duration_s: float) -> None:
+        """Stall the node for *duration_s* seconds: timers and input that fall due meanwhile wait, then run in order.
+
+        Its clock runs on and its sockets keep receiving (as a SIGSTOPped process's kernel does),
+        so high-water marks fill and queued input is all there on resuming.
+        """
+        until = self.env.now + duration_s
+        if until > self.paused_until:
+            self.paused_until = until
+            self.env.timeout(duration_s).callbacks.append(self._resume)
+
+    def defer(self, action: Callable[[], None]) -> None:
+        """Run *action* when the stall ends (in the order deferred)."""
+        self._deferred.append(action)
+
+    def _resume(self, _event: Any) -> None:
+        if self.paused_until > self.env.now or self.stopped:
+            return
+        deferred, self._deferred = self._deferred, []
+        for action in deferred:
+            if self.stopped:
+                return
+            action()
 
 
 ComponentFactory = Callable[[], Component]
@@ -146,6 +190,8 @@ class Simulation:
         self.nodes: dict[str, Node] = {}
         self._factories: dict[str, dict[str, ComponentFactory]] = {}
         self.network.on_event(self._on_network_event, kinds=("drop", "fault"))
+        self.faults = SimFaults(self)
+        self._applying = 0
 
     def __repr__(self) -> str:
         return f"<Simulation t={self.env.now:.3f} s nodes={list(self.nodes)} events={len(self.trace)}>"
@@ -174,7 +220,7 @@ class Simulation:
             seed=self.seed, incarnation=host.incarnation,
         )
         for instance, factory in self._factories[name].items():
-            node.add(factory(), instance)
+            node.build(factory, instance)
         self.nodes[name] = node
         return node
 
@@ -208,6 +254,30 @@ class Simulation:
     def now(self) -> float:
         return float(self.env.now)
 
+    # -- faults --------------------------------------------------------------------------------------------
+
+    def schedule_faults(self, faults: Iterable[Fault], start: float = 0.0) -> None:
+        """Apply the typed *faults* (``riaps_sim.faults``) when they fall due; *start* is time 0."""
+        self.faults.schedule(faults, start)
+
+    def record_fault(self, detail: str) -> None:
+        """Record a ``fault`` event (by the ``network``) in the trace, now."""
+        now = float(self.env.now)
+        self.trace.record(now, now, "network", None, None, Kind.FAULT, detail=detail)
+
+    @contextlib.contextmanager
+    def applying(self) -> Iterator[None]:
+        """While a typed fault is applied, the network's own notes of it are not recorded again."""
+        self._applying += 1
+        try:
+            yield
+        finally:
+            self._applying -= 1
+
+    def components(self) -> dict[str, dict[str, Component]]:
+        """Every node's components now (a restarted node's are the fresh ones), by node and instance name."""
+        return {name: dict(node.components) for name, node in self.nodes.items()}
+
     # -- the network's facts, followed -----------------------------------------------------------------
 
     def _on_network_event(self, event: NetworkEvent) -> None:
@@ -215,44 +285,21 @@ class Simulation:
         if event.kind == "drop":
             self.trace.record(time, time, str(event.source), None, None, Kind.DROP, peer=str(event.target) or None, msg_id=event.msg_id or None, detail=str(event.detail))
         elif event.kind == "fault":
-            text = str(event.detail)
-            self.trace.record(time, time, "network", None, None, Kind.FAULT, detail=_fault_text(text))
-            self._follow_fault(text)
+            note: FaultNote = event.detail
+            if not self._applying:  # a fault applied through the network's own API
+                self.record_fault(note.describe())
+            effect = note.effect
+            if effect in ("crash", "restart"):
+                self._follow_power(effect, str(note.hosts[0]))
 
-    def _follow_fault(self, text: str) -> None:
-        verb, _, rest = text.partition(" ")
-        if verb == "undo":
-            verb, _, rest = rest.partition(" ")
-            verb = {"crash": "restart", "restart": "crash"}.get(verb, "")
-        name = rest.split(" ")[0]
+    def _follow_power(self, effect: str, name: str) -> None:
+        """A host went down or came back: its node dies, or a fresh one starts."""
         if name not in self.nodes:
             return
-        if verb == "crash":
+        if effect == "crash":
             node = self.nodes[name]
             node.crash()
             node.driver.stop()  # type: ignore[attr-defined]
             self.discovery.node_down(name)
-        elif verb == "restart" and self.network.host(name).alive:
+        elif self.network.host(name).alive:
             self._make_node(name).start()
-
-
-_PARTITION = re.compile(r"partition <Partition (?P<sides>.*?)(?P<oneway> one-way)? (?P<mode>hold|drop)>")
-
-
-def _fault_text(description: str) -> str:
-    """The trace's fault wording: ``crash n1``, ``restart n1``, ``partition a,b | c (hold)``, ``heal``."""
-    match = _PARTITION.fullmatch(description)
-    if match:
-        how = match["mode"] + (", one-way" if match["oneway"] else "")
-        return f"partition {match['sides']} ({how})"
-    verb, _, rest = description.partition(" ")
-    if verb == "undo":
-        inner, _, name = rest.partition(" ")
-        if inner == "crash":
-            return f"restart {name}"
-        if inner == "restart":
-            return f"crash {name}"
-        if inner == "partition":
-            return "heal"
-        return f"undo {rest}"
-    return description

@@ -1,0 +1,254 @@
+"""Find what breaks: random fault schedules over a scenario, checked, shrunk and kept.
+
+``explore(scenario, schedules=1000)`` draws schedules in two phases (faults, then quiet; see
+``schedules``), simulates each with its own seed on any ``concurrent.futures`` executor, checks
+safety and liveness (``riaps_sim.analysis.checks``), shrinks every failing schedule (``shrink``)
+and writes it to a corpus folder as a scenario file that ``riaps-sim run`` replays bit for bit
+(``corpus``). ``replay_corpus(folder)`` reruns a corpus as a regression suite.
+
+>>> result = explore("leader-crash", schedules=2, seed=1, progress=False, shrink_failures=False)
+>>> len(result.outcomes)
+2
+"""
+
+from __future__ import annotations
+
+import random
+import statistics
+import time
+from collections import Counter
+from collections.abc import Iterable
+from concurrent.futures import Executor, Future, ProcessPoolExecutor, as_completed
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from ..faults import Fault
+from ..runtime.shipping import ByValue
+from ..scenario import Scenario, load_scenario
+from .corpus import CorpusEntry, entries, read_entry, write_entry
+from .runs import Outcome, run_schedule
+from .schedules import DEFAULT_KINDS, FAULT_KINDS, LINK_KINDS, ScheduleSpace, draw_schedule, normalise, quiet_tail
+from .shrink import shrink
+
+__all__ = [
+    "explore", "replay_corpus", "ExploreResult", "Shrunk", "ReplayResult", "Outcome", "ScheduleSpace",
+    "FAULT_KINDS", "LINK_KINDS", "DEFAULT_KINDS", "schedule_for",
+]
+
+
+@dataclass(frozen=True)
+class Shrunk:
+    """A failing schedule after shrinking: what it violates, its faults, the runs it took, its corpus file."""
+
+    outcome: Outcome
+    original_faults: int
+    faults: tuple[Fault, ...]
+    runs: int
+    path: Path | None
+
+
+@dataclass
+class ExploreResult:
+    """An exploration: every outcome, the shrunk failures, and tables of both."""
+
+    scenario: str
+    space: ScheduleSpace
+    seed: int
+    outcomes: list[Outcome]
+    shrunk: list[Shrunk] = field(default_factory=list)
+    wall_s: float = 0.0
+
+    @property
+    def failures(self) -> list[Outcome]:
+        return [o for o in self.outcomes if o.failed]
+
+    def by_property(self) -> dict[str, int]:
+        """How many runs violated each property."""
+        counts: Counter[str] = Counter()
+        for outcome in self.outcomes:
+            counts.update(outcome.properties)
+        return dict(counts.most_common())
+
+    def liveness_times(self, prop: str = "leader_after_faults") -> list[float]:
+        return [r.took_s for o in self.outcomes for r in o.liveness if r.prop == prop and r.took_s is not None]
+
+    def lines(self) -> list[str]:
+        n = len(self.outcomes)
+        rate = n / self.wall_s if self.wall_s > 0 else 0.0
+        out = [f"explore {self.scenario}: {n} schedules (seed {self.seed}) in {self.wall_s:.1f} s, {rate:.1f} schedules/s"]
+        out.append(f"  faults: {', '.join(self.space.kinds)}; fault phase {self.space.fault_phase_s:g} s, quiet phase {self.space.quiet_s:g} s")
+        counts = self.by_property()
+        if counts:
+            out.append(f"  {'property':40}{'runs':>7}")
+            out += [f"  {prop:40}{count:>7}" for prop, count in counts.items()]
+        else:
+            out.append("  no property violated")
+        times = self.liveness_times()
+        if times:
+            ordered = sorted(times)
+            p95 = statistics.quantiles(ordered, n=20, method="inclusive")[-1] if len(ordered) > 1 else ordered[0]
+            out.append(f"  leader after the last fault: p50 {statistics.median(ordered):.3f} s, p95 {p95:.3f} s, max {ordered[-1]:.3f} s ({len(times)}/{n} runs)")
+        for s in self.shrunk:
+            where = f" -> {s.path}" if s.path else ""
+            out.append(f"  shrunk schedule {s.outcome.index} ({', '.join(s.outcome.properties)}): {s.original_faults} -> {len(s.faults)} faults in {s.runs} runs{where}")
+        return out
+
+    def __str__(self) -> str:
+        return "\n".join(self.lines())
+
+    def _repr_html_(self) -> str:
+        import html
+
+        return "<pre>" + html.escape(str(self)) + "</pre>"
+
+
+def schedule_for(space: ScheduleSpace, seed: int, index: int) -> tuple[list[Fault], int]:
+    """Schedule *index* of an exploration with *seed*: its faults (fault phase and quiet tail) and its run seed."""
+    rng = random.Random(f"riaps-sim explore {seed}:{index}")
+    faults = normalise(draw_schedule(space, rng))
+    run_seed = rng.randrange(2**31)
+    return faults + quiet_tail(faults, space.fault_phase_s), run_seed
+
+
+def _progress(total: int, enabled: bool) -> Any:
+    if not enabled:
+        return None
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, unit="schedule", desc="explore")
+
+
+def _with_protocol(scenario: Scenario, protocol: str | None) -> Scenario:
+    if protocol is None:
+        return scenario
+    return replace(scenario, group_types=tuple(replace(g, protocol=protocol) for g in scenario.group_types))
+
+
+def explore(
+    scenario: Scenario | str | Path,
+    schedules: int = 100,
+    *,
+    seed: int = 0,
+    protocol: str | None = None,
+    executor: Executor | None = None,
+    jobs: int | None = None,
+    space: ScheduleSpace | None = None,
+    kinds: Iterable[str] | None = None,
+    out: str | Path | None = None,
+    shrink_failures: bool = True,
+    shrink_budget: int = 300,
+    stop_after: int | None = None,
+    progress: bool = True,
+) -> ExploreResult:
+    """Run *schedules* random fault schedules over *scenario*; shrink and keep what fails.
+
+    Parameters
+    ----------
+    scenario:
+        A ``Scenario``, a built-in name or a scenario file; its nodes and group types are explored.
+    protocol:
+        Run every group type with this protocol instead of the scenario's.
+    executor, jobs:
+        Any ``concurrent.futures`` executor (default: a process pool of *jobs* workers).
+    space, kinds:
+        What the schedules may contain (default: every kind, 30 s of faults, 20 s of quiet).
+    out:
+        A folder: failing schedules, shrunk, are written to ``OUT/corpus``.
+    stop_after:
+        Stop once this many schedules have failed (the rest are cancelled; schedules already
+        running finish and are counted).
+    """
+    source: str | Path | Scenario = scenario
+    base = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
+    base = _with_protocol(base, protocol)
+    if space is None:
+        space = ScheduleSpace(tuple(base.node_names()), kinds=tuple(kinds) if kinds is not None else DEFAULT_KINDS)
+    shipped = ByValue(base, what=f"scenario {base.name!r}")
+    started = time.perf_counter()
+    own = executor is None
+    pool = executor or ProcessPoolExecutor(max_workers=jobs)
+    bar = _progress(schedules, progress)
+    outcomes: list[Outcome] = []
+    try:
+        futures: list[Future[Outcome]] = []
+        for index in range(schedules):
+            faults, run_seed = schedule_for(space, seed, index)
+            futures.append(pool.submit(run_schedule, shipped, faults, run_seed, space.fault_phase_s, space.duration_s, index))
+        for future in as_completed(futures):
+            if future.cancelled():
+                continue
+            outcomes.append(future.result())
+            if bar is not None:
+                bar.update(1)
+                bar.set_postfix(failed=sum(o.failed for o in outcomes))
+            if stop_after is not None and sum(o.failed for o in outcomes) >= stop_after:
+                for pending in futures:
+                    pending.cancel()
+    finally:
+        if bar is not None:
+            bar.close()
+        if own:
+            pool.shutdown(cancel_futures=True)
+    outcomes.sort(key=lambda o: o.index)
+    result = ExploreResult(base.name, space, seed, outcomes)
+    if shrink_failures:
+        corpus = Path(out) / "corpus" if out is not None else None
+        seen: set[tuple[str, ...]] = set()
+        for outcome in result.failures:
+            signature = tuple(outcome.properties)
+            if signature in seen:  # one shrunk example per combination of violated properties
+                continue
+            seen.add(signature)
+            result.shrunk.append(_shrink_one(base, source, space, outcome, corpus, shrink_budget))
+    result.wall_s = time.perf_counter() - started
+    return result
+
+
+def _shrink_one(base: Scenario, source: str | Path | Scenario, space: ScheduleSpace, outcome: Outcome, corpus: Path | None, budget: int) -> Shrunk:
+    target = outcome.properties[0]
+    phase = [f for f in outcome.faults if f.at < space.fault_phase_s]
+
+    def fails(faults: list[Fault]) -> bool:
+        run = run_schedule(base, faults + quiet_tail(faults, space.fault_phase_s), outcome.seed, space.fault_phase_s, space.duration_s)
+        return target in run.properties
+
+    smallest, runs = shrink(phase, fails, budget)
+    final = run_schedule(base, smallest + quiet_tail(smallest, space.fault_phase_s), outcome.seed, space.fault_phase_s, space.duration_s, outcome.index)
+    path = None
+    if corpus is not None:
+        note = f"Schedule {outcome.index} of the exploration, shrunk from {len(phase)} to {len(smallest)} faults in {runs} runs."
+        path = write_entry(corpus, source if not isinstance(source, Scenario) else base, base.group_types, final.faults, final.seed,
+                           final.duration_s, final.quiet_from, final.properties, final.digest, note)
+    return Shrunk(final, len(phase), tuple(smallest), runs, path)
+
+
+@dataclass(frozen=True)
+class ReplayResult:
+    """One corpus file rerun: what it violated before and now, and whether the trace is the same bit for bit."""
+
+    entry: CorpusEntry
+    outcome: Outcome
+
+    @property
+    def still_fails(self) -> bool:
+        return any(p in self.outcome.properties for p in self.entry.violates)
+
+    @property
+    def identical(self) -> bool:
+        return self.outcome.digest == self.entry.digest
+
+    def __str__(self) -> str:
+        state = "still violates " + ", ".join(self.entry.violates) if self.still_fails else "passes now"
+        return f"{self.entry.path.name}: {state}{' (identical trace)' if self.identical else ' (trace differs)'}"
+
+
+def replay_corpus(folder: str | Path) -> list[ReplayResult]:
+    """Rerun every corpus file of *folder*, in this process."""
+    out = []
+    for path in entries(Path(folder)):
+        entry = read_entry(path)
+        s = entry.scenario
+        outcome = run_schedule(s, list(s.faults), s.seed, entry.quiet_from, s.duration)
+        out.append(ReplayResult(entry, outcome))
+    return out

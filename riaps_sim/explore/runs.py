@@ -1,0 +1,81 @@
+"""One explored run: a scenario with a schedule, simulated, checked; its ``Outcome``.
+
+``run_schedule`` is the task an executor runs; it takes and returns only small, picklable things,
+so explorations scale out on any ``concurrent.futures`` executor (a process pool, Dask, Ray).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+
+from ..analysis.checks import LivenessResult, check_run
+from ..analysis.invariants import Violation
+from ..faults import Fault, FaultSchedule
+from ..runtime.shipping import ByValue
+from ..scenario import Scenario
+from ..trace import Trace
+
+__all__ = ["Outcome", "run_schedule", "trace_digest"]
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What one run of a schedule showed.
+
+    ``faults`` is the whole schedule run (fault phase and quiet tail); ``quiet_from`` where the
+    quiet phase began; ``violations`` every broken property, safety and liveness; ``digest`` the
+    SHA-256 of the trace as ``Trace.to_jsonl`` writes it, so a replay can be compared bit for bit.
+    """
+
+    index: int
+    seed: int
+    faults: tuple[Fault, ...]
+    quiet_from: float
+    duration_s: float
+    violations: tuple[Violation, ...]
+    liveness: tuple[LivenessResult, ...]
+    digest: str
+    wall_s: float
+
+    @property
+    def properties(self) -> list[str]:
+        """The violated properties, each once, in order of first violation."""
+        return list(dict.fromkeys(v.invariant for v in self.violations))
+
+    @property
+    def failed(self) -> bool:
+        return bool(self.violations)
+
+
+def trace_digest(trace: Trace) -> str:
+    """SHA-256 of the trace in its JSON-lines form (the bytes ``Trace.to_jsonl`` writes)."""
+    digest = hashlib.sha256()
+    for line in trace.jsonl_lines():
+        digest.update(line.encode())
+    return digest.hexdigest()
+
+
+def run_schedule(scenario: Scenario | ByValue[Scenario], faults: Sequence[Fault], seed: int, quiet_from: float, duration_s: float, index: int = 0) -> Outcome:
+    """Simulate *scenario* with *faults* and *seed* for *duration_s*; check safety and liveness."""
+    from ..runner import run_scenario
+
+    base = scenario.get() if isinstance(scenario, ByValue) else scenario
+    started = time.perf_counter()
+    run = replace(base, faults=FaultSchedule(faults), duration=duration_s, seed=seed)
+    quiet = logging.getLogger("riaps_sim")
+    level = quiet.level
+    quiet.setLevel(logging.ERROR)  # thousands of runs: what they skip is in their traces, not on the terminal
+    try:
+        result = run_scenario(run, mode="sim")
+    except Exception as exc:  # the simulator itself failed: a finding, never the end of the exploration
+        raised = Violation("run_raised", 0.0, (), (), f"the run raised {type(exc).__name__}: {exc}")
+        return Outcome(index, seed, tuple(run.faults), quiet_from, duration_s, (raised,), (), "", time.perf_counter() - started)
+    finally:
+        quiet.setLevel(level)
+    report = check_run(result.trace, run.group_types, end=duration_s, quiet_from=quiet_from)
+    return Outcome(index, seed, tuple(run.faults), quiet_from, duration_s, tuple(report.violations), tuple(report.liveness),
+                   trace_digest(result.trace), time.perf_counter() - started)

@@ -1,0 +1,255 @@
+"""The body of a real node process: a ``Node`` on a ``RealDriver`` loop, its discovery and faults.
+
+A node process is started by ``riaps_sim.runtime.supervisor`` as ``python -m
+riaps_sim.runtime.nodeproc FD``, a fresh interpreter that never re-runs the user's ``__main__``.
+*FD* is its end of a control connection (``multiprocessing.connection.Connection`` over a Unix
+socket pair) on which it receives, in order:
+
+1. its ``NodeLaunch`` (shipped with cloudpickle, so components defined in a notebook or a script
+   arrive with their code);
+2. ``Start(t0)``, when every node of the run has booted and said ``Ready``: the node starts its
+   components at wall-clock *t0*, the run's time 0, as every simulated node starts at 0;
+3. faults, as the parent resolves them (a ``@leader`` fault is resolved when it falls due).
+
+The connection closing means the parent is gone: the node stops. ``riaps-sim node`` runs
+``run_node`` in its own process instead, with no parent and no control connection.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import logging
+import os
+import signal
+import sys
+import threading
+import time
+from multiprocessing.connection import Connection
+from typing import Any
+
+from ..faults import ClockSkew, Fault
+from ..trace import Kind
+from .launch import NodeLaunch, Ready, Start
+from .tracefiles import StreamingTrace
+
+__all__ = ["NodeProcess", "run_node", "main"]
+
+log = logging.getLogger("riaps_sim.runtime")
+
+
+class NodeProcess:
+    """One node's parts in a real process, built from its ``NodeLaunch``; ``run`` runs the loop.
+
+    The parts: a ZeroMQ context (wrapped in the message-level fault layer when the run has such
+    faults), a ``RealDriver`` on the node's clock, beacon discovery, the streaming trace, and the
+    ``Node`` with its components.
+    """
+
+    def __init__(self, launch: NodeLaunch, t0: float | None) -> None:
+        import zmq
+
+        from .node import Node
+        from .real import RealDriver
+
+        self.launch = launch
+        self.t0 = t0
+        self.context = zmq.Context()
+        self.driver = RealDriver(clock_offset_s=launch.clock_offset_s, t0_s=t0)
+        self.trace = StreamingTrace(launch.trace_path, keep_heartbeats=launch.trace_all)
+        self.zap = self._authenticator()  # before any port exists: libzmq admits everyone without it
+        self.discovery = self._discovery()
+        self.layer, node_context = self._fault_layer()
+        plan = launch.plan
+        keys = launch.keys
+        self.node = Node(plan.name, plan.host, node_context, self.driver, launch.group_types, self.discovery, self.trace,
+                         seed=launch.seed, incarnation=os.getpid(), keys=keys.curve if keys is not None else None)
+        for instance, (cls, kwargs) in plan.components.items():
+            self.node.build(functools.partial(cls, **kwargs), instance)
+
+    def _authenticator(self) -> Any:
+        """The ZAP handler admitting only the application's keys, served by this node's loop (no thread)."""
+        keys = self.launch.keys
+        if keys is None:
+            return None
+        import ports
+
+        zap = ports.ZapHandler(self.context, keys.allowed, on_refused=self._record_refusal)
+        self.driver.watch(zap.socket, zap.handle)
+        return zap
+
+    def _record_refusal(self, refusal: Any) -> None:
+        self.trace.record(self.driver.clock(), self.driver.true_time(), self.launch.plan.name, None, None, Kind.HANDSHAKE_REFUSED,
+                          peer=refusal.peer or None, detail=f"{refusal.port}: {refusal.reason}")
+
+    def _record_rejection(self, rejection: Any) -> None:
+        self.trace.record(self.driver.clock(), self.driver.true_time(), self.launch.plan.name, None, None, Kind.BEACON_REJECTED,
+                          peer=rejection.sender, detail=rejection.reason)
+
+    def _discovery(self) -> Any:
+        """Beacon discovery; with keys, beacons are signed and checked (on the wall clock: a skewed node's
+        clock must not make its beacons look forged)."""
+        from ..discovery import BeaconDiscovery
+
+        plan, beacon, keys = self.launch.plan, self.launch.beacon, self.launch.keys
+        destinations = beacon.destinations
+        if destinations is None and plan.host.startswith("127."):
+            destinations = (("127.255.255.255", beacon.port),)
+        secure: dict[str, Any] = {} if keys is None else {"secret": keys.beacon_secret, "clock": time.time, "on_rejected": self._record_rejection}
+        return BeaconDiscovery(self.launch.app, plan.name, plan.host, port=beacon.port, destinations=destinations, **secure)
+
+    def _fault_layer(self) -> tuple[Any, Any]:
+        faults = self.launch.faults
+        if faults is None or not faults.message_layer:
+            return None, self.context
+        from .faultlayer import FaultContext, LinkFaults
+        from .node import node_random
+
+        name = self.launch.plan.name
+        layer = LinkFaults(name, faults.addresses, node_random(self.launch.seed, f"{name}/faults"), on_drop=self._record_drop)
+        return layer, FaultContext(self.context, layer, source_host=self.launch.plan.host)
+
+    def _record_drop(self, cause: str, peer: str) -> None:
+        self.node.record(Kind.DROP, None, None, peer=peer, detail=cause)
+
+    # -- faults ------------------------------------------------------------------------------------------
+
+    def apply(self, fault: Fault) -> None:
+        """Apply a fault this node takes part in: its clock, or what it receives."""
+        if isinstance(fault, ClockSkew):
+            if fault.node == self.launch.plan.name:
+                self.driver.set_clock(fault.offset_s, fault.rate)
+        elif self.layer is not None:
+            self.layer.apply(fault)
+
+    def _schedule_faults(self) -> None:
+        faults = self.launch.faults
+        if faults is None or self.t0 is None:
+            return
+        for fault in faults.faults:
+            self.driver.call_at(self.t0 + fault.at, functools.partial(self.apply, fault))
+
+    def listen(self, control: Connection) -> None:
+        """Apply the faults the parent sends on *control*; stop when the parent is gone."""
+
+        def take() -> None:
+            try:
+                while control.poll():
+                    message = control.recv()
+                    if isinstance(message, Fault):
+                        self.apply(message)
+            except (EOFError, OSError):
+                log.warning("node %s: the run's parent is gone; stopping", self.launch.plan.name)
+                self.driver.unwatch(control.fileno())
+                self.driver.stop()
+
+        self.driver.watch(control.fileno(), take)
+
+    # -- the loop ------------------------------------------------------------------------------------------
+
+    def _beacon(self) -> None:
+        self.discovery.tick(time.time())
+        self.driver.call_later(self.discovery.interval, self._beacon)
+
+    def run(self) -> None:
+        """Run until the duration is over, SIGTERM or SIGINT; always close everything."""
+        driver, node = self.driver, self.node
+        signal.signal(signal.SIGTERM, lambda *_: driver.stop())
+        signal.signal(signal.SIGINT, lambda *_: driver.stop())
+        driver.watch(self.discovery.fileno(), lambda: self.discovery.receive(time.time()))
+        self._schedule_faults()
+        self._beacon()
+        duration_s = self.launch.duration_s
+        start = None if self.t0 is None else self.t0 + self.launch.plan.start_s
+        if start is not None and start > time.time():
+            driver.call_at(start, node.start)
+            duration_s += self.t0 - time.time()  # type: ignore[operator]
+        else:
+            node.start()
+        try:
+            driver.run(duration_s=duration_s)
+        except Exception as exc:
+            node.record(Kind.ERROR, None, None, detail=f"loop crashed: {type(exc).__name__}: {exc}")
+            raise
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        self.node.stop()
+        self.discovery.close()
+        if self.zap is not None:
+            self.zap.close()
+        self.trace.close()
+        close_context(self.context)
+
+
+def close_context(context: Any, timeout_s: float = 1.0) -> None:
+    """Close the context's sockets (linger 0) and terminate it, waiting at most *timeout_s* seconds.
+
+    libzmq's ``zmq_ctx_term`` can hang although every socket is closed with linger 0 (seen here in
+    about one node stop of fifteen; zeromq/libzmq#2586). The node is ending anyway, so the context is
+    terminated in a daemon thread and the node does not wait for it beyond *timeout_s*. (This thread
+    belongs to the process's exit, not to the node's loop, which has ended.)
+    """
+    closer = threading.Thread(target=context.destroy, kwargs={"linger": 0}, name="zmq-term", daemon=True)
+    closer.start()
+    closer.join(timeout_s)
+    if closer.is_alive():
+        log.debug("zmq context termination still blocked after %g s; exiting without it", timeout_s)
+
+
+def _logging(name: str) -> None:
+    logging.basicConfig(level=logging.WARNING, format=f"%(levelname)s {name} %(name)s: %(message)s")
+
+
+def run_node(launch: NodeLaunch, control: Connection | None = None) -> None:
+    """Run one node as *launch* says, in this process.
+
+    With *control* (a node started by a ``RealRun``), the node boots, says ``Ready``, waits for
+    ``Start`` and then listens for faults; without it (``riaps-sim node``), it starts at once.
+    """
+    if launch.netns is not None:
+        from .netns import enter_namespace
+
+        enter_namespace(launch.netns)
+    _logging(launch.plan.name)
+    faults = launch.faults
+    t0 = faults.t0 if faults is not None else None
+    if control is not None and faults is not None and t0 is None:
+        control.send(Ready(os.getpid()))
+        start = control.recv()
+        if not isinstance(start, Start):
+            raise RuntimeError(f"node {launch.plan.name}: expected Start from the parent, got {start!r}")
+        t0 = start.t0
+        launch = dataclasses.replace(launch, faults=dataclasses.replace(faults, t0=t0))
+    process = NodeProcess(launch, t0)
+    if control is not None:
+        process.listen(control)
+    process.run()
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m riaps_sim.runtime.nodeproc FD``: receive a ``NodeLaunch`` on descriptor *FD* and run it."""
+    args = sys.argv[1:] if argv is None else argv
+    if len(args) != 1 or not args[0].isdigit():
+        print("usage: python -m riaps_sim.runtime.nodeproc CONTROL_FD (started by riaps_sim's RealRun)", file=sys.stderr)
+        return 2
+    control = Connection(int(args[0]))
+    try:
+        launch = control.recv()
+    except EOFError:
+        return 1  # the parent went away before sending anything
+    if not isinstance(launch, NodeLaunch):
+        print(f"riaps_sim node process: expected a NodeLaunch, got {type(launch).__name__}", file=sys.stderr)
+        return 2
+    try:
+        run_node(launch, control)
+    except (EOFError, OSError):
+        _logging(launch.plan.name)
+        log.warning("node %s: the run's parent went away before the start", launch.plan.name)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
