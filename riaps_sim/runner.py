@@ -22,6 +22,8 @@ log = logging.getLogger("riaps_sim")
 
 MODES = ("sim", "real")
 
+_MAX_PNG_PIXELS = 4000  # the height of roles.png, at most: a 200-node timeline would be 12,000 pixels (50 MB) at 110 dpi
+
 
 @dataclass
 class RunResult:
@@ -87,7 +89,10 @@ class RunResult:
         self.trace.to_jsonl(paths[0])
         paths[1].write_text(str(self.summary() if summary is None else summary) + "\n", encoding="utf-8")
         figure = self.plot()
-        figure.savefig(paths[2], dpi=110)  # the figure lays itself out (constrained); "tight" would render it twice
+        # The figure lays itself out (constrained; "tight" would render it twice), one row per node:
+        # past ~36 nodes the resolution drops so that the image stays 4,000 pixels tall at most.
+        dpi = min(110.0, _MAX_PNG_PIXELS / figure.get_figheight())
+        figure.savefig(paths[2], dpi=dpi)
         import matplotlib.pyplot as plt
 
         plt.close(figure)

@@ -58,9 +58,9 @@ def _zap_mechanism(client: SimSocket, server: SimSocket) -> bytes | None:
 
     A CURVE server always asks; a NULL server only when its ``ZAP_DOMAIN`` is set (libzmq 4.3).
     """
-    if server._opts.get(zmq.CURVE_SERVER, 0):
+    if server.option_set(zmq.CURVE_SERVER, 0):
         return b"CURVE"
-    if server._opts.get(zmq.ZAP_DOMAIN):
+    if server.option_set(zmq.ZAP_DOMAIN):
         return b"NULL"
     return None
 
@@ -176,9 +176,9 @@ class Connection:
         if zap is None or mechanism is None:
             self._accept(attempt, server, d2)
             return
-        credentials = (_key(self.client._opts.get(zmq.CURVE_PUBLICKEY, b"")) or b"",) if mechanism == b"CURVE" else ()
+        credentials = (_key(self.client.option_set(zmq.CURVE_PUBLICKEY, b"")) or b"",) if mechanism == b"CURVE" else ()
         zap.request(
-            bytes(server.getsockopt(zmq.ZAP_DOMAIN)), here.address, bytes(self.client._opts.get(zmq.IDENTITY, b"")),
+            bytes(server.getsockopt(zmq.ZAP_DOMAIN)), here.address, bytes(self.client.option_set(zmq.IDENTITY, b"")),
             mechanism, credentials, lambda status: self._authenticated(attempt, server, d2, status),
         )
 

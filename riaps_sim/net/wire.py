@@ -12,7 +12,6 @@ the receiving socket. Held copies wait in their pipe and are sent again, in orde
 
 from __future__ import annotations
 
-from collections import deque
 from collections.abc import Callable, Hashable
 from typing import TYPE_CHECKING, Any, NamedTuple
 
@@ -69,8 +68,10 @@ class Pipe:
         self.conn = conn
         self.peer: Pipe | None = None
         self.up = False
-        self.pending: deque[tuple[tuple[bytes, ...], int]] = deque()
-        self.held: deque[tuple[Any, ...]] = deque()
+        # lists, not deques: both are only appended to and drained whole, and a pipe per peer pair
+        # makes their size count (an empty deque is ten times an empty list)
+        self.pending: list[tuple[tuple[bytes, ...], int]] = []
+        self.held: list[tuple[Any, ...]] = []
         self.last_arrival = 0.0
         self.outstanding = 0
         self.identity = b""  # the peer's routing identity, as this socket sees it
@@ -284,7 +285,7 @@ class Wire:
             if self.blocking(pipe.sock.host, peer.sock.host) is not None:
                 continue
             del self.holding[pipe]
-            pipe.held = deque()
+            pipe.held = []
             if self.emit_traffic is not None:
                 self.emit_traffic(NetworkEvent(self.env.now, "release", pipe.sock.host.name, peer.sock.host.name, 0, len(held)))
             for _pipe, target, frames, mid in held:
@@ -295,7 +296,7 @@ class Wire:
         if not pipe.held:
             return
         self.holding.pop(pipe, None)
-        held, pipe.held = pipe.held, deque()
+        held, pipe.held = pipe.held, []
         for _pipe, _target, frames, mid in held:
             if frames.__class__ is tuple:
                 self.drop(pipe, cause, mid)

@@ -195,7 +195,8 @@ class GroupMember:
 
     def _receive_all(self, port: ports.Port, receive: Callable[[], list[bytes]], head: Callable[[list[bytes]], bytes]) -> None:
         """Drain *port*: decode each frame list into an input and run it."""
-        origin_of = getattr(port.getSocket(), "last_received", None)  # the network's ids: simulated sockets only
+        socket = port.getSocket()
+        origin_of = getattr(socket, "last_received", None)  # the network's ids: simulated sockets only
         node, group, instance = self.node, self.group_name, self.component.instance_name
         driver, trace = node.driver, node.trace
         while not self._left:
@@ -212,6 +213,9 @@ class GroupMember:
                 log.warning("%s: dropped a malformed %r message: %s", self, frames[0][:8], error)
                 self._trace(Kind.DROP, detail="malformed", peer=error.__class__.__name__)
                 continue
+            if port.getSocket() is not socket:  # a handler rebound the port (the ans port, on election)
+                socket = port.getSocket()
+                origin_of = getattr(socket, "last_received", None)
             origin = origin_of() if origin_of is not None else None
             now = driver.clock()  # one reading for the trace and the machine: nothing runs in between
             command = _COMMANDS.get(frames[0])

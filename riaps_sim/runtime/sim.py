@@ -11,6 +11,7 @@ faults in the trace. ``SimDriver.pause`` stalls a node (the ``Pause`` fault).
 from __future__ import annotations
 
 import contextlib
+import gc
 import logging
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any
@@ -229,8 +230,22 @@ class Simulation:
         return node
 
     def run(self, until: float | None = None) -> None:
-        """Run the simulation to virtual time *until* (seconds), or until nothing is left to do."""
-        self.network.run(until=until)
+        """Run the simulation to virtual time *until* (seconds), or until nothing is left to do.
+
+        While it runs, the objects that existed before (the network, nodes, sockets: N^2 of them
+        for N nodes) are left out of Python's cyclic garbage collection (``gc.freeze``), which
+        otherwise spends a third of a 200-node run traversing them again and again; they are
+        handed back (``gc.unfreeze``) when the run returns. Nothing is done if the caller froze
+        objects itself.
+        """
+        if gc.get_freeze_count():
+            self.network.run(until=until)
+            return
+        gc.freeze()
+        try:
+            self.network.run(until=until)
+        finally:
+            gc.unfreeze()
 
     def step(self) -> None:
         """Process the next event."""
