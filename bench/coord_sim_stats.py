@@ -85,8 +85,10 @@ def describe(name: str, values: list[float | None]) -> str:
         return f"{name:22} never"
     p95 = statistics.quantiles(done, n=20, method="inclusive")[-1] if len(done) > 1 else done[0]
     unit, scale = ("ms", 1000) if done[-1] < 0.5 else ("s", 1)
-    return (f"{name:22} p50 {statistics.median(done) * scale:8.3f} {unit:2}  p95 {p95 * scale:8.3f} {unit:2}  "
-            f"max {done[-1] * scale:8.3f} {unit:2}  ({len(done)}/{len(values)})")
+    return (
+        f"{name:22} p50 {statistics.median(done) * scale:8.3f} {unit:2}  p95 {p95 * scale:8.3f} {unit:2}  "
+        f"max {done[-1] * scale:8.3f} {unit:2}  ({len(done)}/{len(values)})"
+    )
 
 
 def main() -> None:

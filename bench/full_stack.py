@@ -196,10 +196,15 @@ def main() -> None:
     if "rate" not in skip:
         assert stack is not None and base is not None
         print(f"1. {n} members in process, {seconds:g} simulated s after a {WARMUP_S:g} s warm-up, best of {repeat}")
-        print(f"   full stack: {stack.deliveries:,d} deliveries in {stack.wall_s:.3f} s = {stack.per_wall_s:,.0f}/s (per CPU s {stack.per_cpu_s:,.0f})")
+        print(
+            f"   full stack: {stack.deliveries:,d} deliveries in {stack.wall_s:.3f} s = {stack.per_wall_s:,.0f}/s (per CPU s {stack.per_cpu_s:,.0f})"
+        )
         print(f"   bare SimPy: {base.deliveries:,d} deliveries in {base.wall_s:.3f} s = {base.per_wall_s:,.0f}/s (per CPU s {base.per_cpu_s:,.0f})")
-        print(f"   ratio full stack / bare: {stack.per_wall_s / base.per_wall_s:.2f}x by wall time, "
-              f"{stack.per_cpu_s / base.per_cpu_s:.2f}x by CPU time", flush=True)
+        print(
+            f"   ratio full stack / bare: {stack.per_wall_s / base.per_wall_s:.2f}x by wall time, "
+            f"{stack.per_cpu_s / base.per_cpu_s:.2f}x by CPU time",
+            flush=True,
+        )
 
     with tempfile.TemporaryDirectory(prefix="bench-full-stack-") as tmp:
         work = Path(tmp)
@@ -211,12 +216,17 @@ def main() -> None:
             wall_line = next((line.strip() for line in run.printed.splitlines() if "wall time" in line), "(no wall time printed)")
             print(f"2. riaps-sim run, {n} members x {command_s:g} s, child process")
             print(f"   wall {run.wall_s:.2f} s, CPU {run.cpu_s:.2f} s, peak RSS {run.peak_rss_mb:.0f} MB; the command printed: {wall_line}")
-            print(f"   bare SimPy for the same ~{deliveries:,.0f} deliveries: {bare_s:.2f} s wall, {bare_cpu_s:.2f} s CPU; "
-                  f"ratio command / bare: {run.wall_s / bare_s:.2f}x by wall time, {run.cpu_s / bare_cpu_s:.2f}x by CPU time", flush=True)
+            print(
+                f"   bare SimPy for the same ~{deliveries:,.0f} deliveries: {bare_s:.2f} s wall, {bare_cpu_s:.2f} s CPU; "
+                f"ratio command / bare: {run.wall_s / bare_s:.2f}x by wall time, {run.cpu_s / bare_cpu_s:.2f}x by CPU time",
+                flush=True,
+            )
 
         if "curve" not in skip:
             print(f"3. cost curve, riaps-sim run of N members x {curve_s:g} s in a child (in-process rates over {seconds:g} s)")
-            print(f"   {'N':>4} {'stack/s':>10} {'bare/s':>10} {'ratio':>6} {'wall s':>8} {'CPU/sim s':>10} {'RSS MB':>7} {'cmd/bare':>9} {'CPU/bare':>9}")
+            print(
+                f"   {'N':>4} {'stack/s':>10} {'bare/s':>10} {'ratio':>6} {'wall s':>8} {'CPU/sim s':>10} {'RSS MB':>7} {'cmd/bare':>9} {'CPU/bare':>9}"
+            )
             points = []
             for size in sizes:
                 window = min(seconds, max(2.0, 2000.0 / size))  # keep big groups' in-process windows short
@@ -226,8 +236,11 @@ def main() -> None:
                 bare_cpu_s = s.per_simulated_s * curve_s / b.per_cpu_s
                 cpu_per_s = run.cpu_s / curve_s
                 points.append((size, cpu_per_s))
-                print(f"   {size:4d} {s.per_wall_s:10,.0f} {b.per_wall_s:10,.0f} {s.per_wall_s / b.per_wall_s:6.2f} "
-                      f"{run.wall_s:8.2f} {cpu_per_s * 1000:8.1f}ms {run.peak_rss_mb:7.0f} {run.wall_s / bare_s:8.2f}x {run.cpu_s / bare_cpu_s:8.2f}x", flush=True)
+                print(
+                    f"   {size:4d} {s.per_wall_s:10,.0f} {b.per_wall_s:10,.0f} {s.per_wall_s / b.per_wall_s:6.2f} "
+                    f"{run.wall_s:8.2f} {cpu_per_s * 1000:8.1f}ms {run.peak_rss_mb:7.0f} {run.wall_s / bare_s:8.2f}x {run.cpu_s / bare_cpu_s:8.2f}x",
+                    flush=True,
+                )
             if len(points) >= 2:
                 a, b3 = fit_growth(points)
                 print(f"   fitted CPU per simulated second: {a * 1e6:.2f} us*N^2 + {b3 * 1e9:.2f} ns*N^3")

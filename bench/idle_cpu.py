@@ -105,8 +105,19 @@ def measure(mode: str, nodes: int, settle_s: float, window_s: float, secure: boo
 
 def run_variant(root: Path | None, args: argparse.Namespace) -> dict[str, float]:
     """Measure in a fresh interpreter that imports ``riaps_sim`` from *root* (None: this tree)."""
-    command = [sys.executable, __file__, "--child", "--mode", args.mode, "--nodes", str(args.nodes),
-               "--seconds", str(args.seconds), "--settle", str(args.settle)]
+    command = [
+        sys.executable,
+        __file__,
+        "--child",
+        "--mode",
+        args.mode,
+        "--nodes",
+        str(args.nodes),
+        "--seconds",
+        str(args.seconds),
+        "--settle",
+        str(args.settle),
+    ]
     if root is not None:
         command += ["--root", str(root)]
     if args.insecure or root is not None:  # the baseline has no signed beacons
@@ -116,7 +127,9 @@ def run_variant(root: Path | None, args: argparse.Namespace) -> dict[str, float]
         raise SystemExit(f"the {'baseline' if root else 'current'} variant failed:\n{result.stderr}")
     measured: dict[str, float] = json.loads(result.stdout.strip().splitlines()[-1])
     if measured["alive"] != args.nodes:
-        raise SystemExit(f"only {measured['alive']}/{args.nodes} node processes of the {'baseline' if root else 'current'} variant lived through the window:\n{result.stderr}")
+        raise SystemExit(
+            f"only {measured['alive']}/{args.nodes} node processes of the {'baseline' if root else 'current'} variant lived through the window:\n{result.stderr}"
+        )
     return measured
 
 
@@ -144,8 +157,10 @@ def main() -> None:
     print(f"idle CPU of {args.nodes} real node processes ({args.mode} mode), {args.seconds:g} s window after {args.settle:g} s to settle")
     for name, result in results.items():
         rate = result["cpu_s"] / result["wall_s"]
-        print(f"  {name:<18} {rate:6.3f} CPU-s per wall-s ({result['cpu_s']:.1f} CPU-s over {result['wall_s']:.1f} s; {result['alive']}/{args.nodes} alive)"
-              + (signed if name == "this tree" else ""))
+        print(
+            f"  {name:<18} {rate:6.3f} CPU-s per wall-s ({result['cpu_s']:.1f} CPU-s over {result['wall_s']:.1f} s; {result['alive']}/{args.nodes} alive)"
+            + (signed if name == "this tree" else "")
+        )
     base, new = (r["cpu_s"] / r["wall_s"] for r in results.values())
     print(f"  this tree / baseline: {new / base:.2f}")
 

@@ -24,14 +24,7 @@ copyright = "the riaps-sim authors, Apache-2.0"
 release = installed_version("riaps-sim")
 version = release
 
-extensions = [
-    "sphinx.ext.autodoc",
-    "sphinx.ext.autosummary",
-    "sphinx.ext.napoleon",
-    "sphinx.ext.viewcode",
-    "myst_nb",
-    "scenario_reference",
-]
+extensions = ["sphinx.ext.autodoc", "sphinx.ext.autosummary", "sphinx.ext.napoleon", "sphinx.ext.viewcode", "myst_nb", "scenario_reference"]
 
 # -- notebooks: copied from notebooks/ so the docs render the tutorial the suite executes -----------------
 _BOOKS = HERE / "notebooks"

@@ -47,7 +47,9 @@ class AppPort(Port):
         if self.paired:
             request, reply = portSpec.get("req_type"), portSpec.get("rep_type")
             if not (isinstance(request, str) and request and isinstance(reply, str) and reply):
-                raise SetupError(f"{type(self).__name__} {portName!r}: portSpec needs 'req_type' and 'rep_type' message names, got {dict(portSpec)!r}")
+                raise SetupError(
+                    f"{type(self).__name__} {portName!r}: portSpec needs 'req_type' and 'rep_type' message names, got {dict(portSpec)!r}"
+                )
             self.req_type, self.rep_type = request, reply
             self.msgType = f"{request}#{reply}"
         else:

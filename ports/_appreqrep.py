@@ -194,7 +194,7 @@ class RepPort(BindPort, AppPort):
             raise PortError(f"{type(self).__name__} {self.name!r}: the last request is not answered yet; send() the reply first", errno.EPROTO)
         frames = self._next_frames()
         split = frames.index(b"", 1)
-        payload = self._message_payload(frames[split + 1:])
+        payload = self._message_payload(frames[split + 1 :])
         self._envelope = frames[:split]
         return payload
 

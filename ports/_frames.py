@@ -27,9 +27,7 @@ def unpack_timestamp(frame: bytes, where: str) -> float:
     """Decode a timestamp frame, or raise ``PortError`` naming *where* it came from."""
     if len(frame) != TIMESTAMP_SIZE:
         raise PortError(
-            f"{where} received a timestamp frame of {len(frame)} bytes; a timed group sends an "
-            f"{TIMESTAMP_SIZE}-byte native double",
-            errno.EPROTO,
+            f"{where} received a timestamp frame of {len(frame)} bytes; a timed group sends an {TIMESTAMP_SIZE}-byte native double", errno.EPROTO
         )
     return float(_TIMESTAMP.unpack(frame)[0])
 
@@ -40,7 +38,4 @@ def check_frame_count(frames: Sequence[bytes], expected: int, layout: str, where
     *layout* spells the expected frames (``"[cmd, payload, timestamp]"``) for the message.
     """
     if len(frames) != expected:
-        raise PortError(
-            f"{where} received {len(frames)} frame(s), expected {expected}: {layout}",
-            errno.EPROTO,
-        )
+        raise PortError(f"{where} received {len(frames)} frame(s), expected {expected}: {layout}", errno.EPROTO)

@@ -36,10 +36,7 @@ class CurveKeys:
         for name in ("public", "secret"):
             value = getattr(self, name)
             if not isinstance(value, bytes) or len(value) != 40:
-                raise ValueError(
-                    f"CurveKeys.{name} must be 40 bytes of Z85 text, as zmq.curve_keypair() makes; "
-                    f"got {value!r:.60}"
-                )
+                raise ValueError(f"CurveKeys.{name} must be 40 bytes of Z85 text, as zmq.curve_keypair() makes; got {value!r:.60}")
 
     @classmethod
     def generate(cls) -> CurveKeys:
@@ -68,10 +65,7 @@ class PortOptions:
 
     def __post_init__(self) -> None:
         if not isinstance(self.max_message_bytes, int) or not (self.max_message_bytes == -1 or self.max_message_bytes > 0):
-            raise ValueError(
-                f"PortOptions.max_message_bytes must be a positive number of bytes or -1 for no limit, "
-                f"got {self.max_message_bytes!r}"
-            )
+            raise ValueError(f"PortOptions.max_message_bytes must be a positive number of bytes or -1 for no limit, got {self.max_message_bytes!r}")
 
 
 class Part:

@@ -24,9 +24,7 @@ __all__ = ["Port", "BindPort", "ConnPort", "PortStatistics"]
 
 log = logging.getLogger("ports")
 
-_HANDSHAKE_FAILURES = (
-    zmq.EVENT_HANDSHAKE_FAILED_NO_DETAIL | zmq.EVENT_HANDSHAKE_FAILED_PROTOCOL | zmq.EVENT_HANDSHAKE_FAILED_AUTH
-)
+_HANDSHAKE_FAILURES = zmq.EVENT_HANDSHAKE_FAILED_NO_DETAIL | zmq.EVENT_HANDSHAKE_FAILED_PROTOCOL | zmq.EVENT_HANDSHAKE_FAILED_AUTH
 # A server's refusals by the allow-list are reported by the ZAP handler, which knows the peer and its key.
 _SERVER_HANDSHAKE_FAILURES = zmq.EVENT_HANDSHAKE_FAILED_NO_DETAIL | zmq.EVENT_HANDSHAKE_FAILED_PROTOCOL
 _PROTOCOL_ERRORS: dict[int, str] = {
@@ -331,8 +329,7 @@ class Port:
         except zmq.Again:
             self._send_failures += 1
             raise PortError(
-                f"{type(self).__name__} {self.name!r} could not send: its queue is full "
-                f"(high-water mark {self.sendhwm}); the peer is slow or gone",
+                f"{type(self).__name__} {self.name!r} could not send: its queue is full (high-water mark {self.sendhwm}); the peer is slow or gone",
                 errno.EAGAIN,
             ) from None
         except zmq.ZMQError as exc:
@@ -349,8 +346,7 @@ class Port:
             frames: list[bytes] = self.socket.recv_multipart(zmq.NOBLOCK)
         except zmq.Again:
             raise PortError(
-                f"{type(self).__name__} {self.name!r} has nothing to receive; poll its socket until it is readable",
-                errno.EAGAIN,
+                f"{type(self).__name__} {self.name!r} has nothing to receive; poll its socket until it is readable", errno.EAGAIN
             ) from None
         except zmq.ZMQError as exc:
             raise PortError(f"{type(self).__name__} {self.name!r} receive failed: {exc.strerror}", exc.errno) from exc

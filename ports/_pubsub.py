@@ -53,8 +53,7 @@ class GroupPubPort(BindPort, GroupSimplexPort):
 
     def update(self, host: str, port: int) -> None:
         raise OperationError(
-            f"GroupPubPort {self.name!r} cannot update(): pub ports bind and are connected to; "
-            "give the peer's address to the group's sub port"
+            f"GroupPubPort {self.name!r} cannot update(): pub ports bind and are connected to; give the peer's address to the group's sub port"
         )
 
     def sendGroup(self, msgType: bytes, msg: bytes) -> bool:
@@ -74,10 +73,7 @@ class GroupPubPort(BindPort, GroupSimplexPort):
         return self.sendGroup(GROUP_MSG, pickle.dumps(msg))
 
     def _wrong_direction(self, method: str) -> str:
-        return (
-            f"GroupPubPort {self.name!r} cannot {method}(): pub ports only send; "
-            "read group messages from the group's sub port"
-        )
+        return f"GroupPubPort {self.name!r} cannot {method}(): pub ports only send; read group messages from the group's sub port"
 
 
 class GroupSubPort(ConnPort, GroupSimplexPort):
@@ -112,7 +108,4 @@ class GroupSubPort(ConnPort, GroupSimplexPort):
         return self._unpickle(self.recv())
 
     def _wrong_direction(self, method: str) -> str:
-        return (
-            f"GroupSubPort {self.name!r} cannot {method}(): sub ports only receive; "
-            "publish through the group's pub port"
-        )
+        return f"GroupSubPort {self.name!r} cannot {method}(): sub ports only receive; publish through the group's pub port"

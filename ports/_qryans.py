@@ -65,9 +65,7 @@ class GroupQryPort(ConnPort, GroupDuplexPort):
         if identity is None:
             identity = unique_identity(parentPart.host)
         if not isinstance(identity, bytes) or not 0 < len(identity) <= 255 or identity[0] == 0:
-            raise ValueError(
-                f"GroupQryPort {portName!r}: identity must be 1 to 255 bytes not starting with a zero byte, got {identity!r}"
-            )
+            raise ValueError(f"GroupQryPort {portName!r}: identity must be 1 to 255 bytes not starting with a zero byte, got {identity!r}")
         self.identity = identity
         self.serverHost: str | None = None
         self.serverPort: int | None = None
@@ -192,8 +190,7 @@ class GroupAnsPort(BindPort, GroupDuplexPort):
 
     def update(self) -> None:  # type: ignore[override]
         raise OperationError(
-            f"GroupAnsPort {self.name!r} cannot update(): it binds when its member becomes leader "
-            "(updatePoller) and members connect to it"
+            f"GroupAnsPort {self.name!r} cannot update(): it binds when its member becomes leader (updatePoller) and members connect to it"
         )
 
     def get_identity(self) -> bytes | None:
@@ -218,13 +215,10 @@ class GroupAnsPort(BindPort, GroupDuplexPort):
         """
         if self.bindAddr is None:
             raise OperationError(
-                f"GroupAnsPort {self.name!r} cannot send to a member: it is not bound; "
-                "it binds when its member becomes leader (updatePoller)"
+                f"GroupAnsPort {self.name!r} cannot send to a member: it is not bound; it binds when its member becomes leader (updatePoller)"
             )
         if self.identity is None:
-            raise OperationError(
-                f"GroupAnsPort {self.name!r} has no member to send to: receive from a member first or call set_identity()"
-            )
+            raise OperationError(f"GroupAnsPort {self.name!r} has no member to send to: receive from a member first or call set_identity()")
         self._send_frames([self.identity, *self._group_frames(msgType, msg)])
         return True
 

@@ -124,13 +124,7 @@ class ZapHandler:
     >>> zap.close(); context.term()
     """
 
-    def __init__(
-        self,
-        context: Any,
-        allowed: Iterable[bytes],
-        on_refused: RefusalCallback | None = None,
-        admit_null: bool = False,
-    ) -> None:
+    def __init__(self, context: Any, allowed: Iterable[bytes], on_refused: RefusalCallback | None = None, admit_null: bool = False) -> None:
         self.allowed = frozenset(_z85_key(k) for k in allowed)
         if not self.allowed:
             raise ValueError("ZapHandler needs at least one allowed client public key; with none, no client could connect")

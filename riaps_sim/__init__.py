@@ -27,6 +27,19 @@ def _installed_version() -> str:
 
 __version__ = _installed_version()
 __all__ = [
-    "Component", "Group", "GroupType", "Kind", "NodeSpec", "RunResult", "Scenario", "ScenarioError", "SweepResult",
-    "Timing", "Trace", "__version__", "load_scenario", "run_scenario", "sweep",
+    "Component",
+    "Group",
+    "GroupType",
+    "Kind",
+    "NodeSpec",
+    "RunResult",
+    "Scenario",
+    "ScenarioError",
+    "SweepResult",
+    "Timing",
+    "Trace",
+    "__version__",
+    "load_scenario",
+    "run_scenario",
+    "sweep",
 ]

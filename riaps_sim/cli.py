@@ -23,13 +23,24 @@ def _run(args: argparse.Namespace) -> int:
     print(f"riaps-sim: running {scenario.name!r} ({scenario.description or 'no description'}) in {args.mode} mode", flush=True)
     if args.mode == "sim" and (args.keys or args.insecure):
         raise ScenarioError("--keys and --insecure are for real mode (--mode real)")
-    result = run_scenario(scenario, mode=args.mode, seed=args.seed, until=args.until, out=out, isolation=args.isolation,
-                          trace_all=True if args.trace_all else None, keys=args.keys, insecure=args.insecure)
+    result = run_scenario(
+        scenario,
+        mode=args.mode,
+        seed=args.seed,
+        until=args.until,
+        out=out,
+        isolation=args.isolation,
+        trace_all=True if args.trace_all else None,
+        keys=args.keys,
+        insecure=args.insecure,
+    )
     summary = result.summary()
     print(summary)
     paths = result.save(out, summary)
-    print(f"  wall time {time.perf_counter() - args.started:.2f} s in all, {result.wall_s:.2f} s running "
-          f"{result.until:g} s of {'virtual' if args.mode == 'sim' else 'real'} time")
+    print(
+        f"  wall time {time.perf_counter() - args.started:.2f} s in all, {result.wall_s:.2f} s running "
+        f"{result.until:g} s of {'virtual' if args.mode == 'sim' else 'real'} time"
+    )
     print("  wrote " + ", ".join(str(p) for p in paths))
     if result.interrupted:
         print(f"riaps-sim: interrupted after {result.until:.1f} s; the partial trace and summary are in {out}", file=sys.stderr)
@@ -45,8 +56,9 @@ def _load_run_scenario(args: argparse.Namespace) -> Any:
         hosts = args.hosts
         if hosts is not None:
             hosts = int(hosts) if hosts.isdigit() else [h for h in hosts.split(",") if h]
-        return Scenario.from_riaps_app(args.scenario, depl=args.depl, hosts=hosts, duration=args.until or 60.0,
-                                       seed=args.seed if args.seed is not None else 0)
+        return Scenario.from_riaps_app(
+            args.scenario, depl=args.depl, hosts=hosts, duration=args.until or 60.0, seed=args.seed if args.seed is not None else 0
+        )
     if args.depl or args.hosts:
         raise ScenarioError("--depl and --hosts go with a RIAPS application folder, not a scenario file")
     return load_scenario(args.scenario)
@@ -100,19 +112,28 @@ def _node(args: argparse.Namespace) -> int:
     seed = scenario.seed if args.seed is None else args.seed
     keys_dir = args.keys or scenario.keys
     if keys_dir is None and not (args.insecure or scenario.insecure):
-        raise ScenarioError("riaps-sim node needs the application's keys on every host: make them once with "
-                            "'riaps-sim keys new DIR', copy DIR to each host and give --keys DIR (or --insecure, on a trusted network only)")
+        raise ScenarioError(
+            "riaps-sim node needs the application's keys on every host: make them once with "
+            "'riaps-sim keys new DIR', copy DIR to each host and give --keys DIR (or --insecure, on a trusted network only)"
+        )
     from .runner import app_keys
 
     keys = app_keys(keys_dir, insecure=args.insecure or (scenario.insecure and keys_dir is None))
     if keys is None:
         print("riaps-sim: WARNING: insecure: no CURVE, no allow-list, unsigned beacons", file=sys.stderr)
     launch = NodeLaunch(
-        plan=NodePlan(spec.name, host, dict(spec.components)), group_types={g.name: g for g in scenario.group_types},
-        app=f"riaps-sim-{scenario.name}-{seed}", seed=seed, duration_s=args.until or scenario.duration,
-        trace_path=str(out / f"{spec.name}.jsonl"), beacon=BeaconSettings(args.beacon_port or DEFAULT_BEACON_PORT), keys=keys,
+        plan=NodePlan(spec.name, host, dict(spec.components)),
+        group_types={g.name: g for g in scenario.group_types},
+        app=f"riaps-sim-{scenario.name}-{seed}",
+        seed=seed,
+        duration_s=args.until or scenario.duration,
+        trace_path=str(out / f"{spec.name}.jsonl"),
+        beacon=BeaconSettings(args.beacon_port or DEFAULT_BEACON_PORT),
+        keys=keys,
     )
-    print(f"riaps-sim: node {spec.name} of {scenario.name!r} on {host}, beacons on UDP {launch.beacon.port}; trace to {launch.trace_path}", flush=True)
+    print(
+        f"riaps-sim: node {spec.name} of {scenario.name!r} on {host}, beacons on UDP {launch.beacon.port}; trace to {launch.trace_path}", flush=True
+    )
     run_node(launch)
     return 0
 
@@ -131,8 +152,17 @@ def _explore(args: argparse.Namespace) -> int:
         raise ScenarioError("explore needs a SCENARIO (or --replay DIR)")
     kinds = tuple(args.kinds.split(",")) if args.kinds else DEFAULT_KINDS
     load_scenario(args.scenario)  # fail early, in this process, with the scenario's own error
-    result = explore(args.scenario, args.schedules, seed=args.seed, protocol=args.protocol, jobs=args.jobs, kinds=kinds,
-                     out=args.out, shrink_failures=not args.no_shrink, stop_after=args.stop_after)
+    result = explore(
+        args.scenario,
+        args.schedules,
+        seed=args.seed,
+        protocol=args.protocol,
+        jobs=args.jobs,
+        kinds=kinds,
+        out=args.out,
+        shrink_failures=not args.no_shrink,
+        stop_after=args.stop_after,
+    )
     print(result)
     return 1 if result.failures else 0
 
@@ -177,15 +207,26 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--seed", type=int, help="the seed (default: the scenario's)")
     run.add_argument("--until", type=float, help="seconds to run (default: the scenario's duration)")
     run.add_argument("--out", help="directory for trace.jsonl, summary.txt and roles.png (default: out/<scenario>-<mode>)")
-    run.add_argument("--isolation", choices=["loopback", "netns"], default="loopback",
-                     help="real mode: processes on 127.0.0.x (default), or one network namespace per node with firewall partitions (root)")
+    run.add_argument(
+        "--isolation",
+        choices=["loopback", "netns"],
+        default="loopback",
+        help="real mode: processes on 127.0.0.x (default), or one network namespace per node with firewall partitions (root)",
+    )
     run.add_argument("--keys", metavar="DIR", help="real mode: the application's key material (riaps-sim keys new DIR); default: fresh for this run")
-    run.add_argument("--insecure", action="store_true", help="real mode: no CURVE, no allow-list, unsigned beacons (anyone who reaches the nodes can join); the summary says so")
+    run.add_argument(
+        "--insecure",
+        action="store_true",
+        help="real mode: no CURVE, no allow-list, unsigned beacons (anyone who reaches the nodes can join); the summary says so",
+    )
     run.add_argument("--check", action="store_true", help="exit with status 1 if an invariant is violated")
     run.add_argument("--depl", help="with a RIAPS application folder: the deployment file (default: the folder's only .depl)")
     run.add_argument("--hosts", help="with a RIAPS application folder: the hosts, a count or comma-separated names (needed for 'on all')")
-    run.add_argument("--trace-all", action="store_true",
-                     help="simulation: keep a trace row for every heartbeat (tic, ldr) instead of counting them per pair of nodes")
+    run.add_argument(
+        "--trace-all",
+        action="store_true",
+        help="simulation: keep a trace row for every heartbeat (tic, ldr) instead of counting them per pair of nodes",
+    )
     run.set_defaults(handler=_run)
 
     sweep = commands.add_parser("sweep", help="run a scenario over many seeds in parallel and print metric distributions")
@@ -214,7 +255,9 @@ def build_parser() -> argparse.ArgumentParser:
     explore.add_argument("--jobs", type=int, help="worker processes (default: one per core)")
     explore.add_argument("--protocol", help="run every group with this protocol (riaps, fixed, ...) instead of the scenario's")
     explore.add_argument("--seed", type=int, default=0, help="the exploration's seed: schedule i of seed s is always the same (default 0)")
-    explore.add_argument("--kinds", help="comma-separated fault kinds to draw, of partition,crash,restart,pause,clock_skew,loss,duplicate,delay (default: all)")
+    explore.add_argument(
+        "--kinds", help="comma-separated fault kinds to draw, of partition,crash,restart,pause,clock_skew,loss,duplicate,delay (default: all)"
+    )
     explore.add_argument("--out", help="folder for the corpus of shrunk failing schedules (OUT/corpus)")
     explore.add_argument("--stop-after", type=int, help="stop once this many schedules have failed")
     explore.add_argument("--no-shrink", action="store_true", help="report failures without shrinking them")

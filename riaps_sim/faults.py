@@ -44,9 +44,29 @@ from dataclasses import dataclass, field
 from typing import Any
 
 __all__ = [
-    "LEADER", "FOLLOWERS", "CRASHED", "ROLE_NAMES", "TRIGGERS", "leader_plus", "is_role",
-    "Fault", "Partition", "Heal", "Crash", "Restart", "Pause", "ClockSkew", "Loss", "Duplicate", "Delay",
-    "FaultSchedule", "Roles", "Unresolved", "resolve", "resolve_leader", "check_restarts",
+    "LEADER",
+    "FOLLOWERS",
+    "CRASHED",
+    "ROLE_NAMES",
+    "TRIGGERS",
+    "leader_plus",
+    "is_role",
+    "Fault",
+    "Partition",
+    "Heal",
+    "Crash",
+    "Restart",
+    "Pause",
+    "ClockSkew",
+    "Loss",
+    "Duplicate",
+    "Delay",
+    "FaultSchedule",
+    "Roles",
+    "Unresolved",
+    "resolve",
+    "resolve_leader",
+    "check_restarts",
 ]
 
 #: The node that leads when the fault falls due (the highest term wins).
@@ -60,8 +80,19 @@ _ROLE = re.compile(r"^@(leader(\+(?P<k>[0-9]+))?|followers|crashed)$")
 
 #: The trace event kinds a fault may be triggered by (``after=``).
 TRIGGERS = (
-    "group_joined", "group_left", "member_joined", "member_left", "leader_elected", "leader_exited",
-    "state", "vote_requested", "vote_cast", "vote_announced", "fault", "app", "error",
+    "group_joined",
+    "group_left",
+    "member_joined",
+    "member_left",
+    "leader_elected",
+    "leader_exited",
+    "state",
+    "vote_requested",
+    "vote_cast",
+    "vote_announced",
+    "fault",
+    "app",
+    "error",
 )
 
 
@@ -141,7 +172,11 @@ class Partition(Fault):
 
     def __post_init__(self) -> None:
         Fault.__post_init__(self)
-        if isinstance(self.sides, str) or not isinstance(self.sides, Sequence) or any(isinstance(s, str) or not isinstance(s, Sequence) for s in self.sides):
+        if (
+            isinstance(self.sides, str)
+            or not isinstance(self.sides, Sequence)
+            or any(isinstance(s, str) or not isinstance(s, Sequence) for s in self.sides)
+        ):
             raise ValueError(f"Partition.sides must be lists of node names, e.g. [['n0', 'n1'], ['n2']], got {self.sides!r}")
         object.__setattr__(self, "sides", tuple(tuple(side) for side in self.sides))
         if not self.sides or any(not side for side in self.sides):
@@ -340,7 +375,9 @@ def check_restarts(schedule: Sequence[Fault]) -> None:
             elif fault.node in down:
                 down.discard(fault.node)
             elif not unknown_down:
-                raise ValueError(f"fault {index} (restart {fault.node} at {fault.when}): {fault.node} is running then (no crash takes it down before); restarts bring back crashed nodes")
+                raise ValueError(
+                    f"fault {index} (restart {fault.node} at {fault.when}): {fault.node} is running then (no crash takes it down before); restarts bring back crashed nodes"
+                )
 
 
 # -- roles, resolved when a fault falls due ----------------------------------------------------------------

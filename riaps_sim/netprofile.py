@@ -27,7 +27,11 @@ __all__ = ["NetworkProfile", "LATENCY_KINDS", "latency_from_table"]
 
 #: TOML ``kind`` of each latency distribution, and its class.
 LATENCY_KINDS: dict[str, type[Latency]] = {
-    "constant": Constant, "uniform": Uniform, "normal": TruncatedNormal, "lognormal": LogNormal, "empirical": Empirical,
+    "constant": Constant,
+    "uniform": Uniform,
+    "normal": TruncatedNormal,
+    "lognormal": LogNormal,
+    "empirical": Empirical,
 }
 
 
@@ -49,8 +53,12 @@ class NetworkProfile:
             raise ValueError(f"NetworkProfile.loss must be a probability in [0, 1), got {self.loss!r}")
         if not isinstance(self.reorder, bool):
             raise ValueError(f"NetworkProfile.reorder must be true or false, got {self.reorder!r}")
-        if not isinstance(self.discovery_delay_s, (int, float)) or isinstance(self.discovery_delay_s, bool) \
-                or not self.discovery_delay_s >= 0 or math.isinf(self.discovery_delay_s):
+        if (
+            not isinstance(self.discovery_delay_s, (int, float))
+            or isinstance(self.discovery_delay_s, bool)
+            or not self.discovery_delay_s >= 0
+            or math.isinf(self.discovery_delay_s)
+        ):
             raise ValueError(f"NetworkProfile.discovery_delay_s must be a finite number of seconds >= 0, got {self.discovery_delay_s!r}")
 
     def build(self, seed: int, hosts: list[tuple[str, str | None]]) -> Network:

@@ -40,9 +40,18 @@ FORBIDDEN_MODULES = {
 
 #: Calls forbidden even without an import of their module (e.g. through a re-export).
 FORBIDDEN_CALLS = {
-    "time.time", "time.monotonic", "time.perf_counter", "time.sleep", "time.time_ns",
-    "datetime.now", "datetime.utcnow", "datetime.datetime.now", "datetime.datetime.utcnow",
-    "os.urandom", "os.getrandom", "os.fork",
+    "time.time",
+    "time.monotonic",
+    "time.perf_counter",
+    "time.sleep",
+    "time.time_ns",
+    "datetime.now",
+    "datetime.utcnow",
+    "datetime.datetime.now",
+    "datetime.datetime.utcnow",
+    "os.urandom",
+    "os.getrandom",
+    "os.fork",
 }
 
 

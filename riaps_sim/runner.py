@@ -48,7 +48,9 @@ class RunResult:
         refused = len(self.trace.select(kind=Kind.HANDSHAKE_REFUSED))
         rejected = len(self.trace.select(kind=Kind.BEACON_REJECTED))
         if not self.secure:
-            return ["  INSECURE: no authentication (--insecure): any host that reaches the nodes could join, forge beacons and have its pickles loaded"]
+            return [
+                "  INSECURE: no authentication (--insecure): any host that reaches the nodes could join, forge beacons and have its pickles loaded"
+            ]
         return [f"  security: CURVE with the application's allow-list, signed beacons; {refused} handshake(s) refused, {rejected} beacon(s) rejected"]
 
     def summary(self) -> Summary:
@@ -75,8 +77,10 @@ class RunResult:
         return role_timeline(self.trace, **kwargs)
 
     def __repr__(self) -> str:
-        return (f"<RunResult {self.scenario.name!r} ({self.mode}, seed {self.seed}): {self.until:g} s, "
-                f"{len(self.trace)} trace events, {self.wall_s:.2f} s wall>")
+        return (
+            f"<RunResult {self.scenario.name!r} ({self.mode}, seed {self.seed}): {self.until:g} s, "
+            f"{len(self.trace)} trace events, {self.wall_s:.2f} s wall>"
+        )
 
     def save(self, out_dir: str | Path, summary: Summary | None = None) -> list[Path]:
         """Write ``trace.jsonl``, ``summary.txt`` and ``roles.png`` to *out_dir*; return the paths.
@@ -103,8 +107,15 @@ class RunResult:
 
 
 def run_scenario(
-    scenario: Scenario, mode: str = "sim", seed: int | None = None, until: float | None = None, out: str | Path | None = None,
-    isolation: str = "loopback", trace_all: bool | None = None, keys: Any = None, insecure: bool = False,
+    scenario: Scenario,
+    mode: str = "sim",
+    seed: int | None = None,
+    until: float | None = None,
+    out: str | Path | None = None,
+    isolation: str = "loopback",
+    trace_all: bool | None = None,
+    keys: Any = None,
+    insecure: bool = False,
 ) -> RunResult:
     """Run *scenario* in *mode* (``"sim"`` or ``"real"``) to *until* seconds (default: its duration).
 
@@ -147,12 +158,21 @@ def run_sim(scenario: Scenario, seed: int, until: float, out: str | Path | None 
     delay = {"discovery_delay_s": profile.discovery_delay_s} if profile is not None else {}
     sim = Simulation(scenario.group_types, seed=seed, network=network, trace_all=trace_all, **delay)
     for spec in scenario.nodes:
-        sim.add_node(spec.name, {i: _factory(cls, kwargs) for i, (cls, kwargs) in spec.components.items()}, address=spec.address,
-                     start_at=spec.start_s or None)
+        sim.add_node(
+            spec.name, {i: _factory(cls, kwargs) for i, (cls, kwargs) in spec.components.items()}, address=spec.address, start_at=spec.start_s or None
+        )
     sim.schedule_faults(scenario.faults)
     sim.run(until=until)
-    return RunResult(scenario, "sim", seed, until, sim.trace, time.perf_counter() - started, topology=sim.network.graph.to_undirected(),
-                     components=sim.components())
+    return RunResult(
+        scenario,
+        "sim",
+        seed,
+        until,
+        sim.trace,
+        time.perf_counter() - started,
+        topology=sim.network.graph.to_undirected(),
+        components=sim.components(),
+    )
 
 
 def _factory(cls: type, kwargs: Any) -> Any:
@@ -175,8 +195,16 @@ def app_keys(keys: Any = None, insecure: bool = False) -> Any:
     return AppKeys.load(keys)
 
 
-def run_real(scenario: Scenario, seed: int, until: float, out: str | Path | None = None, isolation: str = "loopback",
-             keys: Any = None, insecure: bool = False, trace_all: bool = False) -> RunResult:
+def run_real(
+    scenario: Scenario,
+    seed: int,
+    until: float,
+    out: str | Path | None = None,
+    isolation: str = "loopback",
+    keys: Any = None,
+    insecure: bool = False,
+    trace_all: bool = False,
+) -> RunResult:
     """Run *scenario* as one OS process per node on real ZeroMQ, on loopback or in network namespaces.
 
     The nodes' trace files go to ``OUT/nodes``; without *out* they go to a temporary folder that is
@@ -196,5 +224,6 @@ def run_real(scenario: Scenario, seed: int, until: float, out: str | Path | None
         trace = run.run(until, FaultSchedule(scenario.faults))
     if run.interrupted:
         until = max(0.0, min(until, time.time() - run.t0)) if run.t0 is not None else 0.0
-    return RunResult(scenario, "real", seed, until, trace, time.perf_counter() - started, start=run.t0 or 0.0,
-                     interrupted=run.interrupted, secure=run.secure)
+    return RunResult(
+        scenario, "real", seed, until, trace, time.perf_counter() - started, start=run.t0 or 0.0, interrupted=run.interrupted, secure=run.secure
+    )

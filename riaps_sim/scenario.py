@@ -28,6 +28,7 @@ from .scenario_files import ScenarioError, check_component_args, load_file
 
 __all__ = ["NodeSpec", "Scenario", "ScenarioError", "load_scenario", "default_scenario", "BUILTIN", "LEADER"]
 
+
 @dataclass(frozen=True)
 class NodeSpec:
     """A node: its name, its components (instance name to ``(class, keyword arguments)``), optionally its
@@ -136,20 +137,42 @@ class Scenario:
 
     @classmethod
     def group_of(
-        cls, n: int, component: type[Component], args: Mapping[str, Any] | None = None, *, group: GroupType | None = None,
-        faults: Sequence[Fault] = (), duration: float = 60.0, seed: int = 0, name: str | None = None, description: str = "",
+        cls,
+        n: int,
+        component: type[Component],
+        args: Mapping[str, Any] | None = None,
+        *,
+        group: GroupType | None = None,
+        faults: Sequence[Fault] = (),
+        duration: float = 60.0,
+        seed: int = 0,
+        name: str | None = None,
+        description: str = "",
     ) -> Scenario:
         """*n* nodes ``n0``.. each running one *component* (instance ``member``) in one group."""
         nodes = [NodeSpec(f"n{i}", {"member": (component, dict(args or {}))}) for i in range(n)]
         return cls(
-            name or f"{n} x {component.__name__}", (group or GroupType(name="TheGroup"),), tuple(nodes),
-            FaultSchedule(faults), duration, seed, description,
+            name or f"{n} x {component.__name__}",
+            (group or GroupType(name="TheGroup"),),
+            tuple(nodes),
+            FaultSchedule(faults),
+            duration,
+            seed,
+            description,
         )
 
     @classmethod
     def from_riaps_app(
-        cls, app_dir: str | Path, depl: str | Path | None = None, *, hosts: int | Sequence[str] | None = None,
-        faults: Sequence[Fault] = (), duration: float = 60.0, seed: int = 0, topology: Any = None, name: str | None = None,
+        cls,
+        app_dir: str | Path,
+        depl: str | Path | None = None,
+        *,
+        hosts: int | Sequence[str] | None = None,
+        faults: Sequence[Fault] = (),
+        duration: float = 60.0,
+        seed: int = 0,
+        topology: Any = None,
+        name: str | None = None,
         protocol: str = "riaps",
     ) -> Scenario:
         """A scenario running the unmodified RIAPS application in *app_dir* (see ``riaps_sim.apps``).
@@ -161,7 +184,7 @@ class Scenario:
         from .apps import RiapsApp
 
         return RiapsApp.load(app_dir, depl).scenario(
-            hosts=hosts, faults=faults, duration=duration, seed=seed, topology=topology, name=name, protocol=protocol,
+            hosts=hosts, faults=faults, duration=duration, seed=seed, topology=topology, name=name, protocol=protocol
         )
 
     def with_seed(self, seed: int) -> Scenario:
@@ -184,9 +207,13 @@ def default_scenario() -> Scenario:
     from .examples import Groupie
 
     return Scenario.group_of(
-        5, Groupie, {"ask_leader_every": 2.0},
+        5,
+        Groupie,
+        {"ask_leader_every": 2.0},
         faults=[Partition(at=20.0, sides=[[LEADER]]), Heal(at=40.0)],
-        duration=60.0, seed=1, name="default",
+        duration=60.0,
+        seed=1,
+        name="default",
         description="five members; the leader is partitioned away at t=20 s and healed at t=40 s",
     )
 
@@ -194,8 +221,15 @@ def default_scenario() -> Scenario:
 def _leader_crash() -> Scenario:
     from .examples import Groupie
 
-    return Scenario.group_of(5, Groupie, faults=[Crash(at=20.0, node=LEADER)], duration=40.0, seed=1, name="leader-crash",
-                             description="five members; the leader crashes at t=20 s")
+    return Scenario.group_of(
+        5,
+        Groupie,
+        faults=[Crash(at=20.0, node=LEADER)],
+        duration=40.0,
+        seed=1,
+        name="leader-crash",
+        description="five members; the leader crashes at t=20 s",
+    )
 
 
 BUILTIN = {"default": default_scenario, "leader-crash": _leader_crash}

@@ -78,7 +78,9 @@ _NUMBER = (int, float)
 
 
 def _type_name(value: Any) -> str:
-    return {str: "a string", bool: "a boolean", int: "an integer", float: "a number", list: "a list", dict: "a table"}.get(type(value), type(value).__name__)
+    return {str: "a string", bool: "a boolean", int: "an integer", float: "a number", list: "a list", dict: "a table"}.get(
+        type(value), type(value).__name__
+    )
 
 
 class _Table:
@@ -178,7 +180,7 @@ def _load_toml(path: Path) -> Any:
             table.fail(f"expected a count >= 1, got {count}", "count")
         if count is not None and address is not None:
             table.fail("a node table with count cannot give one address to all; give each node its own table", "address")
-        for node_name in ([f"{name}{k}" for k in range(count)] if count else [name]):
+        for node_name in [f"{name}{k}" for k in range(count)] if count else [name]:
             try:
                 nodes.append(NodeSpec(node_name, components, address, float(start_s)))
             except ScenarioError as exc:
@@ -196,8 +198,18 @@ def _load_toml(path: Path) -> Any:
     if keys is not None:
         keys = str((path.parent / keys).resolve())
     try:
-        return Scenario(name, tuple(groups), tuple(nodes), FaultSchedule(faults), float(duration), seed, description,
-                        keys=keys, insecure=insecure, network=network)
+        return Scenario(
+            name,
+            tuple(groups),
+            tuple(nodes),
+            FaultSchedule(faults),
+            float(duration),
+            seed,
+            description,
+            keys=keys,
+            insecure=insecure,
+            network=network,
+        )
     except ScenarioError as exc:
         raise ScenarioError(f"{path}: {exc}") from None
 
@@ -273,7 +285,11 @@ def _fault(table: _Table) -> Fault:
     values = {name: table.data[name] for name in names if name in table.data}
     table.taken.update(values)
     table.done(["kind", *names])
-    missing = [f.name for f in dataclasses.fields(cls) if f.name not in values and f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING]
+    missing = [
+        f.name
+        for f in dataclasses.fields(cls)
+        if f.name not in values and f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
+    ]
     if missing:
         table.fail(f"a {kind} needs {missing}")
     try:

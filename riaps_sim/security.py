@@ -131,7 +131,7 @@ def _read_private(path: Path) -> list[str]:
         text = path.read_text(encoding="ascii")
     except (OSError, UnicodeDecodeError) as exc:
         raise KeyFileError(f"{path}: cannot be read as text: {exc}") from None
-    return [line.strip() for line in text.splitlines() if line.strip()]  # no comments: Z85 text may hold '#' 
+    return [line.strip() for line in text.splitlines() if line.strip()]  # no comments: Z85 text may hold '#'
 
 
 def _check_z85_key(path: Path, text: str, what: str) -> bytes:

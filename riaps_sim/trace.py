@@ -166,9 +166,14 @@ class Tally:
         if not other.count:
             return Tally(**asdict(self))
         return Tally(
-            self.count + other.count, self.bytes + other.bytes, min(self.first, other.first), max(self.last, other.last),
-            self.timed + other.timed, self.latency_sum + other.latency_sum,
-            min(self.latency_min, other.latency_min), max(self.latency_max, other.latency_max),
+            self.count + other.count,
+            self.bytes + other.bytes,
+            min(self.first, other.first),
+            max(self.last, other.last),
+            self.timed + other.timed,
+            self.latency_sum + other.latency_sum,
+            min(self.latency_min, other.latency_min),
+            max(self.latency_max, other.latency_max),
         )
 
 
@@ -226,7 +231,16 @@ class Trace:
             raise ValueError(f"trace kind must be one of {sorted(_KINDS)}, got {kind!r}")
         if not self.keep_heartbeats:
             if (kind == "send" or kind == "deliver") and fields.get("detail") in HEARTBEATS:
-                if self._count(time if true_time is None else true_time, node, group, kind, fields["detail"], fields.get("peer"), fields.get("msg_id"), fields.get("size")):
+                if self._count(
+                    time if true_time is None else true_time,
+                    node,
+                    group,
+                    kind,
+                    fields["detail"],
+                    fields.get("peer"),
+                    fields.get("msg_id"),
+                    fields.get("size"),
+                ):
                     return
             elif kind == "group_joined" or kind == "group_left":
                 self._inside[(node, group)] = kind == "group_joined"
@@ -240,8 +254,17 @@ class Trace:
                 callback(event)
 
     def record_message(
-        self, time: float, true_time: float | None, node: str, component: str | None, group: str | None, kind: str,
-        command: str, peer: str | None, msg_id: int | str | None, size: int | None,
+        self,
+        time: float,
+        true_time: float | None,
+        node: str,
+        component: str | None,
+        group: str | None,
+        kind: str,
+        command: str,
+        peer: str | None,
+        msg_id: int | str | None,
+        size: int | None,
     ) -> None:
         """Append (or, for a heartbeat in counting mode, count) a ``send`` or ``deliver`` of *command*: ``record`` without keywords, for the hot path."""
         if not self.keep_heartbeats and command in HEARTBEATS:
@@ -262,7 +285,9 @@ class Trace:
                         if latency > tally.latency_max:
                             tally.latency_max = latency
                     return
-            if (kind == "send" or kind == "deliver") and self._count(time if true_time is None else true_time, node, group, kind, command, peer, msg_id, size):
+            if (kind == "send" or kind == "deliver") and self._count(
+                time if true_time is None else true_time, node, group, kind, command, peer, msg_id, size
+            ):
                 return
         if kind not in _KINDS:
             raise ValueError(f"trace kind must be one of {sorted(_KINDS)}, got {kind!r}")
@@ -400,7 +425,9 @@ class Trace:
         for part in parts:
             for key, tally in part.tallies().items():
                 tallies[key] = tallies[key].combined(tally) if key in tallies else Tally(**asdict(tally))
-        merged = cls(sorted((e for t in parts for e in t), key=lambda e: e.when), keep_heartbeats=all(p.keep_heartbeats for p in parts), tallies=tallies)
+        merged = cls(
+            sorted((e for t in parts for e in t), key=lambda e: e.when), keep_heartbeats=all(p.keep_heartbeats for p in parts), tallies=tallies
+        )
         return merged
 
     def jsonl_lines(self) -> Iterator[str]:

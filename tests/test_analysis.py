@@ -5,11 +5,24 @@ from __future__ import annotations
 import pytest
 
 from riaps_sim.analysis import (
-    agreed_leader_intervals, check_all, drops_by_cause, failovers, first_leader_time, leaderless_intervals,
-    message_latencies, message_rates, split_brain_intervals, term_changes, vote_outcomes,
+    agreed_leader_intervals,
+    check_all,
+    drops_by_cause,
+    failovers,
+    first_leader_time,
+    leaderless_intervals,
+    message_latencies,
+    message_rates,
+    split_brain_intervals,
+    term_changes,
+    vote_outcomes,
 )
 from riaps_sim.analysis.invariants import (
-    no_callback_after_leaving, no_crashed_loop, no_delivery_outside_group, one_leader_per_term, vote_results_agree,
+    no_callback_after_leaving,
+    no_crashed_loop,
+    no_delivery_outside_group,
+    one_leader_per_term,
+    vote_results_agree,
 )
 from riaps_sim.trace import Kind, Trace
 

@@ -41,10 +41,7 @@ def test_ports_demo_reports_what_each_member_received() -> None:
     for name in "abc":
         greetings = sorted(line.split(" (")[0] for line in received[name] if line.startswith("sub:"))
         assert greetings == ["sub: hello from a", "sub: hello from b", "sub: hello from c"]
-    assert sorted(line for line in received["a"] if line.startswith("ans:")) == [
-        "ans: question from b (from b)",
-        "ans: question from c (from c)",
-    ]
+    assert sorted(line for line in received["a"] if line.startswith("ans:")) == ["ans: question from b (from b)", "ans: question from c (from c)"]
     assert [line for line in received["b"] if line.startswith("qry:")] == ["qry: answer to b"]
     assert [line for line in received["c"] if line.startswith("qry:")] == ["qry: answer to c"]
     assert any("leader, ans tcp://127.0.0.1:" in line for line in lines)
@@ -97,7 +94,10 @@ def test_riaps_sim_exports_exactly_its_all() -> None:
 def test_sweep_of_a_class_made_by_exec_runs_in_worker_processes() -> None:
     """A scenario whose component is not importable by name sweeps in worker processes: it travels by value."""
     namespace: dict = {}
-    exec("from riaps_sim import Component\nclass Local(Component):\n    def handleActivate(self):\n        self.joinGroup('TheGroup', 'g1')\n", namespace)
+    exec(
+        "from riaps_sim import Component\nclass Local(Component):\n    def handleActivate(self):\n        self.joinGroup('TheGroup', 'g1')\n",
+        namespace,
+    )
     scenario = riaps_sim.Scenario.group_of(3, namespace["Local"], duration=8)
     result = riaps_sim.sweep(scenario, range(2), jobs=2, progress=False)
     assert [r.seed for r in result.runs] == [0, 1]

@@ -54,7 +54,11 @@ def test_model_subset_with_riaps_defaults() -> None:
     assert loose.kind == "default"
     emitter = model.components["Emitter"]
     assert [(f.name, f.default, f.has_default) for f in emitter.formals] == [
-        ("label", None, False), ("rate", 2.0, True), ("on", True, True), ("note", "n", True)]
+        ("label", None, False),
+        ("rate", 2.0, True),
+        ("on", True, True),
+        ("note", "n", True),
+    ]
     ports = {p.name: p for p in emitter.ports}
     assert (ports["tick"].period_ms, ports["backoff"].period_ms, ports["slow"].period_ms) == (500, 0, 2000)
     assert [p.index for p in emitter.ports] == [1, 2, 3, None, 4]  # input ports numbered, pub not
@@ -112,15 +116,21 @@ def test_legacy_imports_and_several_apps_are_refused() -> None:
         parse_model(two, "m.riaps")
 
 
-@pytest.mark.parametrize("source, message", [
-    ("app A { message M; component C() { pub p : N; } actor X() { { c : C; } } }", "message type 'N' is not declared"),
-    ("app A { message M; component C() { pub p : M; } actor X() { { c : D; } } }", "component 'D' is not declared"),
-    ("app A { message M; component C(a) { pub p : M; } actor X() { { c : C(a=q); } } }", "'q' is not a formal of actor X"),
-    ("app A { message M; component C() { pub p : M; sub p : M; } actor X() { { c : C; } } }", "port 'p' is declared twice"),
-    ("app A { message M; group G with leader using M speed = 3; component C() { pub p : M; } actor X() { { c : C; } } }", "unknown parameter 'speed'"),
-    ("app A { message M; component C() { timer t 1.5; } actor X() { { c : C; } } }", "expected"),
-    ("app A { message M; component C() { pub p : M } actor X() { { c : C; } } }", "expected ';'"),
-])
+@pytest.mark.parametrize(
+    "source, message",
+    [
+        ("app A { message M; component C() { pub p : N; } actor X() { { c : C; } } }", "message type 'N' is not declared"),
+        ("app A { message M; component C() { pub p : M; } actor X() { { c : D; } } }", "component 'D' is not declared"),
+        ("app A { message M; component C(a) { pub p : M; } actor X() { { c : C(a=q); } } }", "'q' is not a formal of actor X"),
+        ("app A { message M; component C() { pub p : M; sub p : M; } actor X() { { c : C; } } }", "port 'p' is declared twice"),
+        (
+            "app A { message M; group G with leader using M speed = 3; component C() { pub p : M; } actor X() { { c : C; } } }",
+            "unknown parameter 'speed'",
+        ),
+        ("app A { message M; component C() { timer t 1.5; } actor X() { { c : C; } } }", "expected"),
+        ("app A { message M; component C() { pub p : M } actor X() { { c : C; } } }", "expected ';'"),
+    ],
+)
 def test_model_mistakes_are_named(source: str, message: str) -> None:
     """References, duplicates and syntax errors are AppErrors with the file and line."""
     with pytest.raises(AppError, match=message) as raised:
@@ -156,14 +166,17 @@ def test_deployment_placements_and_riaps_argument_conversions(caplog: pytest.Log
     assert args == {"label": "alpha", "rate": 3.0, "on": True, "note": "n"}
 
 
-@pytest.mark.parametrize("source, error, message", [
-    ("app Beacon { on all Node; }", BuildError, "required parameter missing"),
-    ("app Beacon { on all Node(tag=1, speed=2); }", BuildError, r"\['speed'\] are not formals"),
-    ("app Beacon { on all Node(tag=1, rate=fast); }", BuildError, "'fast' is not a float"),
-    ("app Beacon { /* no */ on all Node(tag=1); }", AppError, "only // comments"),
-    ("app Beacon { }", AppError, "no 'on' clause"),
-    ("app Beacon { on () Node(tag=1); }", AppError, "host list is empty"),
-])
+@pytest.mark.parametrize(
+    "source, error, message",
+    [
+        ("app Beacon { on all Node; }", BuildError, "required parameter missing"),
+        ("app Beacon { on all Node(tag=1, speed=2); }", BuildError, r"\['speed'\] are not formals"),
+        ("app Beacon { on all Node(tag=1, rate=fast); }", BuildError, "'fast' is not a float"),
+        ("app Beacon { /* no */ on all Node(tag=1); }", AppError, "only // comments"),
+        ("app Beacon { }", AppError, "no 'on' clause"),
+        ("app Beacon { on () Node(tag=1); }", AppError, "host list is empty"),
+    ],
+)
 def test_deployment_mistakes_are_named(source: str, error: type, message: str) -> None:
     """A bad deployment or argument is named with the file and line."""
     model = parse_model(BEACON, "beacon.riaps")

@@ -160,11 +160,14 @@ def test_qry_ans_answers_the_querier_read_or_set(world: World) -> None:
     assert unknown.value.errno == errno.EHOSTUNREACH
 
 
-@pytest.mark.parametrize("spec, message", [
-    ({}, "needs 'type'"),
-    ({"type": "M", "timed": 1}, "'timed' must be True or False"),
-    ({"type": "M", "scope": "internal"}, "'scope' must be one of"),
-])
+@pytest.mark.parametrize(
+    "spec, message",
+    [
+        ({}, "needs 'type'"),
+        ({"type": "M", "timed": 1}, "'timed' must be True or False"),
+        ({"type": "M", "scope": "internal"}, "'scope' must be one of"),
+    ],
+)
 def test_bad_spec_is_named(world: World, spec: dict, message: str) -> None:
     """A bad port spec is a SetupError naming the port and the field."""
     with pytest.raises(ports.SetupError, match=message):

@@ -47,7 +47,8 @@ def app_events(trace) -> Counter:
     (The group protocol's own messages are left out: how many of them become trace rows is each world's business.)
     """
     return Counter(
-        (e.kind, e.detail) for e in trace
+        (e.kind, e.detail)
+        for e in trace
         if e.component and e.component.startswith("Station.") and (e.group is None or e.kind not in (Kind.SEND, Kind.DELIVER))
     )
 
@@ -73,8 +74,15 @@ def test_app_runs_in_simulation_on_the_node_clock_and_generator() -> None:
     assert all(leaders.values()) and len({ls[-1][1] for ls in leaders.values()}) == 1
     assert any(component(sim, n, "Station.voter").results for n in sim.nodes)  # the leader's polls ended
     events = app_events(sim.trace)
-    for kind in [(Kind.TIMER, "on_clock"), (Kind.SEND, "pub reading"), (Kind.DELIVER, "sub reading"), (Kind.SEND, "req ask"),
-                 (Kind.DELIVER, "rep answer"), (Kind.DELIVER, "req ask"), (Kind.CALLBACK, "handleVoteRequest")]:
+    for kind in [
+        (Kind.TIMER, "on_clock"),
+        (Kind.SEND, "pub reading"),
+        (Kind.DELIVER, "sub reading"),
+        (Kind.SEND, "req ask"),
+        (Kind.DELIVER, "rep answer"),
+        (Kind.DELIVER, "req ask"),
+        (Kind.CALLBACK, "handleVoteRequest"),
+    ]:
         assert events[kind] > 0, kind
     assert not sim.trace.select(kind=Kind.ERROR)
 
@@ -98,7 +106,11 @@ def test_fresh_processes_from_one_seed_write_identical_traces(tmp_path: Path) ->
         env = {**os.environ, "PYTHONHASHSEED": hash_seed}
         done = subprocess.run(
             [sys.executable, "-m", "riaps_sim.cli", "run", str(VOTING), "--until", "10", "--seed", "5", "--out", str(out)],
-            cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120,
+            cwd=tmp_path,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
         )
         assert done.returncode == 0, done.stderr
         traces.append((out / "trace.jsonl").read_text())
@@ -127,11 +139,14 @@ def _write_app(folder: Path, module: str) -> Path:
 
 def test_sleep_in_a_handler_is_refused_with_a_clear_error(tmp_path: Path) -> None:
     """time.sleep in a handler raises BlockingCallError naming the remedy; the node traces it and carries on."""
-    app = _write_app(tmp_path / "sleepy", (
-        "from riaps.run.comp import Component\nimport time\n\n"
-        "class C(Component):\n    def __init__(self):\n        super().__init__()\n        self.ticks = 0\n\n"
-        "    def on_t(self):\n        self.t.recv_pyobj()\n        self.ticks += 1\n        time.sleep(0.5)\n"
-    ))
+    app = _write_app(
+        tmp_path / "sleepy",
+        (
+            "from riaps.run.comp import Component\nimport time\n\n"
+            "class C(Component):\n    def __init__(self):\n        super().__init__()\n        self.ticks = 0\n\n"
+            "    def on_t(self):\n        self.t.recv_pyobj()\n        self.ticks += 1\n        time.sleep(0.5)\n"
+        ),
+    )
     sim = simulate(Scenario.from_riaps_app(app, duration=3), 3.5)
     errors = [e.detail for e in sim.trace.select(kind=Kind.ERROR)]
     assert len(errors) == 3 and all("time.sleep(0.5)" in e and "sporadic timer" in e for e in errors)
@@ -173,7 +188,10 @@ def test_the_shim_never_shadows_a_real_riaps(tmp_path: Path, monkeypatch: pytest
 
 def test_a_failing_constructor_skips_the_instance(tmp_path: Path) -> None:
     """As in RIAPS, an instance whose constructor raises is logged, traced and skipped; the node runs on."""
-    app = _write_app(tmp_path / "broken", "from riaps.run.comp import Component\n\nclass C(Component):\n    def __init__(self):\n        raise RuntimeError('no sensor')\n")
+    app = _write_app(
+        tmp_path / "broken",
+        "from riaps.run.comp import Component\n\nclass C(Component):\n    def __init__(self):\n        raise RuntimeError('no sensor')\n",
+    )
     sim = simulate(Scenario.from_riaps_app(app, duration=2), 2)
     (error,) = sim.trace.select(kind=Kind.ERROR)
     assert error.detail == "could not build component 'X.c': C.__init__ raised RuntimeError: no sensor"
@@ -186,6 +204,7 @@ def test_real_zeromq_runs_the_same_app_with_the_same_events_and_fails_over(tmp_p
     scenario = Scenario.from_riaps_app(VOTING, duration=14, seed=2, faults=[Crash(at=7, node=LEADER)])
     real = run_scenario(scenario, mode="real", out=tmp_path)
     sim = run_scenario(scenario, mode="sim")
+
     def kinds(trace) -> set:  # a poll's result is a draw of the voters: its kind counts, not its value
         return {(kind, None if kind == Kind.VOTE_ANNOUNCED else detail) for kind, detail in app_events(trace)}
 
@@ -238,12 +257,15 @@ def test_cli_runs_an_app_folder_with_another_deployment_and_hosts(tmp_path: Path
 
 def test_components_may_assign_the_names_riaps_apps_assign(tmp_path: Path) -> None:
     """RIAPS apps set self.name, self.thread, self.group, even self.random and self.node_name: the part still runs them."""
-    app = _write_app(tmp_path / "names", (
-        "from riaps.run.comp import Component\nimport random\n\nclass C(Component):\n"
-        "    def __init__(self):\n        super().__init__()\n        self.name, self.thread, self.random, self.node_name = 'me', 'mine', 4, 'n'\n"
-        "        self.ticks = []\n"
-        "    def on_t(self):\n        self.ticks.append((self.t.recv_pyobj(), self.getName(), self.getActorName(), self.getUUID(), random.random()))\n"
-    ))
+    app = _write_app(
+        tmp_path / "names",
+        (
+            "from riaps.run.comp import Component\nimport random\n\nclass C(Component):\n"
+            "    def __init__(self):\n        super().__init__()\n        self.name, self.thread, self.random, self.node_name = 'me', 'mine', 4, 'n'\n"
+            "        self.ticks = []\n"
+            "    def on_t(self):\n        self.ticks.append((self.t.recv_pyobj(), self.getName(), self.getActorName(), self.getUUID(), random.random()))\n"
+        ),
+    )
     sim = simulate(Scenario.from_riaps_app(app, duration=3, seed=3), 2.5)
     c = component(sim, "n1", "X.c")
     assert (c.name, c.thread, c.random, c.node_name) == ("me", "mine", 4, "n")

@@ -65,8 +65,21 @@ def test_three_node_commands_elect_a_leader(tmp_path: Path, form: str) -> None:
     made = subprocess.run([sys.executable, "-m", "riaps_sim.cli", "keys", "new", str(keys)], capture_output=True, text=True, timeout=60)
     assert made.returncode == 0, made.stderr
     commands = [
-        [sys.executable, "-m", "riaps_sim.cli", "node", str(scenario), "--name", name, "--beacon-port", port, "--out", str(tmp_path / "out"),
-         "--keys", str(keys)]
+        [
+            sys.executable,
+            "-m",
+            "riaps_sim.cli",
+            "node",
+            str(scenario),
+            "--name",
+            name,
+            "--beacon-port",
+            port,
+            "--out",
+            str(tmp_path / "out"),
+            "--keys",
+            str(keys),
+        ]
         for name in "abc"
     ]
     processes = [subprocess.Popen(c, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for c in commands]

@@ -38,8 +38,8 @@ def test_licence_and_changelog_match_the_package() -> None:
     assert headings[0] == "Unreleased" and meta["version"] in headings
 
 
-def test_ruff_check_passes() -> None:
-    """The lint rules pyproject configures hold over the tree (``ruff check .``)."""
+def _ruff(*args: str) -> None:
+    """Run ruff with *args* over the tree; fail with what it printed unless it exits 0."""
     import shutil
     import subprocess
     import sys
@@ -47,5 +47,15 @@ def test_ruff_check_passes() -> None:
     ruff = shutil.which("ruff", path=str(Path(sys.executable).parent)) or shutil.which("ruff")
     if ruff is None:
         pytest.skip("ruff is not installed (pip install -e '.[test]')")
-    result = subprocess.run([ruff, "check", "--no-cache", "."], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    result = subprocess.run([ruff, *args, "--no-cache", "."], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_ruff_check_passes() -> None:
+    """The lint rules pyproject configures hold over the tree (``ruff check .``)."""
+    _ruff("check")
+
+
+def test_ruff_format_leaves_the_tree_as_it_is() -> None:
+    """The tree is formatted as pyproject configures (``ruff format --check .``)."""
+    _ruff("format", "--check")

@@ -23,8 +23,11 @@ def test_protocol_modules_import_no_io_clock_or_global_random() -> None:
     bad = []
     for path in PROTOCOL_MODULES:
         for node in ast.walk(ast.parse(path.read_text())):
-            names = [a.name for a in node.names] if isinstance(node, ast.Import) else (
-                [node.module or ""] if isinstance(node, ast.ImportFrom) and node.level == 0 else [])
+            names = (
+                [a.name for a in node.names]
+                if isinstance(node, ast.Import)
+                else ([node.module or ""] if isinstance(node, ast.ImportFrom) and node.level == 0 else [])
+            )
             bad += [(path.name, n) for n in names if n.split(".")[0] in FORBIDDEN]
     assert bad == []
 

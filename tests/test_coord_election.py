@@ -12,12 +12,55 @@ from hypothesis import strategies as st
 
 from riaps_sim.coord.commands import Persist
 from riaps_sim.coord import (
-    FIXED_TABLE, PROTOCOLS, RIAPS_TABLE, TIMERS, AnswerPortBound, AnswerPortFailed, ArmTimer, AskVote,
-    BindAnswerPort, CancelTimer, CastVote, CoordError, Disconnect, FollowLeader, GroupMachine, GroupMessage,
-    Heartbeat, Input, Join, LeaderAnnounce, Leave, MemberLeave, MessageFromLeader, MessageToLeader, Notify,
-    PollAnnounce, PollOpened, PollRequest, PollSpec, Post, PostToLeader, PostToMember, Publish, RequestVote,
-    Result, Role, SendFailed, SendToLeader, SendToMember, TimerFired, Timing, TraceEvent, VoteCast, VoteReply,
-    differences, encode, format_table, input_key, make_machine,
+    FIXED_TABLE,
+    PROTOCOLS,
+    RIAPS_TABLE,
+    TIMERS,
+    AnswerPortBound,
+    AnswerPortFailed,
+    ArmTimer,
+    AskVote,
+    BindAnswerPort,
+    CancelTimer,
+    CastVote,
+    CoordError,
+    Disconnect,
+    FollowLeader,
+    GroupMachine,
+    GroupMessage,
+    Heartbeat,
+    Input,
+    Join,
+    LeaderAnnounce,
+    Leave,
+    MemberLeave,
+    MessageFromLeader,
+    MessageToLeader,
+    Notify,
+    PollAnnounce,
+    PollOpened,
+    PollRequest,
+    PollSpec,
+    Post,
+    PostToLeader,
+    PostToMember,
+    Publish,
+    RequestVote,
+    Result,
+    Role,
+    SendFailed,
+    SendToLeader,
+    SendToMember,
+    TimerFired,
+    Timing,
+    TraceEvent,
+    VoteCast,
+    VoteReply,
+    differences,
+    encode,
+    format_table,
+    input_key,
+    make_machine,
 )
 from riaps_sim.coord.wire import Code
 from test_coord_group import Cluster
@@ -125,29 +168,70 @@ BOTH = ("riaps", "fixed")
 CASES: list[tuple[tuple[str, ...], Callable[[str], GroupMachine], Input, float, Role, list[Any]]] = [
     # FOLLOWER
     (BOTH, follower, TimerFired(name="election"), 2.0, CA, [pub(req(1, A)), arm("election", 1.5), state(CA, 1)]),
-    (BOTH, following, TimerFired(name="election"), 2.5, CA,
-     [note("handleLeaderExited", B), Disconnect(), pub(req(2, A)), arm("election", 1.5), state(CA, 2)]),
+    (
+        BOTH,
+        following,
+        TimerFired(name="election"),
+        2.5,
+        CA,
+        [note("handleLeaderExited", B), Disconnect(), pub(req(2, A)), arm("election", 1.5), state(CA, 2)],
+    ),
     (("riaps",), lambda p: follower(p, (A, B)), TimerFired(name="election"), 2.0, F, [arm("election", 2.0)]),
-    (("riaps",), lambda p: follower(p, (A, B, C)), TimerFired(name="election"), 2.0, CA,
-     [pub(req(1, A)), arm("election", 1.5), state(CA, 1)]),  # 3 > 2//2 + 1
+    (
+        ("riaps",),
+        lambda p: follower(p, (A, B, C)),
+        TimerFired(name="election"),
+        2.0,
+        CA,
+        [pub(req(1, A)), arm("election", 1.5), state(CA, 1)],
+    ),  # 3 > 2//2 + 1
     (("fixed",), lambda p: follower(p, (A,)), TimerFired(name="election"), 2.0, F, [arm("election", 2.0)]),
-    (("riaps",), lambda p: (m := following(p), m.peers.remove(C), m.peers.remove(B), m)[-1],
-     TimerFired(name="election"), 2.5, F, [arm("election", 2.0)]),  # keeps the stale leader (B10)
-    (("fixed",), lambda p: (m := following(p), m.peers.remove(C), m.peers.remove(B), m)[-1],
-     TimerFired(name="election"), 2.5, F, [note("handleLeaderExited", B), Disconnect(), arm("election", 2.0)]),
+    (
+        ("riaps",),
+        lambda p: (m := following(p), m.peers.remove(C), m.peers.remove(B), m)[-1],
+        TimerFired(name="election"),
+        2.5,
+        F,
+        [arm("election", 2.0)],
+    ),  # keeps the stale leader (B10)
+    (
+        ("fixed",),
+        lambda p: (m := following(p), m.peers.remove(C), m.peers.remove(B), m)[-1],
+        TimerFired(name="election"),
+        2.5,
+        F,
+        [note("handleLeaderExited", B), Disconnect(), arm("election", 2.0)],
+    ),
     (("riaps",), follower, req(1, B), 0.5, F, [pub(vot(1, B, True, A)), CancelTimer(name="election"), state(F, 1)]),
     (("fixed",), follower, req(1, B), 0.5, F, [pub(vot(1, B, True, A)), arm("election", 2.0), state(F, 1)]),
-    (("riaps",), lambda p: following(p, 3), req(1, C), 0.6, F,  # lower term granted, term goes back (B9)
-     [pub(vot(1, C, True, A)), note("handleLeaderExited", B), CancelTimer(name="election"), Disconnect(), state(F, 1)]),
+    (
+        ("riaps",),
+        lambda p: following(p, 3),
+        req(1, C),
+        0.6,
+        F,  # lower term granted, term goes back (B9)
+        [pub(vot(1, C, True, A)), note("handleLeaderExited", B), CancelTimer(name="election"), Disconnect(), state(F, 1)],
+    ),
     (("fixed",), lambda p: following(p, 3), req(1, C), 0.6, F, [drop(F, 3, "vote request for a lower term", C)]),
-    (("fixed",), lambda p: following(p, 3), req(4, C), 0.6, F,
-     [note("handleLeaderExited", B), Disconnect(), pub(vot(4, C, True, A)), arm("election", 2.0), state(F, 4)]),
+    (
+        ("fixed",),
+        lambda p: following(p, 3),
+        req(4, C),
+        0.6,
+        F,
+        [note("handleLeaderExited", B), Disconnect(), pub(vot(4, C, True, A)), arm("election", 2.0), state(F, 4)],
+    ),
     (BOTH, follower, vot(1, B, True, C), 0.5, F, []),
     (BOTH, follower, ldr(1, B), 0.5, F, [note("handleLeaderElected", B), arm("election", 2.0), FOLLOW_B, state(F, 1)]),
-    (("riaps",), lambda p: following(p, 3), ldr(1, C, HOST_A), 0.6, F,  # any term (B9)
-     [note("handleLeaderElected", C), arm("election", 2.0), FollowLeader(host=HOST_A[0], port=HOST_A[1]), state(F, 1)]),
-    (("fixed",), lambda p: following(p, 3), ldr(1, C, HOST_A), 0.6, F,
-     [drop(F, 3, "leader announcement for a lower term", C)]),
+    (
+        ("riaps",),
+        lambda p: following(p, 3),
+        ldr(1, C, HOST_A),
+        0.6,
+        F,  # any term (B9)
+        [note("handleLeaderElected", C), arm("election", 2.0), FollowLeader(host=HOST_A[0], port=HOST_A[1]), state(F, 1)],
+    ),
+    (("fixed",), lambda p: following(p, 3), ldr(1, C, HOST_A), 0.6, F, [drop(F, 3, "leader announcement for a lower term", C)]),
     # CANDIDATE
     (BOTH, candidate, TimerFired(name="election"), 2.9, F, [arm("election", 2.0), state(F, 1)]),
     (("riaps",), candidate, req(1, B), 2.1, CA, [pub(vot(1, B, False, A)), arm("election", 1.5)]),
@@ -156,42 +240,98 @@ CASES: list[tuple[tuple[str, ...], Callable[[str], GroupMachine], Input, float, 
     (("fixed",), candidate, req(1, A), 2.1, CA, []),
     (("riaps",), candidate, req(2, B), 2.1, F, [pub(vot(2, B, True, A)), CancelTimer(name="election"), state(F, 2)]),
     (("fixed",), candidate, req(2, B), 2.1, F, [pub(vot(2, B, True, A)), arm("election", 2.0), state(F, 2)]),
-    (("fixed",), candidate, vot(1, A, True, B), 2.1, L,
-     [note("handleLeaderElected", A), CancelTimer(name="election"), BindAnswerPort(), arm("leader", 1.0), state(L, 1)]),
-    (("riaps",), candidate, vot(1, A, True, B), 2.1, L,  # the leader's tic now goes out with its ldr
-     [note("handleLeaderElected", A), CancelTimer(name="election"), BindAnswerPort(), arm("leader", 1.0), state(L, 1)]),
-    (("riaps",), candidate, vot(7, A, True, D), 2.1, L,  # any term, any voter (B9)
-     [note("handleLeaderElected", A), CancelTimer(name="election"), BindAnswerPort(), arm("leader", 1.0), state(L, 1)]),
+    (
+        ("fixed",),
+        candidate,
+        vot(1, A, True, B),
+        2.1,
+        L,
+        [note("handleLeaderElected", A), CancelTimer(name="election"), BindAnswerPort(), arm("leader", 1.0), state(L, 1)],
+    ),
+    (
+        ("riaps",),
+        candidate,
+        vot(1, A, True, B),
+        2.1,
+        L,  # the leader's tic now goes out with its ldr
+        [note("handleLeaderElected", A), CancelTimer(name="election"), BindAnswerPort(), arm("leader", 1.0), state(L, 1)],
+    ),
+    (
+        ("riaps",),
+        candidate,
+        vot(7, A, True, D),
+        2.1,
+        L,  # any term, any voter (B9)
+        [note("handleLeaderElected", A), CancelTimer(name="election"), BindAnswerPort(), arm("leader", 1.0), state(L, 1)],
+    ),
     (("fixed",), candidate, vot(7, A, True, B), 2.1, CA, [drop(CA, 1, "vote for another term", B)]),
     (("fixed",), candidate, vot(1, A, True, D), 2.1, CA, [drop(CA, 1, "vote from an unknown member", D)]),
     (BOTH, candidate, vot(1, A, False, B), 2.1, CA, []),
     (BOTH, candidate, ldr(1, B), 2.1, F, [note("handleLeaderElected", B), arm("election", 2.0), FOLLOW_B, state(F, 1)]),
-    (("riaps",), candidate, ldr(0, B), 2.1, F,
-     [note("handleLeaderElected", B), arm("election", 2.0), FOLLOW_B, state(F, 0)]),
+    (("riaps",), candidate, ldr(0, B), 2.1, F, [note("handleLeaderElected", B), arm("election", 2.0), FOLLOW_B, state(F, 0)]),
     (("fixed",), candidate, ldr(0, B), 2.1, CA, [drop(CA, 1, "leader announcement for a lower term", B)]),
     # LEADER
     (("fixed",), leader, TimerFired(name="leader"), 2.9, L, [pub(ldr(1, A, HOST_A)), arm("leader", 1.0)]),
-    (("riaps",), leader, TimerFired(name="leader"), 2.9, L,  # tic and ldr in one heartbeat, as the reference's loop
-     [pub(Heartbeat(member=A)), pub(ldr(1, A, HOST_A)), arm("leader", 1.0), arm("heartbeat", 1.0)]),
-    (("riaps",), lambda p: (m := leader(p), m.handle(MemberLeave(member=B), 2.2), m.handle(MemberLeave(member=C), 2.2), m)[-1],
-     TimerFired(name="leader"), 2.9, L, [pub(Heartbeat(member=A)), pub(ldr(1, A, HOST_A)), arm("leader", 1.0), arm("heartbeat", 1.0)]),  # no quorum check (B12)
-    (("fixed",), lambda p: (m := leader(p), m.handle(MemberLeave(member=B), 2.2), m.handle(MemberLeave(member=C), 2.2), m)[-1],
-     TimerFired(name="leader"), 2.9, F, [note("handleLeaderExited", A), arm("election", 2.0), state(F, 1)]),
+    (
+        ("riaps",),
+        leader,
+        TimerFired(name="leader"),
+        2.9,
+        L,  # tic and ldr in one heartbeat, as the reference's loop
+        [pub(Heartbeat(member=A)), pub(ldr(1, A, HOST_A)), arm("leader", 1.0), arm("heartbeat", 1.0)],
+    ),
+    (
+        ("riaps",),
+        lambda p: (m := leader(p), m.handle(MemberLeave(member=B), 2.2), m.handle(MemberLeave(member=C), 2.2), m)[-1],
+        TimerFired(name="leader"),
+        2.9,
+        L,
+        [pub(Heartbeat(member=A)), pub(ldr(1, A, HOST_A)), arm("leader", 1.0), arm("heartbeat", 1.0)],
+    ),  # no quorum check (B12)
+    (
+        ("fixed",),
+        lambda p: (m := leader(p), m.handle(MemberLeave(member=B), 2.2), m.handle(MemberLeave(member=C), 2.2), m)[-1],
+        TimerFired(name="leader"),
+        2.9,
+        F,
+        [note("handleLeaderExited", A), arm("election", 2.0), state(F, 1)],
+    ),
     (("riaps",), leader, req(2, B), 2.2, L, []),  # never yields (B6)
-    (("fixed",), leader, req(2, B), 2.2, F,
-     [note("handleLeaderExited", A), CancelTimer(name="leader"), pub(vot(2, B, True, A)), arm("election", 2.0),
-      state(F, 2)]),
+    (
+        ("fixed",),
+        leader,
+        req(2, B),
+        2.2,
+        F,
+        [note("handleLeaderExited", A), CancelTimer(name="leader"), pub(vot(2, B, True, A)), arm("election", 2.0), state(F, 2)],
+    ),
     (BOTH, leader, vot(1, A, True, C), 2.2, L, []),
     (BOTH, leader, ldr(1, A, HOST_A), 2.2, L, []),  # own echo
-    (("riaps",), leader, ldr(1, B), 2.2, F,  # same term: yield, no lex (B6, B10); tic on its own timer again
-     [CancelTimer(name="leader"), note("handleLeaderElected", B), arm("election", 2.0), FOLLOW_B, state(F, 1)]),
+    (
+        ("riaps",),
+        leader,
+        ldr(1, B),
+        2.2,
+        F,  # same term: yield, no lex (B6, B10); tic on its own timer again
+        [CancelTimer(name="leader"), note("handleLeaderElected", B), arm("election", 2.0), FOLLOW_B, state(F, 1)],
+    ),
     (("riaps",), leader, ldr(5, B), 2.2, L, []),  # another term: ignored (B6)
-    (("fixed",), leader, ldr(5, B), 2.2, F,
-     [note("handleLeaderExited", A), CancelTimer(name="leader"), note("handleLeaderElected", B), arm("election", 2.0),
-      FOLLOW_B, state(F, 5)]),
-    (("fixed",), leader, ldr(1, B), 2.2, F,  # same term, larger id wins
-     [note("handleLeaderExited", A), CancelTimer(name="leader"), note("handleLeaderElected", B), arm("election", 2.0),
-      FOLLOW_B, state(F, 1)]),
+    (
+        ("fixed",),
+        leader,
+        ldr(5, B),
+        2.2,
+        F,
+        [note("handleLeaderExited", A), CancelTimer(name="leader"), note("handleLeaderElected", B), arm("election", 2.0), FOLLOW_B, state(F, 5)],
+    ),
+    (
+        ("fixed",),
+        leader,
+        ldr(1, B),
+        2.2,
+        F,  # same term, larger id wins
+        [note("handleLeaderExited", A), CancelTimer(name="leader"), note("handleLeaderElected", B), arm("election", 2.0), FOLLOW_B, state(F, 1)],
+    ),
     # shared rows
     (BOTH, following, Heartbeat(member=D), 1.0, F, [note("handleMemberJoined", D)]),
     (BOTH, following, Heartbeat(member=B), 1.0, F, []),
@@ -200,58 +340,132 @@ CASES: list[tuple[tuple[str, ...], Callable[[str], GroupMachine], Input, float, 
     (BOTH, following, TimerFired(name="heartbeat"), 1.0, F, [pub(Heartbeat(member=A)), arm("heartbeat", 1.0)]),
     (BOTH, following, GroupMessage(payload=b"m"), 1.0, F, [note("handleGroupMessage", b"m")]),
     (BOTH, following, MessageFromLeader(payload=b"m"), 1.0, F, [note("handleMessageFromLeader", b"m")]),
-    (BOTH, following, PollOpened(poll=PollSpec(rfv_id="P", topic=b"t")), 1.0, F,
-     [note("handleVoteRequest", "P", b"t"), arm("election", 2.0)]),
-    (BOTH, candidate, PollOpened(poll=PollSpec(rfv_id="P", topic=b"t", subject="action", release_s=9.0)), 2.1, CA,
-     [note("handleActionVoteRequest", "P", b"t", 9.0)]),
-    (("riaps",), following, PollAnnounce(rfv_id="P", result="no"), 1.0, F,
-     [note("handleVoteResult", "P", "no"), arm("election", 2.0)]),
-    (("fixed",), asked, PollAnnounce(rfv_id="P", result="no"), 1.0, F,
-     [note("handleVoteResult", "P", "no"), arm("election", 2.0)]),
-    (("fixed",), following, PollAnnounce(rfv_id="P", result="no"), 1.0, F,  # a poll it was never asked: forged or stray
-     [TraceEvent(kind="drop", role="FOLLOWER", term=1, rfv_id="P", cause="announcement of a poll this member was not asked")]),
-    (BOTH, following, SendFailed(what="mtl", reason="EAGAIN"), 1.0, F,
-     [TraceEvent(kind="error", role="FOLLOWER", term=1, cause="mtl failed: EAGAIN")]),
+    (BOTH, following, PollOpened(poll=PollSpec(rfv_id="P", topic=b"t")), 1.0, F, [note("handleVoteRequest", "P", b"t"), arm("election", 2.0)]),
+    (
+        BOTH,
+        candidate,
+        PollOpened(poll=PollSpec(rfv_id="P", topic=b"t", subject="action", release_s=9.0)),
+        2.1,
+        CA,
+        [note("handleActionVoteRequest", "P", b"t", 9.0)],
+    ),
+    (("riaps",), following, PollAnnounce(rfv_id="P", result="no"), 1.0, F, [note("handleVoteResult", "P", "no"), arm("election", 2.0)]),
+    (("fixed",), asked, PollAnnounce(rfv_id="P", result="no"), 1.0, F, [note("handleVoteResult", "P", "no"), arm("election", 2.0)]),
+    (
+        ("fixed",),
+        following,
+        PollAnnounce(rfv_id="P", result="no"),
+        1.0,
+        F,  # a poll it was never asked: forged or stray
+        [TraceEvent(kind="drop", role="FOLLOWER", term=1, rfv_id="P", cause="announcement of a poll this member was not asked")],
+    ),
+    (
+        BOTH,
+        following,
+        SendFailed(what="mtl", reason="EAGAIN"),
+        1.0,
+        F,
+        [TraceEvent(kind="error", role="FOLLOWER", term=1, cause="mtl failed: EAGAIN")],
+    ),
     (BOTH, following, AnswerPortBound(host="10.0.0.1", port=4000), 1.0, F, []),
-    (("fixed",), leader, AnswerPortFailed(reason="EADDRINUSE"), 2.2, F,
-     [TraceEvent(kind="error", role="LEADER", term=1, cause="cannot bind the ans port: EADDRINUSE"),
-      note("handleLeaderExited", A), CancelTimer(name="leader"), arm("election", 2.0), state(F, 1)]),
-    (("riaps",), leader, AnswerPortFailed(reason="EADDRINUSE"), 2.2, F,  # its tic goes back to its own timer
-     [TraceEvent(kind="error", role="LEADER", term=1, cause="cannot bind the ans port: EADDRINUSE"),
-      note("handleLeaderExited", A), CancelTimer(name="leader"), arm("election", 2.0), state(F, 1)]),
-    (("riaps",), following, MessageToLeader(payload=b"m", sender=C), 1.0, F,  # stale ans port still served
-     [note("handleMessageToLeader", b"m", C)]),
-    (("fixed",), following, MessageToLeader(payload=b"m", sender=C), 1.0, F,
-     [drop(F, 1, "no transition for MessageToLeader in role FOLLOWER at term 1")]),
+    (
+        ("fixed",),
+        leader,
+        AnswerPortFailed(reason="EADDRINUSE"),
+        2.2,
+        F,
+        [
+            TraceEvent(kind="error", role="LEADER", term=1, cause="cannot bind the ans port: EADDRINUSE"),
+            note("handleLeaderExited", A),
+            CancelTimer(name="leader"),
+            arm("election", 2.0),
+            state(F, 1),
+        ],
+    ),
+    (
+        ("riaps",),
+        leader,
+        AnswerPortFailed(reason="EADDRINUSE"),
+        2.2,
+        F,  # its tic goes back to its own timer
+        [
+            TraceEvent(kind="error", role="LEADER", term=1, cause="cannot bind the ans port: EADDRINUSE"),
+            note("handleLeaderExited", A),
+            CancelTimer(name="leader"),
+            arm("election", 2.0),
+            state(F, 1),
+        ],
+    ),
+    (
+        ("riaps",),
+        following,
+        MessageToLeader(payload=b"m", sender=C),
+        1.0,
+        F,  # stale ans port still served
+        [note("handleMessageToLeader", b"m", C)],
+    ),
+    (
+        ("fixed",),
+        following,
+        MessageToLeader(payload=b"m", sender=C),
+        1.0,
+        F,
+        [drop(F, 1, "no transition for MessageToLeader in role FOLLOWER at term 1")],
+    ),
     (BOTH, leader, MessageToLeader(payload=b"m", sender=C), 2.2, L, [note("handleMessageToLeader", b"m", C)]),
     # local requests
     (BOTH, following, Post(payload=b"m"), 1.0, F, [pub(GroupMessage(payload=b"m")), Result(value=True)]),
     (BOTH, follower, PostToLeader(payload=b"m"), 1.0, F, [Result(value=False, reason="no leader")]),
     (BOTH, following, PostToLeader(payload=b"m"), 1.0, F, [SendToLeader(cmd=Code.MTL, payload=b"m"), Result(value=True)]),
     (BOTH, leader, PostToLeader(payload=b"m"), 2.2, L, [note("handleMessageToLeader", b"m", b""), Result(value=True)]),
-    (BOTH, following, PostToMember(payload=b"m", identity=C), 1.0, F,
-     [Result(value=False, reason="only the leader sends to members; use PostToLeader")]),  # B16 fixed
-    (BOTH, leader, PostToMember(payload=b"m", identity=C), 2.2, L,
-     [SendToMember(identity=C, cmd=Code.MFL, payload=b"m"), Result(value=True)]),
-    (BOTH, leader, PostToMember(payload=b"m", identity=b""), 2.2, L,
-     [note("handleMessageFromLeader", b"m"), Result(value=True)]),
+    (
+        BOTH,
+        following,
+        PostToMember(payload=b"m", identity=C),
+        1.0,
+        F,
+        [Result(value=False, reason="only the leader sends to members; use PostToLeader")],
+    ),  # B16 fixed
+    (BOTH, leader, PostToMember(payload=b"m", identity=C), 2.2, L, [SendToMember(identity=C, cmd=Code.MFL, payload=b"m"), Result(value=True)]),
+    (BOTH, leader, PostToMember(payload=b"m", identity=b""), 2.2, L, [note("handleMessageFromLeader", b"m"), Result(value=True)]),
     (BOTH, follower, AskVote(topic=b"t"), 1.0, F, [Result(value=None, reason="no leader")]),
-    (BOTH, following, AskVote(topic=b"t", timeout_ms=500.0), 1.0, F,
-     [SendToLeader(cmd=Code.RFV, payload=encode(PollRequest(poll=PollSpec(
-         rfv_id="ABCDEFGH", topic=b"t", started_s=1.0, timeout_s=0.5)))[1]), Result(value="ABCDEFGH")]),
-    (BOTH, following, CastVote(rfv_id="P", vote=False), 1.0, F,
-     [SendToLeader(cmd=Code.RTC, payload=encode(VoteCast(rfv_id="P", vote="no"))[1]), Result(value=True)]),
-    (BOTH, following, Leave(), 1.0, F,
-     [pub(MemberLeave(member=A)), CancelTimer(name="heartbeat"), CancelTimer(name="election"), Disconnect(),
-      Result(value=True)]),
+    (
+        BOTH,
+        following,
+        AskVote(topic=b"t", timeout_ms=500.0),
+        1.0,
+        F,
+        [
+            SendToLeader(cmd=Code.RFV, payload=encode(PollRequest(poll=PollSpec(rfv_id="ABCDEFGH", topic=b"t", started_s=1.0, timeout_s=0.5)))[1]),
+            Result(value="ABCDEFGH"),
+        ],
+    ),
+    (
+        BOTH,
+        following,
+        CastVote(rfv_id="P", vote=False),
+        1.0,
+        F,
+        [SendToLeader(cmd=Code.RTC, payload=encode(VoteCast(rfv_id="P", vote="no"))[1]), Result(value=True)],
+    ),
+    (
+        BOTH,
+        following,
+        Leave(),
+        1.0,
+        F,
+        [pub(MemberLeave(member=A)), CancelTimer(name="heartbeat"), CancelTimer(name="election"), Disconnect(), Result(value=True)],
+    ),
 ]
 
 
-@pytest.mark.parametrize(("protocol", "second"), [
-    ("riaps", [note("handleLeaderElected", A), CancelTimer(name="election"), BindAnswerPort(), arm("leader", 1.0),
-               state(L, 1)]),
-    ("fixed", [drop(CA, 1, "second vote from the same member", B)]),
-])
+@pytest.mark.parametrize(
+    ("protocol", "second"),
+    [
+        ("riaps", [note("handleLeaderElected", A), CancelTimer(name="election"), BindAnswerPort(), arm("leader", 1.0), state(L, 1)]),
+        ("fixed", [drop(CA, 1, "second vote from the same member", B)]),
+    ],
+)
 def test_a_second_vote_from_one_member(protocol: str, second: list[Any]) -> None:
     """riaps counts a repeated vote again (B9); fixed drops it. Five members, win at 3 votes."""
     m = make_machine(protocol, member_id=A, rng=LowRandom(), group_min_size=5)
@@ -272,8 +486,7 @@ def _expand() -> list[Any]:
 
 
 @pytest.mark.parametrize(("protocol", "setup", "event", "now", "role", "commands"), _expand())
-def test_row(protocol: str, setup: Callable[[str], GroupMachine], event: Input, now: float, role: Role,
-             commands: list[Any]) -> None:
+def test_row(protocol: str, setup: Callable[[str], GroupMachine], event: Input, now: float, role: Role, commands: list[Any]) -> None:
     """(role, input) gives the next role and exactly these commands (a durable protocol's ``Persist`` aside:
     it comes first, exactly when term or vote changed, with the new values)."""
     m = setup(protocol)
@@ -295,8 +508,9 @@ def test_every_row_of_both_tables_is_covered_by_a_case() -> None:
         for protocols, setup, event, now, _role, _ in CASES:
             if protocol in protocols:
                 covered.add((setup(protocol).role, input_key(event)))
-        election = {k for k in table if k[1] in ("RequestVote", "VoteReply", "LeaderAnnounce")
-                    or k[1] in ("TimerFired[election]", "TimerFired[leader]")}
+        election = {
+            k for k in table if k[1] in ("RequestVote", "VoteReply", "LeaderAnnounce") or k[1] in ("TimerFired[election]", "TimerFired[leader]")
+        }
         assert election <= covered, sorted(election - covered, key=str)
 
 
@@ -311,13 +525,23 @@ def test_the_rows_that_differ_between_riaps_and_fixed() -> None:
     """The fixes for B6, B9-B12, B17 are exactly these rows (plus the stale ans port and poll timer)."""
     diff = [(role.name, key) for role, key, _a, _b in differences(RIAPS_TABLE, FIXED_TABLE)]
     assert diff == [
-        ("FOLLOWER", "LeaderAnnounce"), ("FOLLOWER", "MessageToLeader"), ("FOLLOWER", "PollRequest"),
-        ("FOLLOWER", "RequestVote"), ("FOLLOWER", "TimerFired[election]"), ("FOLLOWER", "TimerFired[poll]"),
+        ("FOLLOWER", "LeaderAnnounce"),
+        ("FOLLOWER", "MessageToLeader"),
+        ("FOLLOWER", "PollRequest"),
+        ("FOLLOWER", "RequestVote"),
+        ("FOLLOWER", "TimerFired[election]"),
+        ("FOLLOWER", "TimerFired[poll]"),
         ("FOLLOWER", "VoteCast"),
-        ("CANDIDATE", "LeaderAnnounce"), ("CANDIDATE", "MessageToLeader"), ("CANDIDATE", "PollRequest"),
-        ("CANDIDATE", "RequestVote"), ("CANDIDATE", "TimerFired[poll]"), ("CANDIDATE", "VoteCast"),
+        ("CANDIDATE", "LeaderAnnounce"),
+        ("CANDIDATE", "MessageToLeader"),
+        ("CANDIDATE", "PollRequest"),
+        ("CANDIDATE", "RequestVote"),
+        ("CANDIDATE", "TimerFired[poll]"),
+        ("CANDIDATE", "VoteCast"),
         ("CANDIDATE", "VoteReply"),
-        ("LEADER", "LeaderAnnounce"), ("LEADER", "RequestVote"), ("LEADER", "TimerFired[leader]"),
+        ("LEADER", "LeaderAnnounce"),
+        ("LEADER", "RequestVote"),
+        ("LEADER", "TimerFired[leader]"),
         ("LEADER", "TimerFired[poll]"),
     ]
     assert "LEADER     RequestVote" in format_table(RIAPS_TABLE)
@@ -325,9 +549,7 @@ def test_the_rows_that_differ_between_riaps_and_fixed() -> None:
 
 # ------------------------------------------------------------------------------ illegal inputs
 
-REMOTE_SAMPLES: list[Input] = [
-    MessageToLeader(payload=b"m", sender=C), PollRequest(poll=PollSpec(rfv_id="P")), VoteCast(rfv_id="P", vote="yes"),
-]
+REMOTE_SAMPLES: list[Input] = [MessageToLeader(payload=b"m", sender=C), PollRequest(poll=PollSpec(rfv_id="P")), VoteCast(rfv_id="P", vote="yes")]
 
 
 @pytest.mark.parametrize("role", [F, CA])
@@ -370,11 +592,14 @@ def test_repr_shows_role_term_and_peers() -> None:
     assert repr(leader("fixed")) == "<FixedProtocol 0a0a0a0a.. LEADER term=1 peers=3>"
 
 
-@pytest.mark.parametrize(("kwargs", "match"), [
-    (dict(heartbeat_ms=0), "heartbeat_ms must be a positive int"),
-    (dict(election_min_ms=900), r"incorrectly ordered.*heartbeat=1000, electionMin=900"),
-    (dict(consensus_timeout_ms=2000), r"consensusTimeout < electionMax.*consensusTimeout=2000"),
-])
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        (dict(heartbeat_ms=0), "heartbeat_ms must be a positive int"),
+        (dict(election_min_ms=900), r"incorrectly ordered.*heartbeat=1000, electionMin=900"),
+        (dict(consensus_timeout_ms=2000), r"consensusTimeout < electionMax.*consensusTimeout=2000"),
+    ],
+)
 def test_timing_is_validated(kwargs: dict[str, int], match: str) -> None:
     """Timing values must be positive ms, ordered as the reference asserts."""
     with pytest.raises(ValueError, match=match):
@@ -401,7 +626,8 @@ def test_group_min_size_and_protocol_name_are_validated() -> None:
 IDS = st.sampled_from([A, B, C, D])
 TERMS = st.integers(min_value=0, max_value=4)
 INPUTS = st.one_of(
-    st.builds(Heartbeat, member=IDS), st.builds(MemberLeave, member=st.sampled_from([B, C, D])),
+    st.builds(Heartbeat, member=IDS),
+    st.builds(MemberLeave, member=st.sampled_from([B, C, D])),
     st.builds(RequestVote, term=TERMS, candidate=IDS),
     st.builds(VoteReply, term=TERMS, candidate=IDS, granted=st.booleans(), voter=IDS),
     st.builds(LeaderAnnounce, term=TERMS, leader=IDS, host=st.just("10.0.0.2"), port=st.sampled_from([0, 4001])),
@@ -411,8 +637,10 @@ INPUTS = st.one_of(
     st.builds(PollRequest, poll=st.builds(PollSpec, rfv_id=st.sampled_from(["P", "Q"])), sender=IDS),
     st.builds(VoteCast, rfv_id=st.sampled_from(["P", "Q"]), vote=st.sampled_from(["yes", "no"]), sender=IDS),
     st.builds(PollOpened, poll=st.builds(PollSpec, rfv_id=st.just("P"))),
-    st.builds(PostToLeader, payload=st.just(b"m")), st.builds(PostToMember, payload=st.just(b"m"), identity=IDS),
-    st.builds(AskVote, topic=st.just(b"t")), st.builds(CastVote, rfv_id=st.sampled_from(["P", "Q"]), vote=st.booleans()),
+    st.builds(PostToLeader, payload=st.just(b"m")),
+    st.builds(PostToMember, payload=st.just(b"m"), identity=IDS),
+    st.builds(AskVote, topic=st.just(b"t")),
+    st.builds(CastVote, rfv_id=st.sampled_from(["P", "Q"]), vote=st.booleans()),
 )
 
 
@@ -436,16 +664,28 @@ def test_random_input_sequences(protocol: str, steps: list[tuple[Input, float]])
 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(seed=st.integers(0, 10**6), n=st.integers(3, 5), loss=st.floats(0.0, 0.3),
-       jitter=st.floats(0.0, 0.5), cut_at=st.floats(2.0, 15.0), heal_at=st.floats(0.0, 10.0),
-       crash=st.one_of(st.none(), st.integers(0, 4)))
-def test_fixed_never_has_two_leaders_in_one_term(seed: int, n: int, loss: float, jitter: float, cut_at: float,
-                                                 heal_at: float, crash: int | None) -> None:
+@given(
+    seed=st.integers(0, 10**6),
+    n=st.integers(3, 5),
+    loss=st.floats(0.0, 0.3),
+    jitter=st.floats(0.0, 0.5),
+    cut_at=st.floats(2.0, 15.0),
+    heal_at=st.floats(0.0, 10.0),
+    crash=st.one_of(st.none(), st.integers(0, 4)),
+)
+def test_fixed_never_has_two_leaders_in_one_term(
+    seed: int, n: int, loss: float, jitter: float, cut_at: float, heal_at: float, crash: int | None
+) -> None:
     """fixed: under loss, reordering, a partition and a crash, at most one leader per term."""
     rng = random.Random(seed)
-    c = Cluster(n, protocol="fixed", group_min_size=n, seed=seed,
-                latency=lambda s, d, cmd: 0.002 + rng.random() * jitter,
-                loss=lambda t, s, d, cmd: s != d and rng.random() < loss)
+    c = Cluster(
+        n,
+        protocol="fixed",
+        group_min_size=n,
+        seed=seed,
+        latency=lambda s, d, cmd: 0.002 + rng.random() * jitter,
+        loss=lambda t, s, d, cmd: s != d and rng.random() < loss,
+    )
     c.start()
     c.run_until(cut_at)
     side = list(range(rng.randrange(1, n)))

@@ -17,9 +17,28 @@ from typing import Any
 import pytest
 
 from riaps_sim.coord import (
-    AnswerPortBound, ArmTimer, BindAnswerPort, CancelTimer, CastVote, Command, Disconnect, FollowLeader,
-    GroupMachine, Input, Join, Leave, Notify, Publish, Result, Role, SendToLeader, SendToMember, TimerFired,
-    TraceEvent, decode, make_machine,
+    AnswerPortBound,
+    ArmTimer,
+    BindAnswerPort,
+    CancelTimer,
+    CastVote,
+    Command,
+    Disconnect,
+    FollowLeader,
+    GroupMachine,
+    Input,
+    Join,
+    Leave,
+    Notify,
+    Publish,
+    Result,
+    Role,
+    SendToLeader,
+    SendToMember,
+    TimerFired,
+    TraceEvent,
+    decode,
+    make_machine,
 )
 
 Latency = Callable[[int, int, bytes], float]
@@ -51,8 +70,10 @@ class Cluster:
 
     def __post_init__(self) -> None:
         self.ids = [member_id(i) for i in range(self.n)]
-        self.machines = [make_machine(self.protocol, member_id=self.ids[i], rng=random.Random(f"{self.seed}/{i}"),
-                                      group_min_size=self.group_min_size) for i in range(self.n)]
+        self.machines = [
+            make_machine(self.protocol, member_id=self.ids[i], rng=random.Random(f"{self.seed}/{i}"), group_min_size=self.group_min_size)
+            for i in range(self.n)
+        ]
         self._queue: list[tuple[float, int, int, str, Any]] = []
         self._seq = 0
         self._timer_gen: dict[tuple[int, str], int] = {}

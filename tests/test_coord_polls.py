@@ -57,12 +57,15 @@ def test_fixed_decides_early_and_counts_each_member_once() -> None:
     assert rules.decide(poll, 10.1) == "yes"
 
 
-@pytest.mark.parametrize(("kind", "votes", "result"), [
-    ("majority", ("no", "no"), "no"),
-    ("consensus", ("no",), "no"),
-    ("consensus", ("yes", "yes"), None),
-    ("consensus", ("yes", "yes", "yes"), "yes"),
-])
+@pytest.mark.parametrize(
+    ("kind", "votes", "result"),
+    [
+        ("majority", ("no", "no"), "no"),
+        ("consensus", ("no",), "no"),
+        ("consensus", ("yes", "yes"), None),
+        ("consensus", ("yes", "yes", "yes"), "yes"),
+    ],
+)
 def test_fixed_decides_as_soon_as_the_outcome_is_certain(kind: str, votes: tuple[str, ...], result: str | None) -> None:
     """fixed: no once yes can no longer reach the threshold (consensus: one no)."""
     rules, poll = FixedPolls(), _open(FixedPolls(), kind=kind)
@@ -78,15 +81,19 @@ VOTES = {"yyn": (True, True, False), "nny": (False, False, True), "yyy": (True, 
 
 @pytest.mark.parametrize("protocol", ["riaps", "fixed"])
 @pytest.mark.parametrize("requester", ["leader", "follower"])
-@pytest.mark.parametrize(("kind", "subject", "votes", "result"), [
-    ("majority", "value", "yyn", "yes"),
-    ("majority", "value", "nny", "no"),
-    ("majority", "action", "yyn", "yes"),
-    ("consensus", "value", "yyn", "no"),
-    ("consensus", "action", "yyy", "yes"),
-])
+@pytest.mark.parametrize(
+    ("kind", "subject", "votes", "result"),
+    [
+        ("majority", "value", "yyn", "yes"),
+        ("majority", "value", "nny", "no"),
+        ("majority", "action", "yyn", "yes"),
+        ("consensus", "value", "yyn", "no"),
+        ("consensus", "action", "yyy", "yes"),
+    ],
+)
 def test_three_member_poll_gives_the_same_correct_result_everywhere(
-        protocol: str, requester: str, kind: str, subject: str, votes: str, result: str) -> None:
+    protocol: str, requester: str, kind: str, subject: str, votes: str, result: str
+) -> None:
     """Every member, leader and requester included, is asked once and hears the one right result."""
     c = elect(protocol, 3, 3 if protocol == "fixed" else 2)
     leader = c.leaders()[0]

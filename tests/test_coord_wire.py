@@ -11,16 +11,26 @@ from hypothesis import strategies as st
 from riaps_sim.coord import wire
 from riaps_sim.coord.errors import WireError
 from riaps_sim.coord.events import (
-    GroupMessage, Heartbeat, LeaderAnnounce, MemberLeave, MessageFromLeader, MessageToLeader, PollAnnounce,
-    PollOpened, PollRequest, PollSpec, RequestVote, VoteCast, VoteReply,
+    GroupMessage,
+    Heartbeat,
+    LeaderAnnounce,
+    MemberLeave,
+    MessageFromLeader,
+    MessageToLeader,
+    PollAnnounce,
+    PollOpened,
+    PollRequest,
+    PollSpec,
+    RequestVote,
+    VoteCast,
+    VoteReply,
 )
 from riaps_sim.coord.votes_capnp import schema
 from riaps_sim.coord.wire import Code, decode, encode
 
 A = bytes(range(16))
 B = bytes(range(100, 116))
-SPEC = PollSpec(rfv_id="AB12CD34", topic=b"topic", kind="consensus", subject="action",
-                release_s=1700000002.5, started_s=1700000000.25, timeout_s=2.0)
+SPEC = PollSpec(rfv_id="AB12CD34", topic=b"topic", kind="consensus", subject="action", release_s=1700000002.5, started_s=1700000000.25, timeout_s=2.0)
 
 
 def _capnp(**union: object) -> bytes:
@@ -29,8 +39,7 @@ def _capnp(**union: object) -> bytes:
 
 
 # The reference's unpacked GroupVote{ann(rfvId='ABCD1234', vote=no)}, pinned byte for byte.
-ANN_NO_HEX = ("00000000070000000000000001000100020000000000000000000000010001000100000000000000"
-              "010000004a00000041424344313233340000000000000000")
+ANN_NO_HEX = "00000000070000000000000001000100020000000000000000000000010001000100000000000000010000004a00000041424344313233340000000000000000"
 
 CASES = [
     (Heartbeat(member=A), b"tic", A),
@@ -39,17 +48,28 @@ CASES = [
     (RequestVote(term=2**32 - 1, candidate=A), b"req", b"\xff\xff\xff\xff" + A),
     (VoteReply(term=3, candidate=A, granted=True, voter=B), b"vot", b"\x00\x00\x00\x03" + A + b"\x00\x00\x00\x01" + B),
     (VoteReply(term=3, candidate=A, granted=False, voter=B), b"vot", b"\x00\x00\x00\x03" + A + b"\x00\x00\x00\x00" + B),
-    (LeaderAnnounce(term=1, leader=A, host="10.0.0.2", port=45678), b"ldr",
-     b"\x00\x00\x00\x01" + A + bytes([10, 0, 0, 2]) + struct.pack(">L", 45678)),
+    (
+        LeaderAnnounce(term=1, leader=A, host="10.0.0.2", port=45678),
+        b"ldr",
+        b"\x00\x00\x00\x01" + A + bytes([10, 0, 0, 2]) + struct.pack(">L", 45678),
+    ),
     (LeaderAnnounce(term=1, leader=A, host="0.0.0.0", port=0), b"ldr", b"\x00\x00\x00\x01" + A + bytes(8)),
     (GroupMessage(payload=b"hello"), b"msg", b"hello"),
     (GroupMessage(payload=b""), b"msg", b""),
     (MessageToLeader(payload=b"up"), b"mtl", b"up"),
     (MessageFromLeader(payload=b"down"), b"mfl", b"down"),
-    (PollRequest(poll=SPEC), b"rfv", _capnp(rfv=dict(topic=b"topic", rfvId="AB12CD34", kind="consensus", subject="action",
-                                                    release=1700000002.5, started=1700000000.25, timeout=2.0))),
-    (PollOpened(poll=PollSpec(rfv_id="Z9", topic=b"q")), b"rcm",
-     _capnp(rfv=dict(topic=b"q", rfvId="Z9", kind="majority", subject="value", release=0.0, started=0.0, timeout=0.0))),
+    (
+        PollRequest(poll=SPEC),
+        b"rfv",
+        _capnp(
+            rfv=dict(topic=b"topic", rfvId="AB12CD34", kind="consensus", subject="action", release=1700000002.5, started=1700000000.25, timeout=2.0)
+        ),
+    ),
+    (
+        PollOpened(poll=PollSpec(rfv_id="Z9", topic=b"q")),
+        b"rcm",
+        _capnp(rfv=dict(topic=b"q", rfvId="Z9", kind="majority", subject="value", release=0.0, started=0.0, timeout=0.0)),
+    ),
     (VoteCast(rfv_id="AB12CD34", vote="yes"), b"rtc", _capnp(rtc=dict(rfvId="AB12CD34", vote="yes"))),
     (VoteCast(rfv_id="AB12CD34", vote="timeout"), b"rtc", _capnp(rtc=dict(rfvId="AB12CD34", vote="timeout"))),
     (PollAnnounce(rfv_id="ABCD1234", result="no"), b"ann", bytes.fromhex(ANN_NO_HEX)),
@@ -77,10 +97,8 @@ def test_decode_attaches_sender(event: object, cmd: bytes, payload: bytes) -> No
 
 def test_codes_and_formats_are_the_reference_ones() -> None:
     """Twelve 3-byte codes, each once, and the five struct formats of the reference."""
-    assert [c.value for c in Code] == [b"tic", b"req", b"vot", b"ldr", b"msg", b"mtl", b"mfl", b"rfv", b"rcm",
-                                       b"rtc", b"ann", b"mlt"]
-    assert wire.FORMATS == {Code.TIC: "!16s", Code.REQ: "!L16s", Code.VOT: "!L16sL16s", Code.LDR: "!L16sLL",
-                            Code.MLT: "!16s"}
+    assert [c.value for c in Code] == [b"tic", b"req", b"vot", b"ldr", b"msg", b"mtl", b"mfl", b"rfv", b"rcm", b"rtc", b"ann", b"mlt"]
+    assert wire.FORMATS == {Code.TIC: "!16s", Code.REQ: "!L16s", Code.VOT: "!L16sL16s", Code.LDR: "!L16sLL", Code.MLT: "!16s"}
     assert Code.TIC == b"tic" and isinstance(Code.TIC, bytes)
 
 
@@ -90,18 +108,24 @@ def test_vote_results_are_plain_strings() -> None:
     assert type(result) is str and result == "no"
 
 
-@pytest.mark.parametrize(("cmd", "payload", "match"), [
-    (b"xyz", b"", r"bad b'xyz' frame: expected one of .*unknown command"),
-    (b"tic", A[:15], r"bad b'tic' frame: expected 16 bytes \(!16s\), got 15 bytes"),
-    (b"req", A, r"expected 20 bytes \(!L16s\), got 16 bytes"),
-    (b"vot", b"\x00\x00\x00\x03" + A + b"\x00\x00\x00\x02" + B, r"expected a vote of 0 \(no\) or 1 \(yes\), got 2"),
-    (b"ldr", b"\x00\x00\x00\x01" + A + bytes(4) + b"\x00\x01\x00\x00", r"a TCP port in \[0, 65535\], got 65536"),
-    (b"ann", b"", r"capnp message of at least 8 bytes"),
-    (b"ann", bytes.fromhex(ANN_NO_HEX)[:-8], r"expected a capnp message of 64 bytes, got 56 bytes"),
-    (b"rtc", bytes.fromhex(ANN_NO_HEX), r"expected GroupVote.rtc, got GroupVote.ann"),
-    (b"ann", _capnp(ann=dict(rfvId="X", vote="no")).replace(b"\x01\x00\x00\x00\x00\x00\x00\x00", b"\x07" + bytes(7), 1),
-     r"bad b'ann' frame: expected vote in \('yes', 'no', 'timeout'\), got enum value 7"),
-])
+@pytest.mark.parametrize(
+    ("cmd", "payload", "match"),
+    [
+        (b"xyz", b"", r"bad b'xyz' frame: expected one of .*unknown command"),
+        (b"tic", A[:15], r"bad b'tic' frame: expected 16 bytes \(!16s\), got 15 bytes"),
+        (b"req", A, r"expected 20 bytes \(!L16s\), got 16 bytes"),
+        (b"vot", b"\x00\x00\x00\x03" + A + b"\x00\x00\x00\x02" + B, r"expected a vote of 0 \(no\) or 1 \(yes\), got 2"),
+        (b"ldr", b"\x00\x00\x00\x01" + A + bytes(4) + b"\x00\x01\x00\x00", r"a TCP port in \[0, 65535\], got 65536"),
+        (b"ann", b"", r"capnp message of at least 8 bytes"),
+        (b"ann", bytes.fromhex(ANN_NO_HEX)[:-8], r"expected a capnp message of 64 bytes, got 56 bytes"),
+        (b"rtc", bytes.fromhex(ANN_NO_HEX), r"expected GroupVote.rtc, got GroupVote.ann"),
+        (
+            b"ann",
+            _capnp(ann=dict(rfvId="X", vote="no")).replace(b"\x01\x00\x00\x00\x00\x00\x00\x00", b"\x07" + bytes(7), 1),
+            r"bad b'ann' frame: expected vote in \('yes', 'no', 'timeout'\), got enum value 7",
+        ),
+    ],
+)
 def test_malformed_input_names_command_expected_and_actual(cmd: bytes, payload: bytes, match: str) -> None:
     """Malformed frames raise WireError naming the command, the expectation and what arrived."""
     with pytest.raises(WireError, match=match):
@@ -158,8 +182,10 @@ def test_garbage_payloads(cmd: bytes, payload: bytes) -> None:
 
 
 @settings(max_examples=400, deadline=None)
-@given(case=st.sampled_from([c for c in CASES if c[1] in (b"rfv", b"rcm", b"rtc", b"ann")]),
-       flips=st.lists(st.tuples(st.integers(min_value=0, max_value=10**6), st.integers(0, 255)), min_size=1, max_size=4))
+@given(
+    case=st.sampled_from([c for c in CASES if c[1] in (b"rfv", b"rcm", b"rtc", b"ann")]),
+    flips=st.lists(st.tuples(st.integers(min_value=0, max_value=10**6), st.integers(0, 255)), min_size=1, max_size=4),
+)
 def test_corrupt_capnp(case: tuple[object, bytes, bytes], flips: list[tuple[int, int]]) -> None:
     """Byte-flipped Cap'n Proto payloads decode or raise WireError, never KjException."""
     _event, cmd, payload = case

@@ -46,8 +46,15 @@ def test_every_scenario_field_and_fault_parameter_is_in_the_reference(generator)
 def test_the_reference_names_the_toml_keys(generator) -> None:
     """Fault kinds as TOML spells them; timing by RIAPS model names (or the Python ones)."""
     text, _ = generator.reference_rst()
-    for key in ('``kind = "clock_skew"``', "``offset_s``", "``latency_s``", "``heartbeat`` or ``heartbeat_ms``", "``electionMin``",
-                "``peerTimeout``", "``consensusTimeout``"):
+    for key in (
+        '``kind = "clock_skew"``',
+        "``offset_s``",
+        "``latency_s``",
+        "``heartbeat`` or ``heartbeat_ms``",
+        "``electionMin``",
+        "``peerTimeout``",
+        "``consensusTimeout``",
+    ):
         assert key in text
 
 
@@ -84,7 +91,7 @@ def test_the_toml_keys_the_reference_names_are_the_loaders(generator) -> None:
             plain = key.split("``")[0]
             if " " not in plain:  # "[[group]] tables" and the like are tables, not keys
                 assert f'"{plain}"' in source, f"{cls.__name__}: the loader takes no TOML key {plain!r}"
-    head = source.split('head.done([', 1)[1].split("])", 1)[0]
+    head = source.split("head.done([", 1)[1].split("])", 1)[0]
     taken = {k.strip().strip('"') for k in head.split(",")}
     named = set(generator.TOML_KEYS[Scenario][1].values())
     assert taken <= named, f"[scenario] keys missing from the reference: {taken - named}"

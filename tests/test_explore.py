@@ -41,8 +41,13 @@ def test_planted_double_vote_is_found_shrunk_and_replayed_in_a_fresh_process(tmp
     entry = read_entry(shrunk.path)
     assert entry.violates[0] == "one_leader_per_term"
     out = tmp_path / "replay"
-    done = subprocess.run([sys.executable, "-m", "riaps_sim.cli", "run", str(shrunk.path), "--check", "--out", str(out)],
-                          capture_output=True, text=True, timeout=120, cwd=tmp_path)
+    done = subprocess.run(
+        [sys.executable, "-m", "riaps_sim.cli", "run", str(shrunk.path), "--check", "--out", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=tmp_path,
+    )
     assert done.returncode == 1, done.stdout + done.stderr
     assert "[one_leader_per_term]" in done.stdout
     import hashlib
@@ -132,8 +137,13 @@ def test_a_fixed_leader_with_two_of_five_in_reach_is_reported() -> None:
 
 def test_fixed_keeps_no_leader_in_a_minority_whatever_group_min_size_says() -> None:
     """groupMinSize=2 in a group of five: the two cut off do not elect; the three do (safety over a small groupMinSize)."""
-    scenario = Scenario.group_of(5, Groupie, group=GroupType(name="TheGroup", protocol="fixed"),
-                                 faults=[Partition(at=10, sides=[["n1", "n3"]], mode="drop"), Heal(at=30)], duration=50)
+    scenario = Scenario.group_of(
+        5,
+        Groupie,
+        group=GroupType(name="TheGroup", protocol="fixed"),
+        faults=[Partition(at=10, sides=[["n1", "n3"]], mode="drop"), Heal(at=30)],
+        duration=50,
+    )
     result = run_scenario(scenario, seed=68737479)
     report = result.check()
     assert report.ok, report.violations
@@ -155,7 +165,7 @@ def test_a_leader_crash_meets_the_liveness_bound() -> None:
     assert leader.holds and leader.took_s is not None and 0 < leader.took_s < leader.bound_s
 
 
-BROKEN = '''
+BROKEN = """
 import os
 from riaps_sim import Component, Scenario
 
@@ -175,21 +185,22 @@ class Unbuildable(Component):
         raise RuntimeError("cannot build")
 
 scenario = Scenario.group_of(3, {"raiser": Raiser, "lost": Lost, "unbuildable": Unbuildable}[os.environ["WHICH"]], duration=5)
-'''
+"""
 
 
-@pytest.mark.parametrize("which, says", [
-    ("raiser", "[no_handler_errors]"),
-    ("lost", "[members_joined]"),
-    ("unbuildable", "[components_built]"),
-])
+@pytest.mark.parametrize("which, says", [("raiser", "[no_handler_errors]"), ("lost", "[members_joined]"), ("unbuildable", "[components_built]")])
 def test_check_fails_runs_that_test_nothing_or_raise(tmp_path: Path, which: str, says: str) -> None:
     path = tmp_path / "broken.py"
     path.write_text(BROKEN)
     import os
 
-    done = subprocess.run([sys.executable, "-m", "riaps_sim.cli", "run", str(path), "--check", "--out", str(tmp_path / "out")],
-                          capture_output=True, text=True, timeout=120, env={**os.environ, "WHICH": which})
+    done = subprocess.run(
+        [sys.executable, "-m", "riaps_sim.cli", "run", str(path), "--check", "--out", str(tmp_path / "out")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "WHICH": which},
+    )
     assert done.returncode == 1, done.stdout + done.stderr
     assert says in done.stdout and "SAFETY VIOLATIONS" in done.stdout
     assert (tmp_path / "out" / "summary.txt").exists(), "the run was not completed and saved"
@@ -199,8 +210,10 @@ def test_check_fails_runs_that_test_nothing_or_raise(tmp_path: Path, which: str,
 def test_explore_runs_on_a_dask_cluster(tmp_path: Path) -> None:
     """Any concurrent.futures executor will do: here a dask.distributed LocalCluster's."""
     distributed = pytest.importorskip("distributed")
-    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster, \
-            distributed.Client(cluster) as client:
+    with (
+        distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster,
+        distributed.Client(cluster) as client,
+    ):
         result = explore("leader-crash", 6, seed=5, executor=client.get_executor(), progress=False, shrink_failures=False)
     assert [o.index for o in result.outcomes] == list(range(6))
     local = explore("leader-crash", 6, seed=5, jobs=1, progress=False, shrink_failures=False)
@@ -228,10 +241,12 @@ def test_a_reelection_of_the_same_leader_completes_the_failover() -> None:
     group, ids = "TheGroup.g1", {"a": "aa" * 16, "b": "bb" * 16, "c": "cc" * 16}
     for node, member in ids.items():
         trace.record(0.0, 0.0, node, "m", group, "group_joined", peer=member, detail="fixed")
+
     def lead(t: float, term: int) -> None:
         trace.record(t, t, "a", "m", group, "state", peer=ids["a"], term=term, detail="leader")
         for node in ids:
             trace.record(t + 0.01, t + 0.01, node, "m", group, "leader_elected", peer=ids["a"])
+
     lead(1.0, 1)
     trace.record(5.0, 5.0, "a", "m", group, "state", peer=ids["a"], term=1, detail="follower")
     for node in ids:

@@ -18,9 +18,7 @@ from probes import Probe
 
 from riaps_sim import Scenario, run_scenario
 from riaps_sim.examples import Groupie
-from riaps_sim.faults import (
-    CRASHED, FOLLOWERS, LEADER, ClockSkew, Crash, Delay, Duplicate, Fault, Heal, Loss, Partition, Pause, Restart, leader_plus,
-)
+from riaps_sim.faults import CRASHED, FOLLOWERS, LEADER, ClockSkew, Crash, Delay, Duplicate, Fault, Heal, Loss, Partition, Pause, Restart, leader_plus
 from riaps_sim.model import GroupType
 from riaps_sim.runtime import netns
 from riaps_sim.scenario import NodeSpec

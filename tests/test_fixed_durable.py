@@ -59,8 +59,9 @@ def test_a_hundred_restarts_of_each_role_never_reuse_a_terms_vote_or_a_poll_id()
         node = LEADER if cycle % 2 == 0 else f"n{cycle % 5}"
         faults += [Crash(at=at, node=node), Restart(at=at + 1.5, node=CRASHED)]
         at += 4.0
-    scenario = Scenario.group_of(5, Groupie, {"min_size": 5, "vote_after": 2.0}, group=GroupType(name="TheGroup", protocol="fixed"),
-                                 faults=faults, duration=at + 5.0)
+    scenario = Scenario.group_of(
+        5, Groupie, {"min_size": 5, "vote_after": 2.0}, group=GroupType(name="TheGroup", protocol="fixed"), faults=faults, duration=at + 5.0
+    )
     trace = run_scenario(scenario, seed=9).trace
     restarts = [e for e in trace.select(kind="fault") if (e.detail or "").startswith("restart")]
     assert len(restarts) >= 190, f"only {len(restarts)} restarts happened"

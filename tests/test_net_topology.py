@@ -61,9 +61,7 @@ def test_hosts_get_addresses_clocks_and_their_own_generators() -> None:
     """Addresses run 10.0.0.1 ... 10.0.0.254, 10.0.1.1; generators depend on seed and name only."""
     net = Network(seed=11)
     hosts = [net.add_host(f"h{i}") for i in range(256)]
-    assert [h.address for h in hosts[:2]] + [hosts[253].address, hosts[254].address] == [
-        "10.0.0.1", "10.0.0.2", "10.0.0.254", "10.0.1.1"
-    ]
+    assert [h.address for h in hosts[:2]] + [hosts[253].address, hosts[254].address] == ["10.0.0.1", "10.0.0.2", "10.0.0.254", "10.0.1.1"]
     other = Network(seed=11)
     other.add_host("zz")
     assert other.add_host("h5").random.random() == hosts[5].random.random()

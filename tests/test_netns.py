@@ -72,8 +72,10 @@ def test_namespace_net_and_firewall_rules(netns: None) -> None:
         firewall.apply(Partition(at=0, sides=[["a"]], mode="drop"))
         a, b = net.addresses["a"], net.addresses["b"]
         assert net.rules("a") == [
-            f"-A RSIM -s {b}/32 -p tcp -j REJECT --reject-with tcp-reset", f"-A RSIM -s {b}/32 -j DROP",
-            f"-A RSIM -s {net.addresses['c']}/32 -p tcp -j REJECT --reject-with tcp-reset", f"-A RSIM -s {net.addresses['c']}/32 -j DROP",
+            f"-A RSIM -s {b}/32 -p tcp -j REJECT --reject-with tcp-reset",
+            f"-A RSIM -s {b}/32 -j DROP",
+            f"-A RSIM -s {net.addresses['c']}/32 -p tcp -j REJECT --reject-with tcp-reset",
+            f"-A RSIM -s {net.addresses['c']}/32 -j DROP",
         ]
         assert net.rules("b") == [f"-A RSIM -s {a}/32 -p tcp -j REJECT --reject-with tcp-reset", f"-A RSIM -s {a}/32 -j DROP"]
         firewall.apply(Heal(at=0))

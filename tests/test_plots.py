@@ -92,9 +92,17 @@ def _every_fault_scenario():
 
     mesh = nx.complete_graph([f"n{i}" for i in range(5)])  # link faults name two nodes joined by a link
     nx.set_edge_attributes(mesh, 0.001, "latency")
-    faults = [ClockSkew(at=5, node="n2", offset_s=0.5), Loss(at=8, a="n1", b="n3", rate=0.3), Duplicate(at=9, a="n0", b="n4", rate=0.2),
-              Delay(at=10, a="n0", b="n1", latency_s=0.05), Crash(at=20, node="n1"), Restart(at=30, node="n1"),
-              Partition(at=35, sides=[["n3", "n4"]]), Heal(at=45), Pause(at=50, node="n0", duration_s=3)]
+    faults = [
+        ClockSkew(at=5, node="n2", offset_s=0.5),
+        Loss(at=8, a="n1", b="n3", rate=0.3),
+        Duplicate(at=9, a="n0", b="n4", rate=0.2),
+        Delay(at=10, a="n0", b="n1", latency_s=0.05),
+        Crash(at=20, node="n1"),
+        Restart(at=30, node="n1"),
+        Partition(at=35, sides=[["n3", "n4"]]),
+        Heal(at=45),
+        Pause(at=50, node="n0", duration_s=3),
+    ]
     return dataclasses.replace(Scenario.group_of(5, Groupie, faults=faults, duration=60, seed=1, name="every fault"), topology=mesh)
 
 
@@ -106,8 +114,17 @@ def test_role_timeline_draws_every_fault_kind_and_labels_it() -> None:
     legend = {t.get_text() for t in ax.get_legend().get_texts()}
     assert legend >= {"clock skew", "loss", "duplicate", "delay", "pause", "crash", "restart", "partitioned", "not in group"}
     labels = {t.get_text() for t in ax.texts}
-    assert labels >= {"clock n2 +0.5 s", "loss n1\u2194n3 30%", "duplicate n0\u2194n4 20%", "delay n0\u2194n1 50 ms",
-                      "crash n1", "restart n1", "partition", "heal", "pause n0 3 s"}
+    assert labels >= {
+        "clock n2 +0.5 s",
+        "loss n1\u2194n3 30%",
+        "duplicate n0\u2194n4 20%",
+        "delay n0\u2194n1 50 ms",
+        "crash n1",
+        "restart n1",
+        "partition",
+        "heal",
+        "pause n0 3 s",
+    }
     for text in ax.texts:  # dark text on a white box: legible on any bar
         assert text.get_color() == "#222222" and text.get_bbox_patch().get_facecolor()[:3] == (1.0, 1.0, 1.0)
 
@@ -139,8 +156,14 @@ def test_a_node_is_not_in_the_group_until_it_joins() -> None:
     trace.record(11.0, 11.0, "n0", "c", "G.g", Kind.GROUP_LEFT)
     spans = role_spans(trace, 0.0, 12.0)
     assert spans["n0"] == [(0.0, 11.0, "follower"), (11.0, 12.0, "not in group")]
-    assert spans["n1"] == [(0.0, 5.0, "not in group"), (5.0, 7.0, "follower"), (7.0, 8.0, "leader"), (8.0, 9.0, "down"),
-                           (9.0, 9.5, "not in group"), (9.5, 12.0, "follower")]
+    assert spans["n1"] == [
+        (0.0, 5.0, "not in group"),
+        (5.0, 7.0, "follower"),
+        (7.0, 8.0, "leader"),
+        (8.0, 9.0, "down"),
+        (9.0, 9.5, "not in group"),
+        (9.5, 12.0, "follower"),
+    ]
 
 
 def test_sequence_chart_legend_leader_self_messages_and_relative_time(result) -> None:
@@ -181,9 +204,14 @@ def test_result_plot_displays_once_in_jupyter(tmp_path) -> None:
     import nbformat
     from nbclient import NotebookClient
 
-    book = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(
-        "%matplotlib inline\nfrom riaps_sim import load_scenario, run_scenario\n"
-        "result = run_scenario(load_scenario('default'), until=10)\nresult.plot()")])
+    book = nbformat.v4.new_notebook(
+        cells=[
+            nbformat.v4.new_code_cell(
+                "%matplotlib inline\nfrom riaps_sim import load_scenario, run_scenario\n"
+                "result = run_scenario(load_scenario('default'), until=10)\nresult.plot()"
+            )
+        ]
+    )
     NotebookClient(book, timeout=120, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}).execute()
     images = [o for o in book.cells[0].outputs if "image/png" in o.get("data", {})]
     assert len(images) == 1
@@ -195,9 +223,15 @@ def test_fault_marks_read_every_wording_of_the_trace() -> None:
     from riaps_sim.trace import Trace
 
     trace = Trace()
-    for at, detail in [(1, "clock n2 offset=-0.25 rate=1.001"), (2, "link n0->n4 duplication=0.5"),
-                       (3, "link n0<->n1 latency=Constant(delay=0.002)"), (4, "partition n1,n2 | n0 (drop, one-way)"),
-                       (5, "skipped crash @leader: no leader"), (6, "link n1<->n3 delay+0.05"), (7, "pause n2 for 1.5 s")]:
+    for at, detail in [
+        (1, "clock n2 offset=-0.25 rate=1.001"),
+        (2, "link n0->n4 duplication=0.5"),
+        (3, "link n0<->n1 latency=Constant(delay=0.002)"),
+        (4, "partition n1,n2 | n0 (drop, one-way)"),
+        (5, "skipped crash @leader: no leader"),
+        (6, "link n1<->n3 delay+0.05"),
+        (7, "pause n2 for 1.5 s"),
+    ]:
         trace.record(at + 10.0, None, "network", None, None, Kind.FAULT, detail=detail)
     marks = fault_marks(trace, origin=10.0)
     assert [(m.at, m.kind, m.nodes, m.label) for m in marks] == [

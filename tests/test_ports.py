@@ -13,8 +13,14 @@ import ports
 from worlds import SPEC, TIMED_SPEC, World, publish_until_received
 
 
-def member(world: World, name: str, spec: dict = SPEC, keys: ports.CurveKeys | None = None, identity: bytes | None = None,
-           options: ports.PortOptions | None = None):
+def member(
+    world: World,
+    name: str,
+    spec: dict = SPEC,
+    keys: ports.CurveKeys | None = None,
+    identity: bytes | None = None,
+    options: ports.PortOptions | None = None,
+):
     """A part with its four group ports set up: (part, pub, sub, qry, ans)."""
     part = world.part(name, keys=keys, options=options)
     pub = ports.GroupPubPort(part, f"{name}_pub", spec)
@@ -169,7 +175,7 @@ def test_three_members_fan_out_including_self(world: World) -> None:
 
 def test_send_group_carries_command_and_payload(world: World) -> None:
     """sendGroup puts [cmd, payload] on the wire and recvGroup returns exactly that."""
-    (_, pub, sub, _, _), = mesh(world, ["a"])
+    ((_, pub, sub, _, _),) = mesh(world, ["a"])
     publish_until_received(world, pub, sub)
     pub.sendGroup(b"tic", b"\x01" * 16)
     assert world.wait_readable(sub.getSocket())
@@ -178,7 +184,7 @@ def test_send_group_carries_command_and_payload(world: World) -> None:
 
 def test_pyobj_round_trip(world: World) -> None:
     """send_pyobj pickles and recv_pyobj unpickles."""
-    (_, pub, sub, _, _), = mesh(world, ["a"])
+    ((_, pub, sub, _, _),) = mesh(world, ["a"])
     publish_until_received(world, pub, sub)
     pub.send_pyobj({"reading": 3.5, "unit": "kW"})
     assert world.wait_readable(sub.getSocket())
@@ -187,7 +193,7 @@ def test_pyobj_round_trip(world: World) -> None:
 
 def test_sub_connects_once_per_pub(world: World) -> None:
     """update with a pub already connected does nothing; a float port number is accepted (B22)."""
-    (_, pub, sub, _, _), = mesh(world, ["a"])
+    ((_, pub, sub, _, _),) = mesh(world, ["a"])
     info = pub.getInfo()
     sub.update(info.portHost, float(info.portNum))
     assert sub.connected() == 1
@@ -206,7 +212,7 @@ def test_recv_with_nothing_waiting_raises_eagain(world: World) -> None:
 
 def test_statistics_count_traffic(world: World) -> None:
     """statistics() counts what the port sent and received."""
-    (_, pub, sub, _, _), = mesh(world, ["a"])
+    ((_, pub, sub, _, _),) = mesh(world, ["a"])
     frames = publish_until_received(world, pub, sub)
     assert frames == [b"msg", b"probe"]
     before = pub.statistics().sent
@@ -322,7 +328,7 @@ def test_qry_and_ans_pyobj(world: World) -> None:
 
 def test_timed_frames_stamp_send_and_receive_times(world: World) -> None:
     """A timed group adds an 8-byte native double; the receiver exposes sendTime and recvTime as floats (B2)."""
-    (part, pub, sub, qry, ans), = mesh(world, ["a"], TIMED_SPEC)
+    ((part, pub, sub, qry, ans),) = mesh(world, ["a"], TIMED_SPEC)
     frames = publish_until_received(world, pub, sub)
     assert len(frames) == 3 and len(frames[2]) == 8
     sent = struct.unpack("d", frames[2])[0]

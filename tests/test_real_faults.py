@@ -303,6 +303,7 @@ def test_faults_are_worded_as_the_simulation_words_them() -> None:
 
 # -- real runs with a fault schedule ------------------------------------------------------------------------
 
+
 class DiesAtOnce(Component):
     """A component whose process exits with code 3 when it is activated (a node that dies on its own)."""
 
@@ -345,17 +346,24 @@ def test_every_kind_of_fault_reaches_the_node_processes(tmp_path) -> None:
     run = RealRun([GroupType(name="TheGroup")], tmp_path, seed=2)
     for i in range(3):
         run.add_node(NodePlan(f"n{i}", f"127.0.0.{i + 21}", {"groupie": (Groupie, {})}))
-    schedule = FaultSchedule([
-        Loss(at=1.0, a="n0", b="n1", rate=0.5, one_way=True),
-        ClockSkew(at=1.0, node="n2", offset_s=100.0),
-        Partition(at=3.0, sides=[["n0"], ["n1", "n2"]], mode="drop"),
-        Crash(at=4.0, node="n1"),
-        Restart(at=5.0, node="n1"),
-        Heal(at=7.0),
-    ])
+    schedule = FaultSchedule(
+        [
+            Loss(at=1.0, a="n0", b="n1", rate=0.5, one_way=True),
+            ClockSkew(at=1.0, node="n2", offset_s=100.0),
+            Partition(at=3.0, sides=[["n0"], ["n1", "n2"]], mode="drop"),
+            Crash(at=4.0, node="n1"),
+            Restart(at=5.0, node="n1"),
+            Heal(at=7.0),
+        ]
+    )
     trace = run.run(8.5, schedule)
     assert faults_of(trace) == [
-        "link n0->n1 loss=0.5", "clock n2 offset=100.0 rate=1.0", "partition n0 | n1,n2 (drop)", "crash n1", "restart n1", "heal",
+        "link n0->n1 loss=0.5",
+        "clock n2 offset=100.0 rate=1.0",
+        "partition n0 | n1,n2 (drop)",
+        "crash n1",
+        "restart n1",
+        "heal",
     ]
     t0 = run.t0
     assert t0 is not None

@@ -27,8 +27,17 @@ def test_trace_to_pandas_has_typed_columns(result: riaps_sim.RunResult) -> None:
     frame = result.trace.to_pandas()
     assert len(frame) == len(result.trace)
     assert {c: str(t) for c, t in frame.dtypes.items()} == {
-        "time": "float64", "true_time": "Float64", "node": "string", "component": "string", "group": "string",
-        "kind": "category", "peer": "string", "msg_id": "string", "size": "Int64", "term": "Int64", "detail": "string",
+        "time": "float64",
+        "true_time": "Float64",
+        "node": "string",
+        "component": "string",
+        "group": "string",
+        "kind": "category",
+        "peer": "string",
+        "msg_id": "string",
+        "size": "Int64",
+        "term": "Int64",
+        "detail": "string",
         "data": "object",
     }
     assert set(frame["kind"].cat.categories) == {str(k) for k in Kind}
@@ -62,8 +71,7 @@ def test_slicing_a_trace_gives_a_trace(result: riaps_sim.RunResult) -> None:
 def test_reprs_are_short_and_say_what_matters(result: riaps_sim.RunResult) -> None:
     scenario = load_scenario("default")
     assert repr(scenario) == (
-        "<Scenario 'default': 5 nodes [n0, n1, n2, n3, n4], group TheGroup (riaps), "
-        "20 s partition @leader (hold); 40 s heal, 60 s, seed 1>"
+        "<Scenario 'default': 5 nodes [n0, n1, n2, n3, n4], group TheGroup (riaps), 20 s partition @leader (hold); 40 s heal, 60 s, seed 1>"
     )
     text = repr(result)
     assert text.startswith("<RunResult 'three' (sim, seed 2): 6 s, ") and f"{len(result.trace)} trace events" in text

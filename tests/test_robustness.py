@@ -40,9 +40,9 @@ def is_malformed(frames: list[bytes]) -> bool:
 
 
 FRAME_LISTS = st.lists(
-    st.tuples(st.sampled_from(CODES) | st.binary(max_size=4), st.lists(st.binary(max_size=48), max_size=3)).map(
-        lambda t: [t[0], *t[1]]
-    ).filter(is_malformed),
+    st.tuples(st.sampled_from(CODES) | st.binary(max_size=4), st.lists(st.binary(max_size=48), max_size=3))
+    .map(lambda t: [t[0], *t[1]])
+    .filter(is_malformed),
     min_size=1,
     max_size=12,
 )

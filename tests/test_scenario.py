@@ -114,7 +114,7 @@ def test_toml_scenario_runs(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     "edit, message",
     [
-        (("kind = \"heal\"", "kind = \"explode\""), r"s.toml: fault\[1\].kind: expected one of .*got 'explode'"),
+        (('kind = "heal"', 'kind = "explode"'), r"s.toml: fault\[1\].kind: expected one of .*got 'explode'"),
         (("riaps_sim.examples:Groupie", "riaps_sim.examples:Nobody"), r"node\[0\].components.member.class: cannot import"),
         (("heartbeat = 500", "heartbeat = 5000"), r"group\[0\]: group timing parameters incorrectly ordered"),
         (("at = 20", "when = 20"), r"fault\[1\]: unknown field\(s\) \['when'\]"),
@@ -132,7 +132,9 @@ def test_toml_errors_name_file_and_field(tmp_path: Path, edit: tuple[str, str], 
 def test_python_scenario_file_and_its_errors(tmp_path: Path) -> None:
     """A Python scenario file defines `scenario`; an exception in it names the file and line."""
     good = tmp_path / "good.py"
-    good.write_text("from riaps_sim.scenario import Scenario\nfrom riaps_sim.examples import Groupie\nscenario = Scenario.group_of(3, Groupie, duration=10)\n")
+    good.write_text(
+        "from riaps_sim.scenario import Scenario\nfrom riaps_sim.examples import Groupie\nscenario = Scenario.group_of(3, Groupie, duration=10)\n"
+    )
     assert load_scenario(good).node_names() == ["n0", "n1", "n2"]
     bad = tmp_path / "bad.py"
     bad.write_text("x = 1\ny = undefined_name\n")
@@ -147,7 +149,9 @@ def test_python_scenario_file_and_its_errors(tmp_path: Path) -> None:
 @pytest.mark.slow  # over a quarter of a second (pytest --durations=0)
 def test_cli_run_prints_summary_and_writes_files(tmp_path: Path) -> None:
     """`riaps-sim run default` prints the summary and writes the trace, summary and plot."""
-    result = subprocess.run([sys.executable, "-m", "riaps_sim.cli", "run", "default", "--out", str(tmp_path)], capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        [sys.executable, "-m", "riaps_sim.cli", "run", "default", "--out", str(tmp_path)], capture_output=True, text=True, timeout=120
+    )
     assert result.returncode == 0, result.stderr
     assert "first leader agreed" in result.stdout and "invariants: all hold" in result.stdout
     assert {p.name for p in tmp_path.iterdir()} == {"trace.jsonl", "summary.txt", "roles.png"}

@@ -50,7 +50,11 @@ TOML_MISTAKES = [
     ("misspelt scenario key", ("seed = 2", "sead = 2"), r"\[scenario\]: unknown field\(s\) \['sead'\]"),
     ("duration as words", ("duration = 30", 'duration = "thirty"'), r"\[scenario\].duration: expected a number of seconds, got a string 'thirty'"),
     ("seed as a float", ("seed = 2", "seed = 2.5"), r"\[scenario\].seed: expected an integer seed, got a number 2.5"),
-    ("unknown protocol", ('protocol = "fixed"', 'protocol = "raft"'), r"group\[0\]: .*protocol must be one of \['fixed', 'planted-double-vote', 'riaps'\], got 'raft'"),
+    (
+        "unknown protocol",
+        ('protocol = "fixed"', 'protocol = "raft"'),
+        r"group\[0\]: .*protocol must be one of \['fixed', 'planted-double-vote', 'riaps'\], got 'raft'",
+    ),
     ("unknown group kind", ('name = "TheGroup"', 'name = "TheGroup"\nkind = "mob"'), r"group\[0\]: .*kind must be one of .*got 'mob'"),
     ("misspelt group key", ('protocol = "fixed"', 'protocl = "fixed"'), r"group\[0\]: unknown field\(s\) \['protocl'\]"),
     ("unknown timing name", ("heartbeat = 500", "heartbeet = 500"), r"group\[0\].timing: unknown field\(s\) \['heartbeet'\]"),
@@ -62,16 +66,22 @@ TOML_MISTAKES = [
     ("fault time misspelt", ("at = 20", "when = 20"), r"fault\[1\]: unknown field\(s\) \['when'\]"),
     ("fault needs its node", ('node = "n1"\n', ""), r"fault\[0\]: a clock_skew needs \['node'\]"),
     ("fault on an unknown node", ('node = "n1"', 'node = "n7"'), r"names unknown node\(s\) \['n7'\]"),
-    ("misspelt component argument", ("min_size = 2", "minsize = 2"), r"node\[0\].components.member.args: Groupie\(minsize=...\): .*'minsize'.*accepts \[.*'min_size'"),
+    (
+        "misspelt component argument",
+        ("min_size = 2", "minsize = 2"),
+        r"node\[0\].components.member.args: Groupie\(minsize=...\): .*'minsize'.*accepts \[.*'min_size'",
+    ),
     ("component class missing", ("riaps_sim.examples:Groupie", "riaps_sim.examples:Nobody"), r"node\[0\].components.member.class: cannot import"),
     ("component spec misspelt", ("args = {", "arguments = {"), r"node\[0\].components.member: unknown field\(s\) \['arguments'\]"),
     ("count of zero", ("count = 3", "count = 0"), r"node\[0\].count: expected a count >= 1"),
-    ("no group at all", ("[[group]]\nname = \"TheGroup\"", "[[grp]]\nname = \"TheGroup\""), r"top level: expected at least one \[\[group\]\]"),
+    ("no group at all", ('[[group]]\nname = "TheGroup"', '[[grp]]\nname = "TheGroup"'), r"top level: expected at least one \[\[group\]\]"),
 ]
 
 
 @pytest.mark.parametrize("what, edit, message", TOML_MISTAKES, ids=[m[0] for m in TOML_MISTAKES])
-def test_toml_mistake_names_file_and_field_and_nothing_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, what: str, edit: tuple[str, str], message: str) -> None:
+def test_toml_mistake_names_file_and_field_and_nothing_runs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, what: str, edit: tuple[str, str], message: str
+) -> None:
     assert edit[0] in GOOD, f"the case {what!r} edits nothing"
     path = tmp_path / "s.toml"
     path.write_text(GOOD.replace(*edit, 1))
@@ -99,7 +109,11 @@ def _base(**change: object) -> dict:
 PYTHON_MISTAKES = [
     ("duration as words", lambda: Scenario(**_base(duration="thirty")), r"duration must be a number of seconds, got 'thirty'"),
     ("seed as a string", lambda: Scenario(**_base(seed="7")), r"seed must be an integer, got '7'"),
-    ("unknown protocol", lambda: GroupType(name="G", protocol="raft"), r"protocol must be one of \['fixed', 'planted-double-vote', 'riaps'\], got 'raft'"),
+    (
+        "unknown protocol",
+        lambda: GroupType(name="G", protocol="raft"),
+        r"protocol must be one of \['fixed', 'planted-double-vote', 'riaps'\], got 'raft'",
+    ),
     ("misspelt component argument", lambda: Scenario.group_of(3, Groupie, {"minsize": 2}), r"node 'n0': component 'member': Groupie\(minsize=...\)"),
     ("component args not a mapping", lambda: NodeSpec("n0", {"member": (Groupie, [1, 2])}), r"arguments must be a mapping"),
     ("a group type given as a string", lambda: Scenario(**_base(group_types=("TheGroup",))), r"group_types\[0\] must be a GroupType"),
@@ -116,6 +130,8 @@ def test_python_mistake_says_what_and_where(what: str, build, message: str) -> N
 
 def test_a_python_scenario_file_error_names_the_file_and_line(tmp_path: Path) -> None:
     path = tmp_path / "mine.py"
-    path.write_text("from riaps_sim import Scenario\nfrom riaps_sim.examples import Groupie\n\nscenario = Scenario.group_of(3, Groupie, {'minsize': 2})\n")
+    path.write_text(
+        "from riaps_sim import Scenario\nfrom riaps_sim.examples import Groupie\n\nscenario = Scenario.group_of(3, Groupie, {'minsize': 2})\n"
+    )
     with pytest.raises(ScenarioError, match=rf"{path}: .*node 'n0': component 'member': Groupie\(minsize=...\)"):
         load_scenario(path)

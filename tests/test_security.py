@@ -113,8 +113,9 @@ def receive_until(node: BeaconDiscovery, now: float, predicate, timeout: float =
 
 
 def signed(port: int, name: str, host: str, secret: bytes, rejected: list | None = None, **kwargs) -> BeaconDiscovery:
-    return BeaconDiscovery("App", name, host, port=port, secret=secret, clock=lambda: T0,
-                           on_rejected=None if rejected is None else rejected.append, **kwargs)
+    return BeaconDiscovery(
+        "App", name, host, port=port, secret=secret, clock=lambda: T0, on_rejected=None if rejected is None else rejected.append, **kwargs
+    )
 
 
 class Listener:
@@ -328,7 +329,9 @@ def test_zap_handler_answers_each_request_as_rfc_27_says() -> None:
         assert ask(b"3", b"NULL")[3] == b"400"
         assert ask(b"4", b"PLAIN", b"user", b"password")[3] == b"400"
         assert [(r.port, r.peer, r.mechanism, r.client_key) for r in refused] == [
-            ("g_pub", "10.0.0.9", "CURVE", stranger.public), ("g_pub", "10.0.0.9", "NULL", b""), ("g_pub", "10.0.0.9", "PLAIN", b""),
+            ("g_pub", "10.0.0.9", "CURVE", stranger.public),
+            ("g_pub", "10.0.0.9", "NULL", b""),
+            ("g_pub", "10.0.0.9", "PLAIN", b""),
         ]
         libzmq.send_multipart([b"", b"0.9", b"5"])
         assert zap.socket.poll(5000)
@@ -366,14 +369,31 @@ class SecureNode:
         self.zap = ports.ZapHandler(self.context, keys.allowed, refusals.append)
         self.driver.watch(self.zap.socket, self.zap.handle)
         # 2. signed beacons, stamped and checked against the (unskewed) wall clock
-        self.discovery = BeaconDiscovery("SecureApp", f"n{index}", self.host, port=beacon_port,
-                                         destinations=[("127.255.255.255", beacon_port)],
-                                         secret=keys.beacon_secret, clock=time.time, on_rejected=rejections.append)
+        self.discovery = BeaconDiscovery(
+            "SecureApp",
+            f"n{index}",
+            self.host,
+            port=beacon_port,
+            destinations=[("127.255.255.255", beacon_port)],
+            secret=keys.beacon_secret,
+            clock=time.time,
+            on_rejected=rejections.append,
+        )
         self.driver.watch(self.discovery.fileno(), lambda: self.discovery.receive(time.time()))
         self.driver.call_later(0.0, self._beacon)
         # 3. the node's ports with the application's key pair
-        self.node = Node(f"n{index}", self.host, self.context, self.driver, {"TheGroup": GroupType(name="TheGroup")},
-                         self.discovery, Trace(), seed=index, incarnation=os.getpid(), keys=keys.curve)
+        self.node = Node(
+            f"n{index}",
+            self.host,
+            self.context,
+            self.driver,
+            {"TheGroup": GroupType(name="TheGroup")},
+            self.discovery,
+            Trace(),
+            seed=index,
+            incarnation=os.getpid(),
+            keys=keys.curve,
+        )
         self.member = self.node.add(Groupie(), "groupie")
         self.node.start()
 
@@ -399,6 +419,7 @@ def test_secure_nodes_elect_a_leader_and_refuse_a_stranger(beacon_port: int) -> 
     stranger_context = zmq.Context()
     stranger = curve_client_socket(stranger_context, keys.curve.public)
     try:
+
         def run_until(predicate, timeout: float = 30.0) -> bool:
             deadline = time.monotonic() + timeout
             while time.monotonic() < deadline:

@@ -30,8 +30,9 @@ def _elected(trace) -> bool:
 
 def _endpoints(run: RealRun, timeout_s: float) -> dict[str, tuple[str, int]]:
     """Every member's group pub endpoint, as the beacons tell (signed beacons: read with the run's secret)."""
-    listener = BeaconDiscovery(run.app, "observer", "127.0.0.99", port=run.beacon_port, destinations=[("127.0.0.99", 9)],
-                               secret=run.keys.beacon_secret, clock=time.time)
+    listener = BeaconDiscovery(
+        run.app, "observer", "127.0.0.99", port=run.beacon_port, destinations=[("127.0.0.99", 9)], secret=run.keys.beacon_secret, clock=time.time
+    )
     found: dict[str, tuple[str, int]] = {}
     try:
         deadline = time.monotonic() + timeout_s

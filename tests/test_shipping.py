@@ -146,12 +146,15 @@ def test_notebook_class_runs_for_real_and_in_a_spawn_sweep(tmp_path: Path) -> No
     assert "SWEEP [True, True, True]" in printed, printed
 
 
-SCENARIO_FILE = MEMBER_SOURCE + '''
+SCENARIO_FILE = (
+    MEMBER_SOURCE
+    + """
 from riaps_sim import Scenario
 from riaps_sim.faults import Crash, LEADER
 
 scenario = Scenario.group_of(3, Member, faults=[Crash(at=4, node=LEADER)], duration=9, name="inline")
-'''
+"""
+)
 
 
 @pytest.mark.slow
@@ -160,8 +163,13 @@ def test_py_scenario_with_an_inline_class_runs_for_real_from_the_cli(tmp_path: P
     path = tmp_path / "inline.py"
     path.write_text(SCENARIO_FILE)
     out = tmp_path / "out"
-    done = subprocess.run([sys.executable, "-m", "riaps_sim.cli", "run", str(path), "--mode", "real", "--out", str(out), "--check"],
-                          capture_output=True, text=True, timeout=180, cwd=tmp_path)
+    done = subprocess.run(
+        [sys.executable, "-m", "riaps_sim.cli", "run", str(path), "--mode", "real", "--out", str(out), "--check"],
+        capture_output=True,
+        text=True,
+        timeout=180,
+        cwd=tmp_path,
+    )
     assert done.returncode == 0, done.stdout + done.stderr
     assert "PicklingError" not in done.stderr and "Traceback" not in done.stderr
     trace = Trace.from_jsonl(out / "trace.jsonl")
@@ -187,8 +195,9 @@ def test_readme_python_block_runs_as_a_script_in_real_mode(tmp_path: Path) -> No
     code += "\nprint('FIRST_LEADER', result.summary().first_leader_s is not None, result.mode)\n"
     script = tmp_path / "readme_example.py"
     script.write_text(code)
-    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=240, cwd=tmp_path,
-                          env={**os.environ, "MPLBACKEND": "Agg"})
+    done = subprocess.run(
+        [sys.executable, str(script)], capture_output=True, text=True, timeout=240, cwd=tmp_path, env={**os.environ, "MPLBACKEND": "Agg"}
+    )
     assert done.returncode == 0, done.stdout + done.stderr
     assert "FIRST_LEADER True real" in done.stdout
 
@@ -207,9 +216,16 @@ def test_ctrl_c_stops_every_node_and_keeps_the_partial_run(tmp_path: Path) -> No
     """Ctrl-C (SIGINT to the foreground process group) during a real run: nodes stop, partial trace and
     summary are written, one line is printed, exit status 130, no traceback."""
     out = tmp_path / "out"
-    process = subprocess.Popen([sys.executable, "-m", "riaps_sim.cli", "run", "default", "--mode", "real", "--out", str(out)],
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp_path, start_new_session=True)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "riaps_sim.cli", "run", "default", "--mode", "real", "--out", str(out)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=tmp_path,
+        start_new_session=True,
+    )
     try:
+
         def elected() -> bool:
             return any('"detail":"leader"' in p.read_text() for p in (out / "nodes").glob("n*.jsonl"))
 

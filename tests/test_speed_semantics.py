@@ -23,9 +23,13 @@ DATA = Path(__file__).parent / "data"
 
 def _group32() -> Scenario:
     return Scenario.group_of(
-        32, Groupie, {"ask_leader_every": 3.0, "vote_after": 8.0},
+        32,
+        Groupie,
+        {"ask_leader_every": 3.0, "vote_after": 8.0},
         faults=[Crash(at=12.0, node=LEADER), Partition(at=20.0, sides=[["n1", "n2", "n3"]]), Heal(at=26.0)],
-        duration=32.0, seed=3, name="group32",
+        duration=32.0,
+        seed=3,
+        name="group32",
     )
 
 

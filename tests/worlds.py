@@ -79,7 +79,9 @@ def make_world(name: str) -> World:
     raise ValueError(f"unknown world {name!r}")
 
 
-def publish_until_received(world: World, pub: ports.GroupPubPort, sub: ports.GroupSubPort, payload: bytes = b"probe", timeout: float = 10.0) -> list[bytes]:
+def publish_until_received(
+    world: World, pub: ports.GroupPubPort, sub: ports.GroupSubPort, payload: bytes = b"probe", timeout: float = 10.0
+) -> list[bytes]:
     """Publish *payload* until *sub* receives it, riding out the slow-joiner window; return the frames.
 
     ZeroMQ drops what a PUB sends before a subscriber's connection is up, so the first message

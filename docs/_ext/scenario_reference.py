@@ -37,13 +37,13 @@ NOTES = {
     "Scenario.description": "One line saying what the scenario shows.",
     "Scenario.topology": "An optional networkx graph for the simulation (see the class docstring); not in TOML.",
     "Scenario.keys": "Real world: the application's key material, a folder made by ``riaps-sim keys new`` or an ``AppKeys``; "
-                     "default: fresh keys for each run.",
+    "default: fresh keys for each run.",
     "Scenario.insecure": "Real world: no CURVE, no allow-list, unsigned beacons (for interop with unmodified RIAPS nodes); "
-                         "summaries say it was used.",
+    "summaries say it was used.",
     "Scenario.network": "The simulated LAN (a ``NetworkProfile``, below); default: 0.5 ms links, no loss.",
     "NodeSpec.start_s": "Seconds after the run's time 0 at which the node starts its components (a late joiner).",
     "NetworkProfile.latency": "One-way latency of a message between two hosts: seconds, or a distribution "
-                              "(in TOML ``{ kind = \"uniform\", low = 0.001, high = 0.004 }``).",
+    '(in TOML ``{ kind = "uniform", low = 0.001, high = 0.004 }``).',
     "NetworkProfile.loss": "The probability that a message between two hosts is lost, in [0, 1).",
     "NetworkProfile.reorder": "Whether messages may overtake each other (latency draws are not forced into order).",
     "NetworkProfile.discovery_delay_s": "Seconds simulated discovery takes to tell members about each other.",
@@ -51,17 +51,17 @@ NOTES = {
     "NodeSpec.components": "Instance name to ``(Component subclass, keyword arguments)``.",
     "NodeSpec.address": "The node's IPv4 address in the real world (default: 127.0.0.N on loopback).",
     "Scenario.trace_all": "Simulation only: keep a trace row for every heartbeat (``tic``, ``ldr``) instead of counting them; "
-                          "sequence charts of heartbeats need it.",
+    "sequence charts of heartbeats need it.",
     "at": "Seconds from the start of the run when the fault falls due; give either ``at`` or ``after``.",
     "after": "A trace event kind (``riaps_sim.faults.TRIGGERS``): the fault falls due at the first such event.",
     "delay": "Seconds after the ``after`` event (only with ``after``).",
     "Pause.duration_s": "Seconds the node stays stalled (SIGSTOP, then SIGCONT in the real world).",
     "Partition.sides": "Lists of node names or roles (``@leader``, ``@followers``, ``@leader+K``, ``@crashed``); one list cuts "
-                       "it off from all other nodes.",
+    "it off from all other nodes.",
     "Partition.mode": "``hold`` delays traffic until the heal (TCP under a firewall DROP); ``drop`` loses it.",
     "one_way": "Only traffic from the first to the second side (or from *a* to *b*) is affected.",
     "node": "The node, or a role resolved when the fault falls due: ``@leader`` (the node that leads) or ``@crashed`` "
-            "(the node the latest crash took down).",
+    "(the node the latest crash took down).",
     "ClockSkew.offset_s": "Seconds added to the node's clock.",
     "ClockSkew.rate": "How fast the clock runs: 1.0 is a perfect clock, 1.001 gains a millisecond a second.",
     "a": "One end of the link (a node name).",
@@ -73,13 +73,24 @@ NOTES = {
 
 #: TOML keys of the non-fault classes: (TOML table, key) by field; absent means "not in TOML".
 TOML_KEYS: dict[type, tuple[str, dict[str, str]]] = {
-    Scenario: ("[scenario]", {"name": "name", "duration": "duration", "seed": "seed", "description": "description",
-                              "group_types": "[[group]] tables", "nodes": "[[node]] tables", "faults": "[[fault]] tables",
-                              "keys": "keys", "insecure": "insecure", "network": "[network] table"}),
+    Scenario: (
+        "[scenario]",
+        {
+            "name": "name",
+            "duration": "duration",
+            "seed": "seed",
+            "description": "description",
+            "group_types": "[[group]] tables",
+            "nodes": "[[node]] tables",
+            "faults": "[[fault]] tables",
+            "keys": "keys",
+            "insecure": "insecure",
+            "network": "[network] table",
+        },
+    ),
     NodeSpec: ("[[node]]", {"name": "name", "components": "components", "address": "address", "start_s": "start_s"}),
     NetworkProfile: ("[network]", {"latency": "latency", "loss": "loss", "reorder": "reorder", "discovery_delay_s": "discovery_delay_s"}),
-    GroupType: ("[[group]]", {"name": "name", "kind": "kind", "message": "message", "timed": "timed", "timing": "timing",
-                              "protocol": "protocol"}),
+    GroupType: ("[[group]]", {"name": "name", "kind": "kind", "message": "message", "timed": "timed", "timing": "timing", "protocol": "protocol"}),
     Timing: ("[[group]] timing", {field: f"{model}`` or ``{field}" for model, field in MODEL_NAMES.items()}),
 }
 
@@ -182,14 +193,19 @@ def reference_rst() -> tuple[str, list[str]]:
             rows.append([f"``{field.name}``", f"``{field.type}``", _default(field), toml, text])
         lines.extend(_table(rows, ["field", "type", "default", "TOML", "meaning"]))
         if cls is NodeSpec:
-            lines.extend(["TOML only: ``count = N`` in a ``[[node]]`` table makes N nodes ``<name>0`` .. ``<name>N-1`` with the "
-                          "same components; ``components`` is ``{ instance = { class = \"module:Class\", args = { ... } } }``.", ""])
+            lines.extend(
+                [
+                    "TOML only: ``count = N`` in a ``[[node]]`` table makes N nodes ``<name>0`` .. ``<name>N-1`` with the "
+                    'same components; ``components`` is ``{ instance = { class = "module:Class", args = { ... } } }``.',
+                    "",
+                ]
+            )
         if cls is GroupType:
             lines.extend([f"``kind`` is one of {', '.join(f'``{k}``' for k in GROUP_KINDS)}; ``protocol`` is ``riaps`` or ``fixed``.", ""])
     heading("Faults", "-")
     lines.extend(["In TOML, each ``[[fault]]`` table has ``at``, ``kind`` (the name below) and the keys listed.", ""])
     for kind, cls, keys in fault_classes():
-        heading(f"{cls.__name__} (``kind = \"{kind}\"``)" if kind else f"{cls.__name__} (Python only)", "~")
+        heading(f'{cls.__name__} (``kind = "{kind}"``)' if kind else f"{cls.__name__} (Python only)", "~")
         lines.extend([inspect.cleandoc(cls.__doc__ or ""), ""])
         by_field = {field: key for key, field in keys.items()}
         rows = []
@@ -226,8 +242,13 @@ def setup(app: Any) -> dict[str, Any]:
         """Warn (an error under -W) unless the text became tables: it must be parsed as reStructuredText."""
         found = len(list(container.findall(nodes.table)))
         if found != expected:
-            log.warning("%s made %d tables instead of %d: use it inside {eval-rst} in a MyST page", directive.name, found, expected,
-                        location=directive.get_location())
+            log.warning(
+                "%s made %d tables instead of %d: use it inside {eval-rst} in a MyST page",
+                directive.name,
+                found,
+                expected,
+                location=directive.get_location(),
+            )
 
     class ScenarioReference(SphinxDirective):
         def run(self) -> list[nodes.Node]:

@@ -38,14 +38,34 @@ from .invariants import CHECKS as INVARIANT_CHECKS
 from .invariants import Violation
 
 __all__ = [
-    "LivenessBounds", "LivenessResult", "Report", "one_leader_per_incarnation_term", "poll_opened_before_announced",
-    "no_handler_errors", "components_built", "members_joined", "leader_after_faults", "leader_without_majority_steps_down", "polls_decided",
-    "check_safety", "check_liveness", "check_run", "SAFETY", "LIVENESS",
+    "LivenessBounds",
+    "LivenessResult",
+    "Report",
+    "one_leader_per_incarnation_term",
+    "poll_opened_before_announced",
+    "no_handler_errors",
+    "components_built",
+    "members_joined",
+    "leader_after_faults",
+    "leader_without_majority_steps_down",
+    "polls_decided",
+    "check_safety",
+    "check_liveness",
+    "check_run",
+    "SAFETY",
+    "LIVENESS",
 ]
 
 SAFETY = (
-    "components_built", "members_joined", "one_leader_per_term", "poll_opened_before_announced", "vote_results_agree",
-    "no_delivery_outside_group", "no_callback_after_leaving", "no_crashed_loop", "no_handler_errors",
+    "components_built",
+    "members_joined",
+    "one_leader_per_term",
+    "poll_opened_before_announced",
+    "vote_results_agree",
+    "no_delivery_outside_group",
+    "no_callback_after_leaving",
+    "no_crashed_loop",
+    "no_handler_errors",
 )
 LIVENESS = ("leader_after_faults", "leader_without_majority_steps_down", "polls_decided")
 
@@ -72,7 +92,9 @@ class LivenessBounds:
         return cls(leader_s=peer + 4 * election + 2 * heartbeat, step_down_s=peer + 2 * heartbeat, poll_s=2 * heartbeat)
 
     def __str__(self) -> str:
-        return f"leader within {self.leader_s:g} s of the last fault, step-down within {self.step_down_s:g} s, polls within timeout + {self.poll_s:g} s"
+        return (
+            f"leader within {self.leader_s:g} s of the last fault, step-down within {self.step_down_s:g} s, polls within timeout + {self.poll_s:g} s"
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -269,7 +291,15 @@ def poll_opened_before_announced(trace: Trace) -> list[Violation]:
         if e.kind == Kind.VOTE_REQUESTED:
             opened.add(key)
         elif key not in opened:
-            out.append(Violation("poll_opened_before_announced", e.when, (e.node,), (e,), f"result {e.detail!r} of poll {e.msg_id} of {e.group}, which no leader opened"))
+            out.append(
+                Violation(
+                    "poll_opened_before_announced",
+                    e.when,
+                    (e.node,),
+                    (e,),
+                    f"result {e.detail!r} of poll {e.msg_id} of {e.group}, which no leader opened",
+                )
+            )
             opened.add(key)  # one report per poll
     return out
 
@@ -321,7 +351,9 @@ def _last_fault(trace: Trace) -> float:
     return max((e.when for e in trace.select(kind=Kind.FAULT)), default=0.0)
 
 
-def leader_after_faults(trace: Trace, bounds: Mapping[str, LivenessBounds], end: float, quiet_from: float | None = None) -> tuple[list[LivenessResult], list[Violation]]:
+def leader_after_faults(
+    trace: Trace, bounds: Mapping[str, LivenessBounds], end: float, quiet_from: float | None = None
+) -> tuple[list[LivenessResult], list[Violation]]:
     """How long after the last fault (or *quiet_from*) every live member of each group agreed on one leader."""
     start = _last_fault(trace) if quiet_from is None else quiet_from
     reached: dict[str, float] = {}
@@ -344,7 +376,9 @@ def leader_after_faults(trace: Trace, bounds: Mapping[str, LivenessBounds], end:
     return results, violations
 
 
-def leader_without_majority_steps_down(trace: Trace, bounds: Mapping[str, LivenessBounds], protocols: Mapping[str, str], end: float) -> list[Violation]:
+def leader_without_majority_steps_down(
+    trace: Trace, bounds: Mapping[str, LivenessBounds], protocols: Mapping[str, str], end: float
+) -> list[Violation]:
     """``fixed`` groups: a leader cut off from a majority of the group stops leading within the bound."""
     sides: list[set[str]] = []
     since: dict[tuple[str, str], float] = {}  # (group, leader) -> when it lost its majority
@@ -408,7 +442,15 @@ def polls_decided(trace: Trace, bounds: Mapping[str, LivenessBounds], end: float
                 del open_polls[key]
     for (group, node, poll), (event, deadline) in open_polls.items():
         if deadline <= end:
-            out.append(Violation("polls_decided", deadline, (node,), (event,), f"poll {poll} of {group}, opened at {event.when:.3f} s by {node}, not decided by {deadline:.3f} s"))
+            out.append(
+                Violation(
+                    "polls_decided",
+                    deadline,
+                    (node,),
+                    (event,),
+                    f"poll {poll} of {group}, opened at {event.when:.3f} s by {node}, not decided by {deadline:.3f} s",
+                )
+            )
     return out
 
 
@@ -427,7 +469,9 @@ def _bounds_for(bounds: Mapping[str, LivenessBounds], group: str) -> LivenessBou
     return LivenessBounds.from_timing(Timing())
 
 
-def check_liveness(trace: Trace, group_types: Iterable[GroupType], end: float, quiet_from: float | None = None) -> tuple[list[LivenessResult], list[Violation]]:
+def check_liveness(
+    trace: Trace, group_types: Iterable[GroupType], end: float, quiet_from: float | None = None
+) -> tuple[list[LivenessResult], list[Violation]]:
     """Every liveness check over the run that ended at *end* (seconds, the trace's clock)."""
     types = list(group_types)
     bounds = {g.name: LivenessBounds.from_timing(g.timing) for g in types}

@@ -22,22 +22,25 @@ class MessageCode:
     purpose: str
 
 
-MESSAGE_CODES: dict[str, MessageCode] = {c.code: c for c in [
-    MessageCode("tic", "heartbeat", "PUB to all",
-                "every member, every heartbeat period; members that stay silent for the peer timeout are dropped"),
-    MessageCode("req", "vote request", "PUB to all", "a candidate asks for votes in its new term"),
-    MessageCode("vot", "vote reply", "PUB to all", "a member grants (or refuses) its vote to a candidate"),
-    MessageCode("ldr", "leader heartbeat", "PUB to all",
-                "the leader announces itself, its term and the address of its answer port"),
-    MessageCode("msg", "group message", "PUB to all", "an application message to every member, the sender included"),
-    MessageCode("mtl", "message to leader", "qry to ans", "an application message from a member to the leader"),
-    MessageCode("mfl", "message from leader", "ans to qry", "the leader's application message to one member"),
-    MessageCode("rfv", "request for vote", "qry to ans", "a member asks the leader to poll the group"),
-    MessageCode("rcm", "call for votes", "PUB to all", "the leader publishes the poll to every member"),
-    MessageCode("rtc", "reply to call", "qry to ans", "a member's ballot (yes or no) to the leader"),
-    MessageCode("ann", "poll result", "PUB to all", "the leader announces yes, no or timeout"),
-    MessageCode("mlt", "member leaves", "PUB to all", "a member says goodbye as it leaves the group"),
-]}
+MESSAGE_CODES: dict[str, MessageCode] = {
+    c.code: c
+    for c in [
+        MessageCode(
+            "tic", "heartbeat", "PUB to all", "every member, every heartbeat period; members that stay silent for the peer timeout are dropped"
+        ),
+        MessageCode("req", "vote request", "PUB to all", "a candidate asks for votes in its new term"),
+        MessageCode("vot", "vote reply", "PUB to all", "a member grants (or refuses) its vote to a candidate"),
+        MessageCode("ldr", "leader heartbeat", "PUB to all", "the leader announces itself, its term and the address of its answer port"),
+        MessageCode("msg", "group message", "PUB to all", "an application message to every member, the sender included"),
+        MessageCode("mtl", "message to leader", "qry to ans", "an application message from a member to the leader"),
+        MessageCode("mfl", "message from leader", "ans to qry", "the leader's application message to one member"),
+        MessageCode("rfv", "request for vote", "qry to ans", "a member asks the leader to poll the group"),
+        MessageCode("rcm", "call for votes", "PUB to all", "the leader publishes the poll to every member"),
+        MessageCode("rtc", "reply to call", "qry to ans", "a member's ballot (yes or no) to the leader"),
+        MessageCode("ann", "poll result", "PUB to all", "the leader announces yes, no or timeout"),
+        MessageCode("mlt", "member leaves", "PUB to all", "a member says goodbye as it leaves the group"),
+    ]
+}
 
 
 def meaning(code: str) -> str:

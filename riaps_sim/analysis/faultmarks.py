@@ -18,8 +18,16 @@ __all__ = ["FaultMark", "fault_marks", "FAULT_COLOURS", "STRIP_KINDS"]
 
 #: One colour per fault kind, chosen to read on white and apart from the role colours.
 FAULT_COLOURS = {
-    "partition": "#6a5acd", "heal": "#6a5acd", "crash": "#b22222", "restart": "#1f5fa8",
-    "clock": "#1f77b4", "loss": "#d62728", "duplicate": "#0e8c8c", "delay": "#8c564b", "pause": "#9467bd", "other": "#555555",
+    "partition": "#6a5acd",
+    "heal": "#6a5acd",
+    "crash": "#b22222",
+    "restart": "#1f5fa8",
+    "clock": "#1f77b4",
+    "loss": "#d62728",
+    "duplicate": "#0e8c8c",
+    "delay": "#8c564b",
+    "pause": "#9467bd",
+    "other": "#555555",
 }
 
 #: Faults drawn as a thin strip along the nodes they touch: from their time on, or for their duration.

@@ -16,8 +16,14 @@ from dataclasses import dataclass
 from ..trace import Kind, Trace, TraceEvent
 
 __all__ = [
-    "Violation", "one_leader_per_term", "vote_results_agree", "no_delivery_outside_group",
-    "no_callback_after_leaving", "no_crashed_loop", "check_all", "CHECKS",
+    "Violation",
+    "one_leader_per_term",
+    "vote_results_agree",
+    "no_delivery_outside_group",
+    "no_callback_after_leaving",
+    "no_crashed_loop",
+    "check_all",
+    "CHECKS",
 ]
 
 
@@ -55,7 +61,15 @@ def vote_results_agree(trace: Trace) -> list[Violation]:
     for (group, rfv), events in by_poll.items():
         results = sorted({e.detail or "" for e in events})
         if len(results) > 1:
-            out.append(Violation("vote_results_agree", events[-1].when, tuple(dict.fromkeys(e.node for e in events)), tuple(events), f"poll {rfv} of {group} announced as {results}"))
+            out.append(
+                Violation(
+                    "vote_results_agree",
+                    events[-1].when,
+                    tuple(dict.fromkeys(e.node for e in events)),
+                    tuple(events),
+                    f"poll {rfv} of {group} announced as {results}",
+                )
+            )
     return out
 
 
@@ -99,7 +113,15 @@ def no_callback_after_leaving(trace: Trace) -> list[Violation]:
         elif e.kind == Kind.GROUP_JOINED:
             left_at.pop(key, None)
         elif (e.kind in _CALLBACK_KINDS or (e.kind == Kind.VOTE_ANNOUNCED and e.component is not None)) and key in left_at:
-            out.append(Violation("no_callback_after_leaving", e.when, (e.node,), (e,), f"{e.kind} for {e.component} after it left {e.group} at {left_at[key]:.3f} s"))
+            out.append(
+                Violation(
+                    "no_callback_after_leaving",
+                    e.when,
+                    (e.node,),
+                    (e,),
+                    f"{e.kind} for {e.component} after it left {e.group} at {left_at[key]:.3f} s",
+                )
+            )
     return out
 
 

@@ -14,10 +14,22 @@ from ..trace import Kind, Trace
 from .replay import only_group, parse_sides, replay
 
 __all__ = [
-    "Interval", "Failover", "VoteOutcome",
-    "first_leader_time", "agreed_leader_intervals", "leaderless_intervals", "split_brain_intervals",
-    "failovers", "term_changes", "vote_outcomes", "message_latencies", "drops_by_cause", "message_rates",
-    "GroupTimeline", "group_timeline", "latency_summary",
+    "Interval",
+    "Failover",
+    "VoteOutcome",
+    "first_leader_time",
+    "agreed_leader_intervals",
+    "leaderless_intervals",
+    "split_brain_intervals",
+    "failovers",
+    "term_changes",
+    "vote_outcomes",
+    "message_latencies",
+    "drops_by_cause",
+    "message_rates",
+    "GroupTimeline",
+    "group_timeline",
+    "latency_summary",
 ]
 
 

@@ -14,13 +14,19 @@ from .metrics import message_latencies
 from .replay import parse_sides
 
 __all__ = [
-    "role_timeline", "role_spans", "sequence_chart", "latency_histogram", "topology", "distributions", "state_diagram",
-    "ROLE_COLOURS", "SPLIT_BRAIN_COLOUR", "DIFFERS_COLOUR",
+    "role_timeline",
+    "role_spans",
+    "sequence_chart",
+    "latency_histogram",
+    "topology",
+    "distributions",
+    "state_diagram",
+    "ROLE_COLOURS",
+    "SPLIT_BRAIN_COLOUR",
+    "DIFFERS_COLOUR",
 ]
 
-ROLE_COLOURS = {
-    "not in group": "#f4f4f4", "follower": "#c9d3df", "candidate": "#f2a541", "leader": "#2e8b57", "down": "#404040",
-}
+ROLE_COLOURS = {"not in group": "#f4f4f4", "follower": "#c9d3df", "candidate": "#f2a541", "leader": "#2e8b57", "down": "#404040"}
 SPLIT_BRAIN_COLOUR = "#e0115f"
 
 
@@ -99,8 +105,13 @@ def role_timeline(trace: Trace, ax: Any = None, title: str | None = None, until:
     rows = {n: i for i, n in enumerate(reversed(nodes))}
     for node, node_spans in spans.items():
         for start, stop, role in node_spans:
-            ax.broken_barh([(start, stop - start)], (rows[node] - 0.35, 0.7), facecolor=ROLE_COLOURS.get(role, "#999999"),
-                           edgecolor="#d0d0d0" if role == "not in group" else "none", linewidth=0.6)
+            ax.broken_barh(
+                [(start, stop - start)],
+                (rows[node] - 0.35, 0.7),
+                facecolor=ROLE_COLOURS.get(role, "#999999"),
+                edgecolor="#d0d0d0" if role == "not in group" else "none",
+                linewidth=0.6,
+            )
     marks = fault_marks(trace, t0)
     _draw_partitions(ax, marks, end, rows)
     strips = _draw_fault_strips(ax, marks, end, rows)
@@ -110,8 +121,9 @@ def role_timeline(trace: Trace, ax: Any = None, title: str | None = None, until:
     for start, stop in brains:
         ax.axvspan(start, stop, ymax=1.0, color=SPLIT_BRAIN_COLOUR, alpha=0.10, linewidth=0)
         ax.plot([start, stop], [top + 0.08, top + 0.08], color=SPLIT_BRAIN_COLOUR, linewidth=4, solid_capstyle="butt")
-    lanes = _label_lane(ax, [(m.at, m.label, m.kind) for m in marks]
-                        + [(start, "split brain", "split brain") for start, _ in brains], end, top + 0.25)
+    lanes = _label_lane(
+        ax, [(m.at, m.label, m.kind) for m in marks] + [(start, "split brain", "split brain") for start, _ in brains], end, top + 0.25
+    )
     ax.set_yticks(range(len(nodes)), list(reversed(nodes)))
     ax.set_xlim(0, end)
     ax.set_ylim(-0.6, top + 0.3 + 0.42 * lanes)
@@ -119,8 +131,13 @@ def role_timeline(trace: Trace, ax: Any = None, title: str | None = None, until:
     ax.set_ylabel("node")
     ax.set_title(title or "roles over time")
     ax.spines[["top", "right"]].set_visible(False)
-    ax.legend(handles=_timeline_legend(bool(brains), {m.kind for m in marks}, strips), loc="upper left",
-              bbox_to_anchor=(1.0, 1.0), frameon=False, fontsize=8)
+    ax.legend(
+        handles=_timeline_legend(bool(brains), {m.kind for m in marks}, strips),
+        loc="upper left",
+        bbox_to_anchor=(1.0, 1.0),
+        frameon=False,
+        fontsize=8,
+    )
     return figure
 
 
@@ -212,8 +229,16 @@ def _draw_node_faults(ax: Any, marks: Sequence[Any], rows: Mapping[str, int]) ->
         if mark.kind in ("crash", "restart") and mark.nodes[0] in rows:
             row = rows[mark.nodes[0]]
             ax.plot([mark.at, mark.at], [row - 0.45, row + 0.45], color=FAULT_COLOURS[mark.kind], linewidth=1.2)
-            ax.plot(mark.at, row + 0.45, marker="X" if mark.kind == "crash" else "^", color=FAULT_COLOURS[mark.kind],
-                    markersize=7, markeredgecolor="white", markeredgewidth=0.6, clip_on=False)
+            ax.plot(
+                mark.at,
+                row + 0.45,
+                marker="X" if mark.kind == "crash" else "^",
+                color=FAULT_COLOURS[mark.kind],
+                markersize=7,
+                markeredgecolor="white",
+                markeredgewidth=0.6,
+                clip_on=False,
+            )
 
 
 def _label_lane(ax: Any, labels: Sequence[tuple[float, str, str]], end: float, base: float) -> int:
@@ -231,8 +256,15 @@ def _label_lane(ax: Any, labels: Sequence[tuple[float, str, str]], end: float, b
             lane_ends.append(0.0)
         lane_ends[lane] = at + width
         colour = SPLIT_BRAIN_COLOUR if kind == "split brain" else FAULT_COLOURS.get(kind, FAULT_COLOURS["other"])
-        ax.annotate(text, (at, base + 0.42 * lane), fontsize=7.5, color="#222222", va="bottom", ha="left",
-                    bbox={"boxstyle": "square,pad=0.15", "facecolor": "white", "edgecolor": colour, "linewidth": 0.8})
+        ax.annotate(
+            text,
+            (at, base + 0.42 * lane),
+            fontsize=7.5,
+            color="#222222",
+            va="bottom",
+            ha="left",
+            bbox={"boxstyle": "square,pad=0.15", "facecolor": "white", "edgecolor": colour, "linewidth": 0.8},
+        )
         ax.plot([at, at], [base - 0.2, base + 0.42 * lane], color=colour, linewidth=0.6)
     return len(lane_ends)
 
@@ -276,12 +308,24 @@ def sequence_chart(trace: Trace, since: float, until: float, kinds: Iterable[str
         source = sends.get(e.msg_id) if e.kind == Kind.DELIVER and e.msg_id is not None else None
         if source is not None and e.node in x and source.node in x:
             if source.node == e.node:  # to itself: a loop, so it does not vanish into the lifeline
-                ax.annotate("", xy=(x[e.node] + 0.02, y(e.when) + 0.012 * span), xytext=(x[e.node] + 0.02, y(source.when)),
-                            arrowprops={"arrowstyle": "->", "color": colour, "linewidth": 0.8,
-                                        "connectionstyle": "arc,angleA=0,angleB=0,armA=14,armB=14,rad=3"})
+                ax.annotate(
+                    "",
+                    xy=(x[e.node] + 0.02, y(e.when) + 0.012 * span),
+                    xytext=(x[e.node] + 0.02, y(source.when)),
+                    arrowprops={
+                        "arrowstyle": "->",
+                        "color": colour,
+                        "linewidth": 0.8,
+                        "connectionstyle": "arc,angleA=0,angleB=0,armA=14,armB=14,rad=3",
+                    },
+                )
             else:
-                ax.annotate("", xy=(x[e.node], y(e.when)), xytext=(x[source.node], y(source.when)),
-                            arrowprops={"arrowstyle": "->", "color": colour, "linewidth": 0.8})
+                ax.annotate(
+                    "",
+                    xy=(x[e.node], y(e.when)),
+                    xytext=(x[source.node], y(source.when)),
+                    arrowprops={"arrowstyle": "->", "color": colour, "linewidth": 0.8},
+                )
         elif e.kind == Kind.SEND and e.node in x:
             ax.plot(x[e.node], y(e.when), "o", color=colour, markersize=3)
     ax.set_xticks(range(len(nodes)), nodes)
@@ -310,8 +354,15 @@ def _draw_lifelines(ax: Any, trace: Trace, t0: float, since: float, until: float
         for start, stop, role in node_spans:
             lo, hi = max(start, since), min(stop, until)
             if role == "leader" and hi > lo and node in x:
-                ax.plot([x[node], x[node]], [(lo - since) * scale, (hi - since) * scale], color=ROLE_COLOURS["leader"],
-                        linewidth=4, alpha=0.5, solid_capstyle="butt", zorder=0)
+                ax.plot(
+                    [x[node], x[node]],
+                    [(lo - since) * scale, (hi - since) * scale],
+                    color=ROLE_COLOURS["leader"],
+                    linewidth=4,
+                    alpha=0.5,
+                    solid_capstyle="butt",
+                    zorder=0,
+                )
 
 
 def latency_histogram(trace: Trace, kinds: Iterable[str] | None = None, ax: Any = None, bins: int = 30) -> Any:
@@ -412,23 +463,46 @@ def state_diagram(table: Mapping[Any, Any], ax: Any = None, title: str = "role t
             else:
                 edges.setdefault((role.name, target.name), []).append(key)
     for name, (x, y) in place.items():
-        ax.annotate(name.lower(), (x, y), ha="center", va="center", fontsize=11,
-                    bbox={"boxstyle": "round,pad=0.5", "facecolor": ROLE_COLOURS[name.lower()], "edgecolor": "#333333"})
+        ax.annotate(
+            name.lower(),
+            (x, y),
+            ha="center",
+            va="center",
+            fontsize=11,
+            bbox={"boxstyle": "round,pad=0.5", "facecolor": ROLE_COLOURS[name.lower()], "edgecolor": "#333333"},
+        )
     for (source, target), keys in sorted(edges.items()):
         (x0, y0), (x1, y1) = place[source], place[target]
         changed = any((source, k) in differing for k in keys)
-        ax.annotate("", xy=(x1, y1), xytext=(x0, y0),
-                    arrowprops={"arrowstyle": "-|>", "color": DIFFERS_COLOUR if changed else "#333333", "linewidth": 1.6 if changed else 1.0,
-                                "shrinkA": 28, "shrinkB": 28, "connectionstyle": "arc3,rad=0.18"})
+        ax.annotate(
+            "",
+            xy=(x1, y1),
+            xytext=(x0, y0),
+            arrowprops={
+                "arrowstyle": "-|>",
+                "color": DIFFERS_COLOUR if changed else "#333333",
+                "linewidth": 1.6 if changed else 1.0,
+                "shrinkA": 28,
+                "shrinkB": 28,
+                "connectionstyle": "arc3,rad=0.18",
+            },
+        )
         mx, my = (x0 + x1) / 2, (y0 + y1) / 2
         nx_, ny_ = (y1 - y0), -(x1 - x0)  # the side the arc bends to
-        norm = max((nx_ ** 2 + ny_ ** 2) ** 0.5, 1e-9)
+        norm = max((nx_**2 + ny_**2) ** 0.5, 1e-9)
         cx, cy = mx + 0.22 * nx_ / norm, my + 0.22 * ny_ / norm
         ordered = sorted(keys)
         for i, key in enumerate(ordered):
             hot = (source, key) in differing
-            ax.annotate(key, (cx, cy + 0.085 * ((len(ordered) - 1) / 2 - i)), ha="center", va="center", fontsize=7.5,
-                        color=DIFFERS_COLOUR if hot else "#222222", fontweight="bold" if hot else "normal")
+            ax.annotate(
+                key,
+                (cx, cy + 0.085 * ((len(ordered) - 1) / 2 - i)),
+                ha="center",
+                va="center",
+                fontsize=7.5,
+                color=DIFFERS_COLOUR if hot else "#222222",
+                fontweight="bold" if hot else "normal",
+            )
     ax.set_xlim(-0.6, 2.6)
     ax.set_ylim(-0.7, 1.7)
     ax.set_axis_off()
@@ -442,6 +516,10 @@ def state_diagram(table: Mapping[Any, Any], ax: Any = None, title: str = "role t
         caption += f"; of those, {len(kept_differing)} differ:\n" + "\n".join(f"{r}: {', '.join(keys)}" for r, keys in by_role.items())
     ax.text(1.0, -0.62, caption, ha="center", va="top", fontsize=7.5, color=DIFFERS_COLOUR if kept_differing else "#555555", wrap=True)
     if compare is not None:
-        ax.legend(handles=[Line2D([], [], color=DIFFERS_COLOUR, linewidth=1.6, label="differs from the other protocol")],
-                  loc="upper left", frameon=False, fontsize=8)
+        ax.legend(
+            handles=[Line2D([], [], color=DIFFERS_COLOUR, linewidth=1.6, label="differs from the other protocol")],
+            loc="upper left",
+            frameon=False,
+            fontsize=8,
+        )
     return figure

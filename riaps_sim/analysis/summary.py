@@ -39,11 +39,16 @@ class Summary:
 
     def lines(self, notes: bool = True) -> list[str]:
         """The summary as lines of text (without the *notes* if false)."""
+
         def t(x: float) -> str:
             return f"{x - self.start:7.2f}"
 
         out = [f"{self.title}: group {self.group}, {self.end - self.start:.1f} s"]
-        out.append(f"  first leader agreed {self.first_leader_s:.2f} s after the last member joined" if self.first_leader_s is not None else "  no leader was ever agreed by all members")
+        out.append(
+            f"  first leader agreed {self.first_leader_s:.2f} s after the last member joined"
+            if self.first_leader_s is not None
+            else "  no leader was ever agreed by all members"
+        )
         out.append("  faults:" if self.faults else "  faults: none")
         out += [f"    {t(at)} s  {what}" for at, what in self.faults]
         out.append("  leader agreed by all live members:")

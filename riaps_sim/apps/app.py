@@ -83,8 +83,16 @@ class RiapsApp:
         types = []
         for group in self.model.groups:
             try:
-                types.append(GroupType(name=group.name, kind=group.kind, message=group.message, timed=group.timed,
-                                       timing=Timing.from_model(dict(group.params)), protocol=protocol))
+                types.append(
+                    GroupType(
+                        name=group.name,
+                        kind=group.kind,
+                        message=group.message,
+                        timed=group.timed,
+                        timing=Timing.from_model(dict(group.params)),
+                        protocol=protocol,
+                    )
+                )
             except ValueError as exc:
                 raise AppError(self.model.path, group.line, f"group {group.name}", str(exc)) from None
         return tuple(types)
@@ -120,15 +128,25 @@ class RiapsApp:
             values = actor_arguments(actor, placement, self.deployment)
             for host in placement.hosts or list(parts):
                 if (host, actor.name) in placed:
-                    log.warning("%s:%s: actor %s is already deployed on %s; skipped, as RIAPS skips a repeated actor",
-                                self.deployment.path, placement.line, actor.name, host)
+                    log.warning(
+                        "%s:%s: actor %s is already deployed on %s; skipped, as RIAPS skips a repeated actor",
+                        self.deployment.path,
+                        placement.line,
+                        actor.name,
+                        host,
+                    )
                     continue
                 placed.add((host, actor.name))
                 for instance in actor.instances:
                     component = self.model.components[instance.component]
                     recipe = InstanceRecipe(
-                        app_dir=str(self.folder), app=self.model.name, actor=actor.name, instance=instance.name, component=component,
-                        arguments=component_arguments(component, instance, values, self.model.path), local_messages=actor.locals,
+                        app_dir=str(self.folder),
+                        app=self.model.name,
+                        actor=actor.name,
+                        instance=instance.name,
+                        component=component,
+                        arguments=component_arguments(component, instance, values, self.model.path),
+                        local_messages=actor.locals,
                     )
                     parts[host][f"{actor.name}.{instance.name}"] = (RiapsPart, {"recipe": recipe})
         names = {host: node_name_of(host) for host in parts}
@@ -138,12 +156,25 @@ class RiapsApp:
         return tuple(NodeSpec(names[host], components) for host, components in parts.items())
 
     def scenario(
-        self, *, hosts: int | Sequence[str] | None = None, faults: Sequence[Fault] = (), duration: float = 60.0, seed: int = 0,
-        topology: Any = None, name: str | None = None, protocol: str = "riaps", description: str = "",
+        self,
+        *,
+        hosts: int | Sequence[str] | None = None,
+        faults: Sequence[Fault] = (),
+        duration: float = 60.0,
+        seed: int = 0,
+        topology: Any = None,
+        name: str | None = None,
+        protocol: str = "riaps",
+        description: str = "",
     ) -> Scenario:
         """A scenario running this application: its nodes and groups, plus *faults*, *topology*, *duration* (s), *seed*."""
         return Scenario(
-            name or self.model.name, self.group_types(protocol), self.nodes(hosts), FaultSchedule(faults), duration, seed,
+            name or self.model.name,
+            self.group_types(protocol),
+            self.nodes(hosts),
+            FaultSchedule(faults),
+            duration,
+            seed,
             description or f"RIAPS app {self.model.name} from {self.folder.name}/ deployed by {Path(self.deployment.path).name}",
             topology,
         )

@@ -39,8 +39,17 @@ def building(part: Any) -> Iterator[None]:
         _building.pop()
 
 
-_LEVELS = {"trace": "DEBUG", "debug": "DEBUG", "info": "INFO", "warn": "WARNING", "warning": "WARNING",
-           "err": "ERROR", "error": "ERROR", "critical": "CRITICAL", "off": "CRITICAL"}
+_LEVELS = {
+    "trace": "DEBUG",
+    "debug": "DEBUG",
+    "info": "INFO",
+    "warn": "WARNING",
+    "warning": "WARNING",
+    "err": "ERROR",
+    "error": "ERROR",
+    "critical": "CRITICAL",
+    "off": "CRITICAL",
+}
 
 
 class RiapsLogger:
@@ -98,7 +107,9 @@ class RiapsComponent(Component):
     def __init__(self) -> None:
         if not _building:
             raise BuildError(
-                "<component>", None, type(self).__name__,
+                "<component>",
+                None,
+                type(self).__name__,
                 "a RIAPS component is built by its actor; load the application with Scenario.from_riaps_app instead of calling the class",
             )
         part = _building[-1]

@@ -172,7 +172,9 @@ def actor_arguments(actor: ActorDecl, placement: Placement, deployment: Deployme
     unknown = sorted(set(given) - {f.name for f in actor.formals})
     if unknown:
         raise BuildError(
-            deployment.path, placement.line, f"actor {actor.name}",
+            deployment.path,
+            placement.line,
+            f"actor {actor.name}",
             f"argument(s) {unknown} are not formals of the actor (its formals: {[f.name for f in actor.formals] or 'none'}); "
             "RIAPS would ignore all its arguments",
         )
@@ -191,7 +193,9 @@ def actor_arguments(actor: ActorDecl, placement: Placement, deployment: Deployme
             try:
                 values[formal.name] = type(formal.default)(text)
             except ValueError:
-                raise BuildError(deployment.path, placement.line, where, f"{text!r} is not a {type(formal.default).__name__} like its default") from None
+                raise BuildError(
+                    deployment.path, placement.line, where, f"{text!r} is not a {type(formal.default).__name__} like its default"
+                ) from None
         else:
             values[formal.name] = _infer(text, where)
     return values
@@ -221,7 +225,9 @@ def component_arguments(component: ComponentDecl, instance: InstanceDecl, actor_
         elif formal.has_default and formal.default is not None:
             arguments[formal.name] = formal.default
         else:
-            raise BuildError(path, instance.line, f"instance {instance.name} argument {formal.name}", "has no defined value (no actual and no default)")
+            raise BuildError(
+                path, instance.line, f"instance {instance.name} argument {formal.name}", "has no defined value (no actual and no default)"
+            )
     return arguments
 
 
@@ -232,6 +238,5 @@ def check_deployment(deployment: Deployment, model: AppModel) -> None:
     for placement in deployment.placements:
         if placement.actor not in model.actors:
             raise AppError(
-                deployment.path, placement.line, f"actor {placement.actor}",
-                f"not an actor of app {model.name} (its actors: {sorted(model.actors)})",
+                deployment.path, placement.line, f"actor {placement.actor}", f"not an actor of app {model.name} (its actors: {sorted(model.actors)})"
             )

@@ -59,7 +59,9 @@ def component_class(app_dir: str, app: str, actor: str, type_name: str, node: An
     cls = getattr(module, type_name, None)
     if not (isinstance(cls, type) and issubclass(cls, RiapsComponent)):
         raise AppError(
-            path, None, f"component {type_name}",
+            path,
+            None,
+            f"component {type_name}",
             f"the module defines no class {type_name} derived from riaps.run.comp.Component (module, class and component type share one name in RIAPS)",
         )
     return cls

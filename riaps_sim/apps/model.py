@@ -38,8 +38,19 @@ from .errors import AppError
 from .lexer import Cursor, literal_value, tokenize
 
 __all__ = [
-    "AppModel", "ComponentDecl", "PortDecl", "Formal", "ActorDecl", "InstanceDecl", "Actual", "GroupDecl",
-    "load_model", "parse_model", "MESSAGE_PORTS", "PAIR_PORTS", "INPUT_PORTS",
+    "AppModel",
+    "ComponentDecl",
+    "PortDecl",
+    "Formal",
+    "ActorDecl",
+    "InstanceDecl",
+    "Actual",
+    "GroupDecl",
+    "load_model",
+    "parse_model",
+    "MESSAGE_PORTS",
+    "PAIR_PORTS",
+    "INPUT_PORTS",
 ]
 
 #: Port kinds carrying one message type, and those carrying a (request, reply) pair.
@@ -307,7 +318,9 @@ class _Parser:
             c.take()
             language = c.take()
             if language.text not in ("python", "Python", "py"):
-                raise _unsupported(c, f"{where} in {language.text}", "only Python components run here (C++ components are outside the subset)", language.line)
+                raise _unsupported(
+                    c, f"{where} in {language.text}", "only Python components run here (C++ components are outside the subset)", language.line
+                )
         if c.at("scheduler"):
             raise _unsupported(c, f"{where} scheduler", "handlers run one at a time in the order their events arrive; drop the scheduler clause")
         c.expect("{", where)
@@ -329,7 +342,9 @@ class _Parser:
         token = c.token
         kind = token.text
         if c.at("inside"):
-            raise _unsupported(c, "inside port", "inside ports connect a component to threads it starts itself, and components here never start threads")
+            raise _unsupported(
+                c, "inside port", "inside ports connect a component to threads it starts itself, and components here never start threads"
+            )
         if not c.at("timer", *MESSAGE_PORTS, *PAIR_PORTS):
             raise c.error(where, f"expected a port (timer, pub, sub, req, rep, clt, srv, qry, ans), found {c.describe()}")
         c.take()
@@ -382,7 +397,9 @@ class _Parser:
         if c.accept("local"):
             local.update(self.names(f"{where} local"))
         if c.at("internal"):
-            raise _unsupported(c, f"{where} internal", "internal scope (same actor on the same host only) is not modelled; use local or global messages")
+            raise _unsupported(
+                c, f"{where} internal", "internal scope (same actor on the same host only) is not modelled; use local or global messages"
+            )
         if c.at("uses"):
             raise _unsupported(c, f"{where} uses", "resource limits (cpu, mem, space, net) are not modelled; drop the 'uses' block")
         if c.at("scheduler"):
@@ -469,6 +486,8 @@ def _check_cpp(model: AppModel, folder: Path) -> None:
         library = folder / f"lib{component.name.lower()}.so"
         if library.exists():
             raise AppError(
-                model.path, component.line, f"component {component.name}",
+                model.path,
+                component.line,
+                f"component {component.name}",
                 f"not supported by riaps-sim: {library.name} makes RIAPS run it as a C++ component; only Python components run here",
             )

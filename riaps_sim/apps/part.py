@@ -50,8 +50,14 @@ __all__ = ["InstanceRecipe", "RiapsPart", "PORT_CLASSES"]
 log = logging.getLogger("riaps_sim.apps")
 
 PORT_CLASSES: dict[str, type[ports.AppPort]] = {
-    "pub": ports.PubPort, "sub": ports.SubPort, "req": ports.ReqPort, "rep": ports.RepPort,
-    "clt": ports.CltPort, "srv": ports.SrvPort, "qry": ports.QryPort, "ans": ports.AnsPort,
+    "pub": ports.PubPort,
+    "sub": ports.SubPort,
+    "req": ports.ReqPort,
+    "rep": ports.RepPort,
+    "clt": ports.CltPort,
+    "srv": ports.SrvPort,
+    "qry": ports.QryPort,
+    "ans": ports.AnsPort,
 }
 _PROVIDERS = ("pub", "rep", "srv", "ans")
 _DISPATCH_ORDER = ("sub", "srv", "req", "rep", "qry", "ans", "timer")
@@ -113,10 +119,17 @@ class RiapsPart(Component):
             with building(self):
                 instance = cls(**recipe.arguments)
         except Exception as exc:
-            log.error("node %s: %s(%s) raised in its constructor; the instance is skipped, as RIAPS skips it:\n%s",
-                      services.name, cls.__name__, dict(recipe.arguments), traceback.format_exc())
+            log.error(
+                "node %s: %s(%s) raised in its constructor; the instance is skipped, as RIAPS skips it:\n%s",
+                services.name,
+                cls.__name__,
+                dict(recipe.arguments),
+                traceback.format_exc(),
+            )
             # The node's wording for a component that cannot be built, so the run's checks count it as such.
-            services.record(Kind.ERROR, name, None, detail=f"could not build component {name!r}: {cls.__name__}.__init__ raised {type(exc).__name__}: {exc}")
+            services.record(
+                Kind.ERROR, name, None, detail=f"could not build component {name!r}: {cls.__name__}.__init__ raised {type(exc).__name__}: {exc}"
+            )
             return
         for decl in recipe.component.ports:
             port = self._make_port(decl)

@@ -67,8 +67,13 @@ def _exc(module: types.ModuleType) -> None:
 
     from .errors import BuildError
 
-    for name, value in (("PortError", ports.PortError), ("OperationError", ports.OperationError), ("SetupError", ports.SetupError),
-                        ("BuildError", BuildError), ("StateError", StateError)):
+    for name, value in (
+        ("PortError", ports.PortError),
+        ("OperationError", ports.OperationError),
+        ("SetupError", ports.SetupError),
+        ("BuildError", BuildError),
+        ("StateError", StateError),
+    ):
         setattr(module, name, value)
 
 
@@ -85,8 +90,12 @@ def _package(module: types.ModuleType) -> None:
 
 #: The module names the shim answers, and how each is filled.
 SHIM_MODULES: dict[str, Callable[[types.ModuleType], None]] = {
-    "riaps": _package, "riaps.run": _package, "riaps.run.comp": _comp, "riaps.run.dc": _dc,
-    "riaps.run.exc": _exc, "riaps.run.port": _port,
+    "riaps": _package,
+    "riaps.run": _package,
+    "riaps.run.comp": _comp,
+    "riaps.run.dc": _dc,
+    "riaps.run.exc": _exc,
+    "riaps.run.port": _port,
 }
 _SHIM_ORIGIN = "riaps-sim shim"
 

@@ -157,10 +157,28 @@ def virtualize(module: types.ModuleType, clock: Clock, generator: _random.Random
     node_time = NodeTime(clock, where)
     node_random = NodeRandom(generator, where)
     node_datetime = NodeDatetime(clock)
-    replacements: dict[int, Any] = {id(_time): node_time, id(_random): node_random, id(_datetime): node_datetime,
-                                    id(_datetime.datetime): node_datetime.datetime}
-    for name in ("time", "monotonic", "perf_counter", "process_time", "thread_time", "time_ns", "monotonic_ns",
-                 "perf_counter_ns", "ctime", "localtime", "gmtime", "asctime", "strftime", "sleep"):
+    replacements: dict[int, Any] = {
+        id(_time): node_time,
+        id(_random): node_random,
+        id(_datetime): node_datetime,
+        id(_datetime.datetime): node_datetime.datetime,
+    }
+    for name in (
+        "time",
+        "monotonic",
+        "perf_counter",
+        "process_time",
+        "thread_time",
+        "time_ns",
+        "monotonic_ns",
+        "perf_counter_ns",
+        "ctime",
+        "localtime",
+        "gmtime",
+        "asctime",
+        "strftime",
+        "sleep",
+    ):
         replacements[id(getattr(_time, name))] = getattr(node_time, name)
     rebound = []
     for name, value in list(vars(module).items()):

@@ -9,42 +9,119 @@ The re-exported names below are the public API; the submodules hold the details.
 """
 
 from .commands import (
-    CALLBACKS, TRACE_KINDS, ArmTimer, BindAnswerPort, CancelTimer, Command, Disconnect, FollowLeader, Notify,
-    Publish, Result, SendToLeader, SendToMember, TraceEvent,
+    CALLBACKS,
+    TRACE_KINDS,
+    ArmTimer,
+    BindAnswerPort,
+    CancelTimer,
+    Command,
+    Disconnect,
+    FollowLeader,
+    Notify,
+    Publish,
+    Result,
+    SendToLeader,
+    SendToMember,
+    TraceEvent,
 )
 from .election import FIXED_TABLE, RIAPS_TABLE, TIMERS, Role, Row, differences, format_table, input_key
 from .errors import CoordError, WireError
 from .events import (
-    VOTE_RESULTS, GroupMessage, Heartbeat, Input, LeaderAnnounce, MemberLeave, MessageFromLeader, MessageToLeader,
-    PollAnnounce, PollOpened, PollRequest, PollSpec, RequestVote, VoteCast, VoteReply,
+    VOTE_RESULTS,
+    GroupMessage,
+    Heartbeat,
+    Input,
+    LeaderAnnounce,
+    MemberLeave,
+    MessageFromLeader,
+    MessageToLeader,
+    PollAnnounce,
+    PollOpened,
+    PollRequest,
+    PollSpec,
+    RequestVote,
+    VoteCast,
+    VoteReply,
 )
 from .fixed import FixedProtocol
 from .machine import GroupMachine, RandomLike
 from .membership import Membership
 from .polls import FixedPolls, Poll, PollRules, RiapsPolls
 from .protocol import PROTOCOLS, make_machine
-from .requests import (
-    AnswerPortBound, AnswerPortFailed, AskVote, CastVote, Join, Leave, Post, PostToLeader, PostToMember,
-    SendFailed, TimerFired,
-)
+from .requests import AnswerPortBound, AnswerPortFailed, AskVote, CastVote, Join, Leave, Post, PostToLeader, PostToMember, SendFailed, TimerFired
 from .riaps import RiapsProtocol
 from .timing import Timing
 from .wire import Code, FORMATS, decode, encode
 
 __all__ = [
     # machines
-    "GroupMachine", "RiapsProtocol", "FixedProtocol", "PROTOCOLS", "make_machine", "RandomLike", "Timing",
-    "Role", "Row", "RIAPS_TABLE", "FIXED_TABLE", "TIMERS", "differences", "format_table", "input_key",
-    "Membership", "Poll", "PollRules", "RiapsPolls", "FixedPolls",
+    "GroupMachine",
+    "RiapsProtocol",
+    "FixedProtocol",
+    "PROTOCOLS",
+    "make_machine",
+    "RandomLike",
+    "Timing",
+    "Role",
+    "Row",
+    "RIAPS_TABLE",
+    "FIXED_TABLE",
+    "TIMERS",
+    "differences",
+    "format_table",
+    "input_key",
+    "Membership",
+    "Poll",
+    "PollRules",
+    "RiapsPolls",
+    "FixedPolls",
     # inputs
-    "Input", "PollSpec", "VOTE_RESULTS",
-    "Heartbeat", "RequestVote", "VoteReply", "LeaderAnnounce", "MemberLeave", "GroupMessage", "MessageToLeader",
-    "MessageFromLeader", "PollRequest", "PollOpened", "VoteCast", "PollAnnounce",
-    "TimerFired", "AnswerPortBound", "AnswerPortFailed", "SendFailed",
-    "Join", "Leave", "Post", "PostToLeader", "PostToMember", "AskVote", "CastVote",
+    "Input",
+    "PollSpec",
+    "VOTE_RESULTS",
+    "Heartbeat",
+    "RequestVote",
+    "VoteReply",
+    "LeaderAnnounce",
+    "MemberLeave",
+    "GroupMessage",
+    "MessageToLeader",
+    "MessageFromLeader",
+    "PollRequest",
+    "PollOpened",
+    "VoteCast",
+    "PollAnnounce",
+    "TimerFired",
+    "AnswerPortBound",
+    "AnswerPortFailed",
+    "SendFailed",
+    "Join",
+    "Leave",
+    "Post",
+    "PostToLeader",
+    "PostToMember",
+    "AskVote",
+    "CastVote",
     # commands
-    "Command", "Publish", "SendToLeader", "SendToMember", "FollowLeader", "Disconnect", "BindAnswerPort",
-    "ArmTimer", "CancelTimer", "Notify", "TraceEvent", "Result", "CALLBACKS", "TRACE_KINDS",
+    "Command",
+    "Publish",
+    "SendToLeader",
+    "SendToMember",
+    "FollowLeader",
+    "Disconnect",
+    "BindAnswerPort",
+    "ArmTimer",
+    "CancelTimer",
+    "Notify",
+    "TraceEvent",
+    "Result",
+    "CALLBACKS",
+    "TRACE_KINDS",
     # wire
-    "Code", "FORMATS", "encode", "decode", "WireError", "CoordError",
+    "Code",
+    "FORMATS",
+    "encode",
+    "decode",
+    "WireError",
+    "CoordError",
 ]

@@ -57,5 +57,3 @@ def check_host(owner: str, host: object) -> None:
 def check_port(owner: str, port: object, minimum: int) -> None:
     if not isinstance(port, int) or isinstance(port, bool) or not minimum <= port <= 65535:
         raise ValueError(f"{owner}.port must be an int in [{minimum}, 65535], got {port!r}")
-
-

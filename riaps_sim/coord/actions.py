@@ -19,18 +19,7 @@ from .events import (
     VoteCast,
 )
 from .machine import GroupMachine
-from .requests import (
-    AnswerPortBound,
-    AnswerPortFailed,
-    AskVote,
-    CastVote,
-    Leave,
-    Post,
-    PostToLeader,
-    PostToMember,
-    SendFailed,
-    TimerFired,
-)
+from .requests import AnswerPortBound, AnswerPortFailed, AskVote, CastVote, Leave, Post, PostToLeader, PostToMember, SendFailed, TimerFired
 from .wire import Code, encode
 
 __all__ = ["SharedActions", "RFV_ALPHABET"]
@@ -146,8 +135,12 @@ class SharedActions(GroupMachine):
             self._emit(Result(value=None, reason="no leader"))
             return
         spec = PollSpec(
-            rfv_id="".join(self._rng.choices(RFV_ALPHABET, k=8)), topic=event.topic, kind=event.kind,
-            subject=event.subject, release_s=event.release_s, started_s=now,
+            rfv_id="".join(self._rng.choices(RFV_ALPHABET, k=8)),
+            topic=event.topic,
+            kind=event.kind,
+            subject=event.subject,
+            release_s=event.release_s,
+            started_s=now,
             timeout_s=event.timeout_ms / 1000.0 if event.timeout_ms is not None else 0.0,
         )
         self.known_polls.add(spec.rfv_id)

@@ -40,9 +40,22 @@ from ._checks import check_bytes, check_host, check_port, check_term
 from .wire import Code
 
 __all__ = [
-    "Command", "Publish", "SendToLeader", "SendToMember", "FollowLeader", "Disconnect",
-    "BindAnswerPort", "ArmTimer", "CancelTimer", "Notify", "TraceEvent", "Result",
-    "CALLBACKS", "TRACE_KINDS", "Persist"]
+    "Command",
+    "Publish",
+    "SendToLeader",
+    "SendToMember",
+    "FollowLeader",
+    "Disconnect",
+    "BindAnswerPort",
+    "ArmTimer",
+    "CancelTimer",
+    "Notify",
+    "TraceEvent",
+    "Result",
+    "CALLBACKS",
+    "TRACE_KINDS",
+    "Persist",
+]
 
 #: The component callbacks a ``Notify`` may name, with the meaning of its ``args``. Payloads
 #: (message, topic) are queued by the Group facade for ``recv()`` before the callback runs.
@@ -138,9 +151,7 @@ class ArmTimer(Command):
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not self.name:
             raise ValueError(f"ArmTimer.name must be a non-empty str, got {self.name!r}")
-        if isinstance(self.delay_s, bool) or not isinstance(self.delay_s, (int, float)) or not (
-            math.isfinite(self.delay_s) and self.delay_s >= 0
-        ):
+        if isinstance(self.delay_s, bool) or not isinstance(self.delay_s, (int, float)) or not (math.isfinite(self.delay_s) and self.delay_s >= 0):
             raise ValueError(f"ArmTimer.delay_s must be a finite number of seconds >= 0, got {self.delay_s!r}")
 
 

@@ -48,9 +48,7 @@ import enum
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-__all__ = [
-    "Role", "Row", "Table", "RIAPS_TABLE", "FIXED_TABLE", "TIMERS", "input_key", "differences", "format_table",
-]
+__all__ = ["Role", "Row", "Table", "RIAPS_TABLE", "FIXED_TABLE", "TIMERS", "input_key", "differences", "format_table"]
 
 
 class Role(enum.Enum):
@@ -133,20 +131,22 @@ def _riaps_rows() -> dict[tuple[Role, str], Row]:
     rows = _shared_rows()
     # The ans port stays bound after stepping down and is served in every role (§3.5).
     _every_role(rows, _ANS, _ANS)
-    rows.update({
-        (F, "TimerFired[election]"): Row("_follower_deadline", (F, C)),  # quorum of the live view (B12), leader kept (B10)
-        (F, "RequestVote"): Row("_follower_vote", (F,)),  # votes if votedFor is None, any term (B9); deadline off (B11)
-        (F, "VoteReply"): Row("_ignore", (F,)),
-        (F, "LeaderAnnounce"): Row("_follow_any_leader", (F,)),  # any term, even lower (B9)
-        (C, "TimerFired[election]"): Row("_candidate_timeout", (F,)),
-        (C, "RequestVote"): Row("_candidate_on_request", (C, F)),  # reverting voter keeps no deadline (B11)
-        (C, "VoteReply"): Row("_count_vote", (C, L)),  # any term, any voter, duplicates (B9); live-view majority (B12)
-        (C, "LeaderAnnounce"): Row("_follow_any_leader", (F,)),
-        (L, "TimerFired[leader]"): Row("_leader_heartbeat", (L,)),  # never checks its quorum (B12)
-        (L, "RequestVote"): Row("_ignore", (L,)),  # never yields to a higher term (B6)
-        (L, "VoteReply"): Row("_ignore", (L,)),
-        (L, "LeaderAnnounce"): Row("_leader_yield_same_term", (L, F)),  # only the same term; no lex (B6, B10)
-    })
+    rows.update(
+        {
+            (F, "TimerFired[election]"): Row("_follower_deadline", (F, C)),  # quorum of the live view (B12), leader kept (B10)
+            (F, "RequestVote"): Row("_follower_vote", (F,)),  # votes if votedFor is None, any term (B9); deadline off (B11)
+            (F, "VoteReply"): Row("_ignore", (F,)),
+            (F, "LeaderAnnounce"): Row("_follow_any_leader", (F,)),  # any term, even lower (B9)
+            (C, "TimerFired[election]"): Row("_candidate_timeout", (F,)),
+            (C, "RequestVote"): Row("_candidate_on_request", (C, F)),  # reverting voter keeps no deadline (B11)
+            (C, "VoteReply"): Row("_count_vote", (C, L)),  # any term, any voter, duplicates (B9); live-view majority (B12)
+            (C, "LeaderAnnounce"): Row("_follow_any_leader", (F,)),
+            (L, "TimerFired[leader]"): Row("_leader_heartbeat", (L,)),  # never checks its quorum (B12)
+            (L, "RequestVote"): Row("_ignore", (L,)),  # never yields to a higher term (B6)
+            (L, "VoteReply"): Row("_ignore", (L,)),
+            (L, "LeaderAnnounce"): Row("_leader_yield_same_term", (L, F)),  # only the same term; no lex (B6, B10)
+        }
+    )
     return rows
 
 
@@ -155,20 +155,22 @@ def _fixed_rows() -> dict[tuple[Role, str], Row]:
     for key, action in _ANS.items():  # a former leader's ans port no longer serves
         rows[(L, key)] = Row(action, (L,))
     _every_role(rows, ["TimerFired[poll]"], {"TimerFired[poll]": "_on_poll_timer"})
-    rows.update({
-        (F, "TimerFired[election]"): Row("_follower_deadline_fixed", (F, C)),  # fixed quorum; clears a stale leader
-        (F, "RequestVote"): Row("_vote_by_term", (F,)),  # no vote for lower terms; deadline re-armed
-        (F, "VoteReply"): Row("_ignore", (F,)),
-        (F, "LeaderAnnounce"): Row("_follow_newer_leader", (F,)),  # never a lower term; tie by id
-        (C, "TimerFired[election]"): Row("_candidate_timeout", (F,)),
-        (C, "RequestVote"): Row("_candidate_on_request_fixed", (C, F)),
-        (C, "VoteReply"): Row("_count_vote_once", (C, L)),  # this term, known voters, once each
-        (C, "LeaderAnnounce"): Row("_follow_newer_leader", (C, F)),
-        (L, "TimerFired[leader]"): Row("_leader_heartbeat_checked", (L, F)),  # steps down without a quorum
-        (L, "RequestVote"): Row("_leader_on_request", (L, F)),  # yields to a higher term
-        (L, "VoteReply"): Row("_ignore", (L,)),
-        (L, "LeaderAnnounce"): Row("_leader_on_announce", (L, F)),  # yields to a higher term or a larger id
-    })
+    rows.update(
+        {
+            (F, "TimerFired[election]"): Row("_follower_deadline_fixed", (F, C)),  # fixed quorum; clears a stale leader
+            (F, "RequestVote"): Row("_vote_by_term", (F,)),  # no vote for lower terms; deadline re-armed
+            (F, "VoteReply"): Row("_ignore", (F,)),
+            (F, "LeaderAnnounce"): Row("_follow_newer_leader", (F,)),  # never a lower term; tie by id
+            (C, "TimerFired[election]"): Row("_candidate_timeout", (F,)),
+            (C, "RequestVote"): Row("_candidate_on_request_fixed", (C, F)),
+            (C, "VoteReply"): Row("_count_vote_once", (C, L)),  # this term, known voters, once each
+            (C, "LeaderAnnounce"): Row("_follow_newer_leader", (C, F)),
+            (L, "TimerFired[leader]"): Row("_leader_heartbeat_checked", (L, F)),  # steps down without a quorum
+            (L, "RequestVote"): Row("_leader_on_request", (L, F)),  # yields to a higher term
+            (L, "VoteReply"): Row("_ignore", (L,)),
+            (L, "LeaderAnnounce"): Row("_leader_on_announce", (L, F)),  # yields to a higher term or a larger id
+        }
+    )
     return rows
 
 
@@ -183,8 +185,7 @@ def differences(a: Table, b: Table) -> list[tuple[Role, str, Row | None, Row | N
     is the list of what the ``fixed`` protocol changes.
     """
     keys = sorted(set(a) | set(b), key=lambda k: (ALL.index(k[0]), k[1]))
-    return [(role, key, a.get((role, key)), b.get((role, key))) for role, key in keys
-            if a.get((role, key)) != b.get((role, key))]
+    return [(role, key, a.get((role, key)), b.get((role, key))) for role, key in keys if a.get((role, key)) != b.get((role, key))]
 
 
 def format_table(table: Table) -> str:

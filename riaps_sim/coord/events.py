@@ -17,16 +17,27 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar
 
-from ._checks import (
-    POLL_KINDS, POLL_SUBJECTS, VOTE_RESULTS, check_bytes, check_choice, check_host, check_id, check_port,
-    check_seconds, check_term,
-)
+from ._checks import POLL_KINDS, POLL_SUBJECTS, VOTE_RESULTS, check_bytes, check_choice, check_host, check_id, check_port, check_seconds, check_term
 
 __all__ = [
-    "Input", "PollSpec", "VOTE_RESULTS", "POLL_KINDS", "POLL_SUBJECTS",
+    "Input",
+    "PollSpec",
+    "VOTE_RESULTS",
+    "POLL_KINDS",
+    "POLL_SUBJECTS",
     # remote
-    "Heartbeat", "RequestVote", "VoteReply", "LeaderAnnounce", "MemberLeave", "GroupMessage",
-    "MessageToLeader", "MessageFromLeader", "PollRequest", "PollOpened", "VoteCast", "PollAnnounce",
+    "Heartbeat",
+    "RequestVote",
+    "VoteReply",
+    "LeaderAnnounce",
+    "MemberLeave",
+    "GroupMessage",
+    "MessageToLeader",
+    "MessageFromLeader",
+    "PollRequest",
+    "PollOpened",
+    "VoteCast",
+    "PollAnnounce",
 ]
 
 

@@ -5,9 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any, ClassVar, Protocol, TypeVar
 
-from .commands import (
-    ArmTimer, CancelTimer, Command, Disconnect, FollowLeader, Notify, Persist, Publish, TraceEvent,
-)
+from .commands import ArmTimer, CancelTimer, Command, Disconnect, FollowLeader, Notify, Persist, Publish, TraceEvent
 from .election import Role, Row, Table, input_key
 from .errors import CoordError
 from ._checks import check_id
@@ -76,8 +74,15 @@ class GroupMachine:
     #: Whether term and vote are durable: ``Persist`` goes out before anything else whenever they change.
     DURABLE: ClassVar[bool] = False
 
-    def __init__(self, *, member_id: bytes, rng: RandomLike, timing: Timing | None = None,
-                 group_min_size: int = 2, durable: tuple[int, bytes | None] | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        member_id: bytes,
+        rng: RandomLike,
+        timing: Timing | None = None,
+        group_min_size: int = 2,
+        durable: tuple[int, bytes | None] | None = None,
+    ) -> None:
         check_id(type(self).__name__, "member_id", member_id)
         if not isinstance(group_min_size, int) or isinstance(group_min_size, bool) or group_min_size < 2:
             raise ValueError(f"group_min_size (groupMinSize) must be an int >= 2, got {group_min_size!r}")
@@ -190,18 +195,25 @@ class GroupMachine:
     def snapshot(self) -> dict[str, Any]:
         """Everything that defines the machine's state, as plain values (for tests and notebooks)."""
         return {
-            "role": self.role, "term": self.term, "leader": self.leader, "voted_for": self.voted_for,
-            "votes": self.votes, "voters": tuple(self.voters), "peers": tuple(
-                (m, self.peers.last_heard(m)) for m in self.peers.members()),
+            "role": self.role,
+            "term": self.term,
+            "leader": self.leader,
+            "voted_for": self.voted_for,
+            "votes": self.votes,
+            "voters": tuple(self.voters),
+            "peers": tuple((m, self.peers.last_heard(m)) for m in self.peers.members()),
             "polls": {k: (p.count, p.yes, tuple(p.ballots)) for k, p in self.polls.items()},
-            "following": self.following, "answer_endpoint": self.answer_endpoint, "binding": self.binding,
-            "joined": self.joined, "left": self.left, "timers": dict(self.timers),
+            "following": self.following,
+            "answer_endpoint": self.answer_endpoint,
+            "binding": self.binding,
+            "joined": self.joined,
+            "left": self.left,
+            "timers": dict(self.timers),
         }
 
     def __repr__(self) -> str:
         state = "left" if self.left else self.role.name if self.joined else "not joined"
-        return (f"<{type(self).__name__} {self.member_id.hex()[:8]}.. {state} term={self.term} "
-                f"peers={len(self.peers)}>")
+        return f"<{type(self).__name__} {self.member_id.hex()[:8]}.. {state} term={self.term} peers={len(self.peers)}>"
 
     # ------------------------------------------------------------------ dispatch
 

@@ -58,8 +58,7 @@ class PollRules:
     #: shared timer). False: the machine arms a dedicated ``poll`` timer at the next deadline.
     lazy_expiry = True
 
-    def open(self, spec: PollSpec, requester: bytes, electorate: tuple[bytes, ...], now: float,
-             default_timeout_s: float) -> Poll | None:
+    def open(self, spec: PollSpec, requester: bytes, electorate: tuple[bytes, ...], now: float, default_timeout_s: float) -> Poll | None:
         """A new poll, or None if it is already past its timeout (announced as ``timeout``)."""
         timeout = spec.timeout_s if spec.timeout_s > 0.0 else default_timeout_s
         if not self._in_time(spec, now, timeout):

@@ -14,8 +14,15 @@ __all__ = ["PROTOCOLS", "make_machine"]
 PROTOCOLS: dict[str, type[GroupMachine]] = {"riaps": RiapsProtocol, "fixed": FixedProtocol, DoubleVoteProtocol.name: DoubleVoteProtocol}
 
 
-def make_machine(protocol: str, *, member_id: bytes, rng: RandomLike, timing: Timing | None = None,
-                 group_min_size: int = 2, durable: tuple[int, bytes | None] | None = None) -> GroupMachine:
+def make_machine(
+    protocol: str,
+    *,
+    member_id: bytes,
+    rng: RandomLike,
+    timing: Timing | None = None,
+    group_min_size: int = 2,
+    durable: tuple[int, bytes | None] | None = None,
+) -> GroupMachine:
     """A new machine of the protocol called *protocol* (``'riaps'`` or ``'fixed'``).
 
     Parameters

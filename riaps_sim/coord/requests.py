@@ -9,8 +9,17 @@ from ._checks import POLL_KINDS, POLL_SUBJECTS, check_bytes, check_choice, check
 from .events import Input
 
 __all__ = [
-    "TimerFired", "AnswerPortBound", "AnswerPortFailed", "SendFailed",
-    "Join", "Leave", "Post", "PostToLeader", "PostToMember", "AskVote", "CastVote",
+    "TimerFired",
+    "AnswerPortBound",
+    "AnswerPortFailed",
+    "SendFailed",
+    "Join",
+    "Leave",
+    "Post",
+    "PostToLeader",
+    "PostToMember",
+    "AskVote",
+    "CastVote",
 ]
 
 

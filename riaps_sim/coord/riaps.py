@@ -40,7 +40,6 @@ class RiapsProtocol(SharedActions):
     TABLE: ClassVar[Table] = RIAPS_TABLE
     POLLS: ClassVar[PollRules] = RiapsPolls()
 
-
     # ------------------------------------------------------------------ follower
 
     def _follower_deadline(self, event: TimerFired, now: float) -> None:

@@ -54,10 +54,7 @@ class Timing:
             value = getattr(self, f.name)
             if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
                 raise ValueError(f"Timing.{f.name} must be a positive int of milliseconds, got {value!r}")
-        h, lo, hi, peer, cons = (
-            self.heartbeat_ms, self.election_min_ms, self.election_max_ms, self.peer_timeout_ms,
-            self.consensus_timeout_ms,
-        )
+        h, lo, hi, peer, cons = (self.heartbeat_ms, self.election_min_ms, self.election_max_ms, self.peer_timeout_ms, self.consensus_timeout_ms)
         if not (h < lo < hi < peer and cons < hi):
             raise ValueError(
                 "group timing parameters incorrectly ordered: need heartbeat < electionMin < electionMax < "

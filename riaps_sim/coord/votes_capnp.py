@@ -92,10 +92,12 @@ def _read(cmd: bytes, payload: bytes, want: str) -> dict[str, Any]:
             body = getattr(msg, want)
             if want == "rfv":
                 return {
-                    "rfv_id": str(body.rfvId), "topic": bytes(body.topic),
+                    "rfv_id": str(body.rfvId),
+                    "topic": bytes(body.topic),
                     "kind": _enum(cmd, "kind", body.kind, POLL_KINDS),
                     "subject": _enum(cmd, "subject", body.subject, POLL_SUBJECTS),
-                    "release_s": float(body.release), "started_s": float(body.started),
+                    "release_s": float(body.release),
+                    "started_s": float(body.started),
                     "timeout_s": float(body.timeout),
                 }
             return {"rfv_id": str(body.rfvId), "vote": _enum(cmd, "vote", body.vote, VOTE_RESULTS)}

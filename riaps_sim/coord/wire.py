@@ -21,14 +21,26 @@ from __future__ import annotations
 
 import enum
 import ipaddress
+from typing import cast
 import struct
 from collections.abc import Callable
 
 from . import votes_capnp
 from .errors import WireError
 from .events import (
-    GroupMessage, Heartbeat, Input, LeaderAnnounce, MemberLeave, MessageFromLeader, MessageToLeader,
-    PollAnnounce, PollOpened, PollRequest, RequestVote, VoteCast, VoteReply,
+    GroupMessage,
+    Heartbeat,
+    Input,
+    LeaderAnnounce,
+    MemberLeave,
+    MessageFromLeader,
+    MessageToLeader,
+    PollAnnounce,
+    PollOpened,
+    PollRequest,
+    RequestVote,
+    VoteCast,
+    VoteReply,
 )
 
 __all__ = ["Code", "FORMATS", "WireError", "encode", "decode", "NO_LEADER_PORT"]
@@ -57,13 +69,7 @@ class Code(bytes, enum.Enum):
 
 
 #: The struct format of each fixed-layout payload, named once.
-FORMATS: dict[Code, str] = {
-    Code.TIC: "!16s",
-    Code.REQ: "!L16s",
-    Code.VOT: "!L16sL16s",
-    Code.LDR: "!L16sLL",
-    Code.MLT: "!16s",
-}
+FORMATS: dict[Code, str] = {Code.TIC: "!16s", Code.REQ: "!L16s", Code.VOT: "!L16sL16s", Code.LDR: "!L16sLL", Code.MLT: "!16s"}
 _STRUCTS = {code: struct.Struct(fmt) for code, fmt in FORMATS.items()}
 
 #: ``ldr`` with this port means "no leader" (never sent by the reference, accepted).
@@ -156,9 +162,7 @@ def _ldr(payload: bytes, sender: bytes) -> Input:
     term, leader, host, port = _unpack(Code.LDR, payload)
     if port > 65535:  # type: ignore[operator]
         raise WireError(Code.LDR, "a TCP port in [0, 65535]", f"{port}")
-    return LeaderAnnounce(
-        term=term, leader=leader, host=str(ipaddress.IPv4Address(host)), port=port  # type: ignore[arg-type]
-    )
+    return LeaderAnnounce(term=cast(int, term), leader=cast(bytes, leader), host=str(ipaddress.IPv4Address(host)), port=cast(int, port))
 
 
 def _rfv(payload: bytes, sender: bytes) -> Input:

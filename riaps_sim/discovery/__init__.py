@@ -4,6 +4,14 @@ from .beacon import DEFAULT_BEACON_PORT, BeaconDiscovery, BeaconRejection, Beaco
 from .directory import PROVIDER_OF, Directory, Endpoint, Watcher, message_port_key
 
 __all__ = [
-    "BeaconDiscovery", "BeaconRejection", "BeaconStatistics", "DEFAULT_BEACON_PORT", "Directory", "Endpoint", "PROVIDER_OF",
-    "Watcher", "broadcast_address", "message_port_key",
+    "BeaconDiscovery",
+    "BeaconRejection",
+    "BeaconStatistics",
+    "DEFAULT_BEACON_PORT",
+    "Directory",
+    "Endpoint",
+    "PROVIDER_OF",
+    "Watcher",
+    "broadcast_address",
+    "message_port_key",
 ]

@@ -49,14 +49,7 @@ from pathlib import Path
 
 from .directory import Directory, Endpoint
 
-__all__ = [
-    "BeaconDiscovery",
-    "BeaconRejection",
-    "BeaconStatistics",
-    "DEFAULT_BEACON_PORT",
-    "DEFAULT_WINDOW_S",
-    "broadcast_address",
-]
+__all__ = ["BeaconDiscovery", "BeaconRejection", "BeaconStatistics", "DEFAULT_BEACON_PORT", "DEFAULT_WINDOW_S", "broadcast_address"]
 
 log = logging.getLogger("riaps_sim.discovery")
 
@@ -380,7 +373,7 @@ class BeaconDiscovery:
             if not datagram.startswith(MAGIC):
                 self._reject(sender, "no RIAPS-SIM/1 prefix", malformed=True)
                 return None
-            content = datagram[len(MAGIC):]
+            content = datagram[len(MAGIC) :]
         if content == self._own_content:  # this node's own broadcast, heard back
             return None
         repeat = self._decoded.get(content)
@@ -414,7 +407,7 @@ class BeaconDiscovery:
         """The content of a signed beacon that verifies, or ``None`` (rejected, or another application's)."""
         if not datagram.startswith(MAGIC_SIGNED):
             if datagram.startswith(MAGIC):
-                self._reject(sender, "no MAC: an unsigned beacon, and this node takes signed ones only", _claimed_node(datagram[len(MAGIC):]))
+                self._reject(sender, "no MAC: an unsigned beacon, and this node takes signed ones only", _claimed_node(datagram[len(MAGIC) :]))
                 return None
             self._reject(sender, "no RIAPS-SIM/2 prefix", malformed=True)
             return None
@@ -426,7 +419,7 @@ class BeaconDiscovery:
             self._stats["foreign"] += 1
             return None
         header = datagram[: len(MAGIC_SIGNED) + _HEADER.size]
-        mac = datagram[len(header):_SIGNED_PREFIX]
+        mac = datagram[len(header) : _SIGNED_PREFIX]
         content = datagram[_SIGNED_PREFIX:]
         expected = hmac.new(self._mac_key, header + content, hashlib.sha256).digest()
         if not hmac.compare_digest(mac, expected):

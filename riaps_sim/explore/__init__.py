@@ -33,8 +33,17 @@ from .schedules import DEFAULT_KINDS, FAULT_KINDS, LINK_KINDS, ScheduleSpace, dr
 from .shrink import shrink
 
 __all__ = [
-    "explore", "replay_corpus", "ExploreResult", "Shrunk", "ReplayResult", "Outcome", "ScheduleSpace",
-    "FAULT_KINDS", "LINK_KINDS", "DEFAULT_KINDS", "schedule_for",
+    "explore",
+    "replay_corpus",
+    "ExploreResult",
+    "Shrunk",
+    "ReplayResult",
+    "Outcome",
+    "ScheduleSpace",
+    "FAULT_KINDS",
+    "LINK_KINDS",
+    "DEFAULT_KINDS",
+    "schedule_for",
 ]
 
 
@@ -89,10 +98,14 @@ class ExploreResult:
         if times:
             ordered = sorted(times)
             p95 = statistics.quantiles(ordered, n=20, method="inclusive")[-1] if len(ordered) > 1 else ordered[0]
-            out.append(f"  leader after the last fault: p50 {statistics.median(ordered):.3f} s, p95 {p95:.3f} s, max {ordered[-1]:.3f} s ({len(times)}/{n} runs)")
+            out.append(
+                f"  leader after the last fault: p50 {statistics.median(ordered):.3f} s, p95 {p95:.3f} s, max {ordered[-1]:.3f} s ({len(times)}/{n} runs)"
+            )
         for s in self.shrunk:
             where = f" -> {s.path}" if s.path else ""
-            out.append(f"  shrunk schedule {s.outcome.index} ({', '.join(s.outcome.properties)}): {s.original_faults} -> {len(s.faults)} faults in {s.runs} runs{where}")
+            out.append(
+                f"  shrunk schedule {s.outcome.index} ({', '.join(s.outcome.properties)}): {s.original_faults} -> {len(s.faults)} faults in {s.runs} runs{where}"
+            )
         return out
 
     def __str__(self) -> str:
@@ -209,8 +222,18 @@ def _keep(shrunk: Shrunk, base: Scenario, source: str | Path | Scenario, corpus:
         return shrunk
     final = shrunk.outcome
     note = f"Schedule {final.index} of the exploration, shrunk from {shrunk.original_faults} to {len(shrunk.faults)} faults in {shrunk.runs} runs."
-    path = write_entry(corpus, source if not isinstance(source, Scenario) else base, base.group_types, final.faults, final.seed,
-                       final.duration_s, final.quiet_from, final.properties, final.digest, note)
+    path = write_entry(
+        corpus,
+        source if not isinstance(source, Scenario) else base,
+        base.group_types,
+        final.faults,
+        final.seed,
+        final.duration_s,
+        final.quiet_from,
+        final.properties,
+        final.digest,
+        note,
+    )
     return Shrunk(final, shrunk.original_faults, shrunk.faults, shrunk.runs, path)
 
 
@@ -223,7 +246,9 @@ def _shrink_one(base: Scenario, space: ScheduleSpace, outcome: Outcome, budget: 
         return target in run.properties
 
     smallest, runs = shrink(phase, fails, budget)
-    final = run_schedule(base, smallest + quiet_tail(smallest, space.fault_phase_s), outcome.seed, space.fault_phase_s, space.duration_s, outcome.index)
+    final = run_schedule(
+        base, smallest + quiet_tail(smallest, space.fault_phase_s), outcome.seed, space.fault_phase_s, space.duration_s, outcome.index
+    )
     return Shrunk(final, len(phase), tuple(smallest), runs, None)
 
 

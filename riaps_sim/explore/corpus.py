@@ -49,15 +49,25 @@ def _source_line(source: str | Path | Scenario, folder: Path) -> str:
     return f"load_scenario({text!r})"
 
 
-def write_entry(folder: Path, source: str | Path | Scenario, group_types: Sequence[GroupType], faults: Sequence[Fault],
-                seed: int, duration_s: float, quiet_from: float, violates: Sequence[str], digest: str, note: str = "") -> Path:
+def write_entry(
+    folder: Path,
+    source: str | Path | Scenario,
+    group_types: Sequence[GroupType],
+    faults: Sequence[Fault],
+    seed: int,
+    duration_s: float,
+    quiet_from: float,
+    violates: Sequence[str],
+    digest: str,
+    note: str = "",
+) -> Path:
     """Write one corpus file to *folder*; its name says the first property it violates and its seed."""
     folder.mkdir(parents=True, exist_ok=True)
     expected = {"violates": list(violates), "digest": digest, "quiet_from": quiet_from}
     key = hashlib.sha256(repr((list(faults), seed, [g.protocol for g in group_types])).encode()).hexdigest()[:8]
     path = folder / f"{(violates or ['ok'])[0]}-seed{seed}-{key}.py"
     fault_lines = "".join(f"        {f!r},\n" for f in faults)
-    body = f'''"""riaps-sim explore: a schedule that violates {', '.join(violates) or 'nothing'}.
+    body = f'''"""riaps-sim explore: a schedule that violates {", ".join(violates) or "nothing"}.
 
 {note}
 Replay it bit for bit: riaps-sim run {path.name} --check

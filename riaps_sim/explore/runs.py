@@ -59,7 +59,9 @@ def trace_digest(trace: Trace) -> str:
     return digest.hexdigest()
 
 
-def run_schedule(scenario: Scenario | ByValue[Scenario], faults: Sequence[Fault], seed: int, quiet_from: float, duration_s: float, index: int = 0) -> Outcome:
+def run_schedule(
+    scenario: Scenario | ByValue[Scenario], faults: Sequence[Fault], seed: int, quiet_from: float, duration_s: float, index: int = 0
+) -> Outcome:
     """Simulate *scenario* with *faults* and *seed* for *duration_s*; check safety and liveness."""
     from ..runner import run_scenario
 
@@ -77,5 +79,14 @@ def run_schedule(scenario: Scenario | ByValue[Scenario], faults: Sequence[Fault]
     finally:
         quiet.setLevel(level)
     report = check_run(result.trace, run.group_types, end=duration_s, quiet_from=quiet_from)
-    return Outcome(index, seed, tuple(run.faults), quiet_from, duration_s, tuple(report.violations), tuple(report.liveness),
-                   trace_digest(result.trace), time.perf_counter() - started)
+    return Outcome(
+        index,
+        seed,
+        tuple(run.faults),
+        quiet_from,
+        duration_s,
+        tuple(report.violations),
+        tuple(report.liveness),
+        trace_digest(result.trace),
+        time.perf_counter() - started,
+    )

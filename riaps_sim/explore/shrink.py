@@ -26,7 +26,7 @@ def ddmin(items: list[Fault], fails: Fails) -> list[Fault]:
     chunks = 2
     while len(items) >= 2:
         size = max(1, len(items) // chunks)
-        parts = [items[i:i + size] for i in range(0, len(items), size)]
+        parts = [items[i : i + size] for i in range(0, len(items), size)]
         reduced = False
         for i in range(len(parts)):
             complement = [f for j, part in enumerate(parts) if j != i for f in part]
@@ -80,7 +80,7 @@ def shrink(faults: Sequence[Fault], fails: Fails, budget: int = 300) -> tuple[li
     current = normalise(ddmin(current, check))
     for index in range(len(current)):
         for variant in _simpler_values(current[index]):
-            candidate = current[:index] + [variant] + current[index + 1:]
+            candidate = current[:index] + [variant] + current[index + 1 :]
             if check(candidate):
                 current = normalise(candidate)
                 break

@@ -66,10 +66,7 @@ def parse_endpoint(endpoint: str, allow_wildcard_port: bool = False) -> tuple[st
     if not sep:
         raise zmq.ZMQError(zmq.EINVAL, f"invalid endpoint {endpoint!r}: expected 'tcp://host:port'")
     if transport != "tcp":
-        raise zmq.ZMQError(
-            zmq.EPROTONOSUPPORT,
-            f"transport {transport!r} in {endpoint!r} is not simulated; use tcp://host:port",
-        )
+        raise zmq.ZMQError(zmq.EPROTONOSUPPORT, f"transport {transport!r} in {endpoint!r} is not simulated; use tcp://host:port")
     host, sep, port_text = rest.rpartition(":")
     if not sep or not host:
         raise zmq.ZMQError(zmq.EINVAL, f"invalid endpoint {endpoint!r}: expected 'tcp://host:port'")

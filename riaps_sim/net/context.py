@@ -53,10 +53,7 @@ class SimContext:
             raise zmq.ZMQError(zmq.ETERM, f"the context of host {self.host.name!r} is terminated (crashed or closed)")
         cls = SOCKET_CLASSES.get(socket_type)
         if cls is None:
-            raise zmq.ZMQError(
-                zmq.EINVAL,
-                f"socket type {socket_type!r} is not simulated; use zmq.PUB, SUB, DEALER, ROUTER or PAIR",
-            )
+            raise zmq.ZMQError(zmq.EINVAL, f"socket type {socket_type!r} is not simulated; use zmq.PUB, SUB, DEALER, ROUTER or PAIR")
         sock = cls(self)
         self._sockets[sock] = None
         return sock

@@ -110,8 +110,15 @@ class Fault:
     get a ``FaultNote`` when it is applied and when it is undone.
     """
 
-    def __init__(self, network: Network, kind: str, description: str, apply: Callable[[], Callable[[], None]],
-                 hosts: tuple[Hashable, ...] = (), partition: Partition | None = None) -> None:
+    def __init__(
+        self,
+        network: Network,
+        kind: str,
+        description: str,
+        apply: Callable[[], Callable[[], None]],
+        hosts: tuple[Hashable, ...] = (),
+        partition: Partition | None = None,
+    ) -> None:
         self.network = network
         self.kind = kind
         self.description = description
@@ -186,8 +193,15 @@ class FaultsMixin:
         else:
             self.wire.call_later(at - now, action)
 
-    def _fault(self, kind: str, description: str, apply: Callable[[], Callable[[], None]], at: float | None,
-               hosts: tuple[Hashable, ...] = (), partition: Partition | None = None) -> Fault:
+    def _fault(
+        self,
+        kind: str,
+        description: str,
+        apply: Callable[[], Callable[[], None]],
+        at: float | None,
+        hosts: tuple[Hashable, ...] = (),
+        partition: Partition | None = None,
+    ) -> Fault:
         fault = Fault(self, kind, description, apply, hosts, partition)  # type: ignore[arg-type]
         self.faults.append(fault)
         self.schedule(at, fault.fire)
@@ -285,7 +299,9 @@ class FaultsMixin:
 
     # -- links ---------------------------------------------------------------------------------------
 
-    def set_link(self, a: Hashable, b: Hashable, *, latency: Any = _UNSET, bandwidth: Any = _UNSET, one_way: bool = False, at: float | None = None) -> Fault:
+    def set_link(
+        self, a: Hashable, b: Hashable, *, latency: Any = _UNSET, bandwidth: Any = _UNSET, one_way: bool = False, at: float | None = None
+    ) -> Fault:
         """Change the latency (seconds or ``Latency``) and/or bandwidth (bits/s, None) of edge *a*–*b*."""
         changes: dict[str, Any] = {}
         if latency is not _UNSET:
@@ -325,8 +341,17 @@ class FaultsMixin:
 
         return self._fault("link", f"link {a}{'->' if one_way else '<->'}{b} {text}", apply, at, hosts=(a, b))
 
-    def impair(self, a: Hashable, b: Hashable, *, loss: float | None = None, duplication: float | None = None,
-               extra_delay: float | None = None, one_way: bool = False, at: float | None = None) -> Fault:
+    def impair(
+        self,
+        a: Hashable,
+        b: Hashable,
+        *,
+        loss: float | None = None,
+        duplication: float | None = None,
+        extra_delay: float | None = None,
+        one_way: bool = False,
+        at: float | None = None,
+    ) -> Fault:
         """Impair every message from host *a* to host *b* (and back unless *one_way*), whatever route it takes.
 
         *loss* and *duplication* are probabilities, *extra_delay* seconds added to the route's

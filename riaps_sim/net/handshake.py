@@ -178,8 +178,12 @@ class Connection:
             return
         credentials = (_key(self.client.option_set(zmq.CURVE_PUBLICKEY, b"")) or b"",) if mechanism == b"CURVE" else ()
         zap.request(
-            bytes(server.getsockopt(zmq.ZAP_DOMAIN)), here.address, bytes(self.client.option_set(zmq.IDENTITY, b"")),
-            mechanism, credentials, lambda status: self._authenticated(attempt, server, d2, status),
+            bytes(server.getsockopt(zmq.ZAP_DOMAIN)),
+            here.address,
+            bytes(self.client.option_set(zmq.IDENTITY, b"")),
+            mechanism,
+            credentials,
+            lambda status: self._authenticated(attempt, server, d2, status),
         )
 
     def _authenticated(self, attempt: int, server: SimSocket, d2: float, status: bytes) -> None:

@@ -105,10 +105,7 @@ class Host:
             return self.address
         if where in ("127.0.0.1", "localhost"):
             return "127.0.0.1"
-        raise zmq.ZMQError(
-            zmq.EADDRNOTAVAIL,
-            f"Cannot assign requested address (addr={endpoint!r}): host {self.name!r} has address {self.address}",
-        )
+        raise zmq.ZMQError(zmq.EADDRNOTAVAIL, f"Cannot assign requested address (addr={endpoint!r}): host {self.name!r} has address {self.address}")
 
     def free_port(self, low: int, high: int) -> int:
         """The next port in [*low*, *high*) that no socket of this host listens on (a per-host counter)."""

@@ -98,9 +98,7 @@ class TruncatedNormal(Latency):
         _check_non_negative("TruncatedNormal sigma", self.sigma)
         _check_non_negative("TruncatedNormal low", self.low)
         if not self.low <= self.mu <= self.high:
-            raise ValueError(
-                f"TruncatedNormal needs low <= mu <= high, got low={self.low!r} mu={self.mu!r} high={self.high!r}"
-            )
+            raise ValueError(f"TruncatedNormal needs low <= mu <= high, got low={self.low!r} mu={self.mu!r} high={self.high!r}")
 
     @property
     def mean(self) -> float:
@@ -168,7 +166,4 @@ def as_latency(value: Latency | float | int) -> Latency:
         return value
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         return Constant(float(value))
-    raise TypeError(
-        f"latency must be a number of seconds or a Latency (Constant, Uniform, TruncatedNormal, "
-        f"LogNormal, Empirical), got {value!r}"
-    )
+    raise TypeError(f"latency must be a number of seconds or a Latency (Constant, Uniform, TruncatedNormal, LogNormal, Empirical), got {value!r}")

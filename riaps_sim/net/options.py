@@ -45,15 +45,7 @@ DEFAULTS: dict[int, Any] = {
 
 #: Options whose value is bytes.
 BYTES_OPTIONS = frozenset(
-    {
-        zmq.IDENTITY,
-        zmq.SUBSCRIBE,
-        zmq.UNSUBSCRIBE,
-        zmq.CURVE_PUBLICKEY,
-        zmq.CURVE_SECRETKEY,
-        zmq.CURVE_SERVERKEY,
-        zmq.ZAP_DOMAIN,
-    }
+    {zmq.IDENTITY, zmq.SUBSCRIBE, zmq.UNSUBSCRIBE, zmq.CURVE_PUBLICKEY, zmq.CURVE_SECRETKEY, zmq.CURVE_SERVERKEY, zmq.ZAP_DOMAIN}
 )
 
 #: Options whose value is an int.

@@ -58,10 +58,7 @@ class Pipe:
     the pipe can receive, else the drop cause for copies that reach it.
     """
 
-    __slots__ = (
-        "sock", "conn", "peer", "up", "pending", "held", "last_arrival", "outstanding",
-        "identity", "subs", "match_all", "dead", "route",
-    )
+    __slots__ = ("sock", "conn", "peer", "up", "pending", "held", "last_arrival", "outstanding", "identity", "subs", "match_all", "dead", "route")
 
     def __init__(self, sock: SimSocket, conn: Connection) -> None:
         self.sock = sock

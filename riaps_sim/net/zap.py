@@ -37,7 +37,9 @@ class ZapService:
     def __repr__(self) -> str:
         return f"<ZapService {len(self._pending)} request(s) waiting>"
 
-    def request(self, domain: bytes, address: str, identity: bytes, mechanism: bytes, credentials: tuple[bytes, ...], on_reply: ReplyCallback) -> None:
+    def request(
+        self, domain: bytes, address: str, identity: bytes, mechanism: bytes, credentials: tuple[bytes, ...], on_reply: ReplyCallback
+    ) -> None:
         """Queue an RFC 27 request at the handler; *on_reply* gets the status when it answers."""
         self._count += 1
         request_id = str(self._count).encode()

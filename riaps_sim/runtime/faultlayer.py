@@ -108,11 +108,7 @@ class LinkFaults:
     """
 
     def __init__(
-        self,
-        node: str,
-        addresses: Mapping[str, str],
-        rng: random.Random | None = None,
-        on_drop: Callable[[str, str], None] | None = None,
+        self, node: str, addresses: Mapping[str, str], rng: random.Random | None = None, on_drop: Callable[[str, str], None] | None = None
     ) -> None:
         names = list(addresses.values())
         if len(set(names)) != len(names):

@@ -38,12 +38,18 @@ __all__ = ["GroupMember"]
 log = logging.getLogger("riaps_sim.runtime")
 
 _TRACE_KINDS = {
-    "state": Kind.STATE, "vote_requested": Kind.VOTE_REQUESTED, "vote_cast": Kind.VOTE_CAST,
-    "vote_announced": Kind.VOTE_ANNOUNCED, "drop": Kind.DROP, "error": Kind.ERROR,
+    "state": Kind.STATE,
+    "vote_requested": Kind.VOTE_REQUESTED,
+    "vote_cast": Kind.VOTE_CAST,
+    "vote_announced": Kind.VOTE_ANNOUNCED,
+    "drop": Kind.DROP,
+    "error": Kind.ERROR,
 }
 _NOTIFY_KINDS = {
-    "handleMemberJoined": Kind.MEMBER_JOINED, "handleMemberLeft": Kind.MEMBER_LEFT,
-    "handleLeaderElected": Kind.LEADER_ELECTED, "handleLeaderExited": Kind.LEADER_EXITED,
+    "handleMemberJoined": Kind.MEMBER_JOINED,
+    "handleMemberLeft": Kind.MEMBER_LEFT,
+    "handleLeaderElected": Kind.LEADER_ELECTED,
+    "handleLeaderExited": Kind.LEADER_EXITED,
 }
 
 
@@ -65,7 +71,11 @@ class GroupMember:
         self.machine: GroupMachine | BroadcastMachine
         if self.coordinated:
             self.machine = make_machine(
-                group_type.protocol, member_id=self.member_id, rng=node.random, timing=group_type.timing, group_min_size=min_size,
+                group_type.protocol,
+                member_id=self.member_id,
+                rng=node.random,
+                timing=group_type.timing,
+                group_min_size=min_size,
                 durable=node.storage.load(self.group_name),
             )
         else:
@@ -222,8 +232,16 @@ class GroupMember:
             if command is None:
                 command = frames[0].decode("ascii", "replace")
             trace.record_message(
-                now, driver.true_time(), node.name, instance, group, Kind.DELIVER, command,
-                origin.source if origin is not None else None, origin.msg_id if origin is not None else None, len(frames[1]),
+                now,
+                driver.true_time(),
+                node.name,
+                instance,
+                group,
+                Kind.DELIVER,
+                command,
+                origin.source if origin is not None else None,
+                origin.msg_id if origin is not None else None,
+                len(frames[1]),
             )
             self._run(event, now)
 
@@ -258,7 +276,9 @@ class GroupMember:
             self._run(SendFailed(what=what, reason=str(error)))
             return
         sent_id = getattr(port.getSocket(), "last_sent_id", None)  # the network's id: simulated sockets only
-        self.node.record_message(Kind.SEND, self.component.instance_name, self.group_name, what, None, sent_id() if sent_id is not None else None, None)
+        self.node.record_message(
+            Kind.SEND, self.component.instance_name, self.group_name, what, None, sent_id() if sent_id is not None else None, None
+        )
 
     def _persist(self, c: cmd.Persist) -> None:
         self.node.storage.save(self.group_name, c.term, c.voted_for)

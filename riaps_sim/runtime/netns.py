@@ -35,8 +35,15 @@ from ..faults import Fault, Heal, Loss, Partition
 from .faultlayer import full_sides
 
 __all__ = [
-    "PREFIX", "NamespaceNet", "Firewall", "NamespaceError", "unavailable_reason", "cleanup_stale", "enter_namespace",
-    "list_namespaces", "firewall_rules",
+    "PREFIX",
+    "NamespaceNet",
+    "Firewall",
+    "NamespaceError",
+    "unavailable_reason",
+    "cleanup_stale",
+    "enter_namespace",
+    "list_namespaces",
+    "firewall_rules",
 ]
 
 log = logging.getLogger("riaps_sim.runtime")
@@ -192,7 +199,11 @@ class NamespaceNet:
                 _ip("-n", namespace, "link", "set", "eth0", "up")
                 _ip("-n", namespace, "link", "set", "lo", "up")
                 if self.with_firewall:
-                    self._restore(namespace, f"*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n:{CHAIN} - [0:0]\n-A INPUT -j {CHAIN}\nCOMMIT\n", noflush=False)
+                    self._restore(
+                        namespace,
+                        f"*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n:{CHAIN} - [0:0]\n-A INPUT -j {CHAIN}\nCOMMIT\n",
+                        noflush=False,
+                    )
         except BaseException:
             self.destroy()
             raise

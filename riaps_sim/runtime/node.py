@@ -244,7 +244,9 @@ class Node:
             name = component.instance_name if component is not None else None
             self.record(Kind.ERROR, name, None, detail=f"{what} raised {type(exc).__name__}: {exc}")
 
-    def record_message(self, kind: str, component: str | None, group: str | None, command: str, peer: str | None, msg_id: int | str | None, size: int | None) -> None:
+    def record_message(
+        self, kind: str, component: str | None, group: str | None, command: str, peer: str | None, msg_id: int | str | None, size: int | None
+    ) -> None:
         """Record a ``send`` or ``deliver`` of *command*, as ``record`` does (the trace may count heartbeats instead)."""
         driver = self.driver
         self.trace.record_message(driver.clock(), driver.true_time(), self.name, component, group, kind, command, peer, msg_id, size)

@@ -64,9 +64,20 @@ class NodeProcess:
         self.layer, node_context = self._fault_layer()
         plan = launch.plan
         keys = launch.keys
-        self.node = Node(plan.name, plan.host, node_context, self.driver, launch.group_types, self.discovery, self.trace,
-                         seed=launch.seed, incarnation=os.getpid(), keys=keys.curve if keys is not None else None,
-                         storage=FileStorage(Path(launch.trace_path).with_suffix(".state.json")), restarts=launch.restarts)
+        self.node = Node(
+            plan.name,
+            plan.host,
+            node_context,
+            self.driver,
+            launch.group_types,
+            self.discovery,
+            self.trace,
+            seed=launch.seed,
+            incarnation=os.getpid(),
+            keys=keys.curve if keys is not None else None,
+            storage=FileStorage(Path(launch.trace_path).with_suffix(".state.json")),
+            restarts=launch.restarts,
+        )
         for instance, (cls, kwargs) in plan.components.items():
             self.node.build(functools.partial(cls, **kwargs), instance)
 
@@ -86,12 +97,28 @@ class NodeProcess:
         return zap
 
     def _record_refusal(self, refusal: Any) -> None:
-        self.trace.record(self.driver.clock(), self.driver.true_time(), self.launch.plan.name, None, None, Kind.HANDSHAKE_REFUSED,
-                          peer=refusal.peer or None, detail=f"{refusal.port}: {refusal.reason}")
+        self.trace.record(
+            self.driver.clock(),
+            self.driver.true_time(),
+            self.launch.plan.name,
+            None,
+            None,
+            Kind.HANDSHAKE_REFUSED,
+            peer=refusal.peer or None,
+            detail=f"{refusal.port}: {refusal.reason}",
+        )
 
     def _record_rejection(self, rejection: Any) -> None:
-        self.trace.record(self.driver.clock(), self.driver.true_time(), self.launch.plan.name, None, None, Kind.BEACON_REJECTED,
-                          peer=rejection.sender, detail=rejection.reason)
+        self.trace.record(
+            self.driver.clock(),
+            self.driver.true_time(),
+            self.launch.plan.name,
+            None,
+            None,
+            Kind.BEACON_REJECTED,
+            peer=rejection.sender,
+            detail=rejection.reason,
+        )
 
     def _discovery(self) -> Any:
         """Beacon discovery; with keys, beacons are signed and checked (on the wall clock: a skewed node's

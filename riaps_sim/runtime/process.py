@@ -153,17 +153,26 @@ class RealRun:
         restarts = self._spawned.get(name, 0)
         self._spawned[name] = restarts + 1
         return NodeLaunch(
-            plan=self.plans[name], group_types=self.group_types, app=self.app, seed=self.seed,
-            duration_s=duration_s, trace_path=str(self.out_dir / f"{name}.jsonl"),
+            plan=self.plans[name],
+            group_types=self.group_types,
+            app=self.app,
+            seed=self.seed,
+            duration_s=duration_s,
+            trace_path=str(self.out_dir / f"{name}.jsonl"),
             beacon=BeaconSettings(self.beacon_port, ((self.net.broadcast, self.beacon_port),) if self.net is not None else None),
-            faults=faults, netns=self.net.namespace(name) if self.net is not None else None, keys=self.keys,
-            trace_all=self.trace_all, restarts=restarts,
+            faults=faults,
+            netns=self.net.namespace(name) if self.net is not None else None,
+            keys=self.keys,
+            trace_all=self.trace_all,
+            restarts=restarts,
         )
 
     def start(self, duration_s: float, names: list[str] | None = None) -> None:
         """Start the node processes (all, or *names*) at once, each to run for at most *duration_s* seconds."""
         if self.isolation == "netns":
-            raise RuntimeError("isolation='netns' needs run(duration_s, schedule), which makes and removes the namespaces; start() runs on loopback only")
+            raise RuntimeError(
+                "isolation='netns' needs run(duration_s, schedule), which makes and removes the namespaces; start() runs on loopback only"
+            )
         for name in names or list(self.plans):
             self.supervisor.spawn(self._launch(name, duration_s, None))
 
@@ -349,8 +358,13 @@ class RealRun:
         """Who leads, who is live and who crashed last, as the traces so far and the processes tell."""
         self.leaders.feed(self.files.update())
         live = [n for n in self.plans if self.supervisor.is_alive(n)]
-        return Roles(leader=self.leaders.leader(set(live)), live=live, crashed=self._crashed[-1] if self._crashed else None,
-                     seed=self.seed, nodes=list(self.plans))
+        return Roles(
+            leader=self.leaders.leader(set(live)),
+            live=live,
+            crashed=self._crashed[-1] if self._crashed else None,
+            seed=self.seed,
+            nodes=list(self.plans),
+        )
 
     def current_leader(self) -> str | None:
         """The node whose member leads now by the traces so far (the highest term wins), or ``None``."""

@@ -66,9 +66,9 @@ class RealFaultPlan:
         """The faults *node* applies itself at their times: known in advance, in its layer or on its clock."""
         layer = self.layer_kinds
         return [
-            complete_sides(f, self.nodes) for f in self.schedule
-            if f.at is not None and not any(is_role(n) for n in f.nodes())
-            and (isinstance(f, layer) or (isinstance(f, ClockSkew) and f.node == node))
+            complete_sides(f, self.nodes)
+            for f in self.schedule
+            if f.at is not None and not any(is_role(n) for n in f.nodes()) and (isinstance(f, layer) or (isinstance(f, ClockSkew) and f.node == node))
         ]
 
     def for_node(self, node: str, t0: float | None, hosts: Mapping[str, str]) -> NodeFaults:

@@ -77,4 +77,3 @@ class ByValue(Generic[T]):
 
     def __repr__(self) -> str:
         return f"<ByValue {self._what} {len(self._payload)} bytes>"
-

@@ -219,8 +219,16 @@ class Simulation:
         host = self.network.host(name)
         driver = SimDriver(self.network, name)
         node = Node(
-            name, host.address, host.context, driver, self.group_types, self.discovery.for_node(name), self.trace,
-            seed=self.seed, incarnation=host.incarnation, storage=self._storage.setdefault(name, MemoryStorage()),
+            name,
+            host.address,
+            host.context,
+            driver,
+            self.group_types,
+            self.discovery.for_node(name),
+            self.trace,
+            seed=self.seed,
+            incarnation=host.incarnation,
+            storage=self._storage.setdefault(name, MemoryStorage()),
             restarts=self._starts.get(name, 0),
         )
         self._starts[name] = self._starts.get(name, 0) + 1
@@ -288,7 +296,17 @@ class Simulation:
     def _on_network_event(self, event: NetworkEvent) -> None:
         time = event.time
         if event.kind == "drop":
-            self.trace.record(time, time, str(event.source), None, None, Kind.DROP, peer=str(event.target) or None, msg_id=event.msg_id or None, detail=str(event.detail))
+            self.trace.record(
+                time,
+                time,
+                str(event.source),
+                None,
+                None,
+                Kind.DROP,
+                peer=str(event.target) or None,
+                msg_id=event.msg_id or None,
+                detail=str(event.detail),
+            )
         elif event.kind == "fault":
             note: FaultNote = event.detail
             if not self._applying:  # a fault applied through the network's own API

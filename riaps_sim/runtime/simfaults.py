@@ -29,21 +29,7 @@ import logging
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
-from ..faults import (
-    ClockSkew,
-    Crash,
-    Delay,
-    Duplicate,
-    Fault,
-    Heal,
-    Loss,
-    Partition,
-    Pause,
-    Restart,
-    Roles,
-    Unresolved,
-    resolve,
-)
+from ..faults import ClockSkew, Crash, Delay, Duplicate, Fault, Heal, Loss, Partition, Pause, Restart, Roles, Unresolved, resolve
 from ..trace import TraceEvent
 
 if TYPE_CHECKING:
@@ -67,8 +53,15 @@ class SimFaults:
         self.crashed: list[str] = []  # nodes down, most recent crash last
         self.refused = 0
         self._appliers: dict[type[Fault], Callable[[Any], None]] = {
-            Partition: self._partition, Heal: self._heal, Crash: self._crash, Restart: self._restart,
-            Pause: self._pause, ClockSkew: self._clock, Loss: self._loss, Duplicate: self._duplicate, Delay: self._delay,
+            Partition: self._partition,
+            Heal: self._heal,
+            Crash: self._crash,
+            Restart: self._restart,
+            Pause: self._pause,
+            ClockSkew: self._clock,
+            Loss: self._loss,
+            Duplicate: self._duplicate,
+            Delay: self._delay,
         }
 
     def __repr__(self) -> str:

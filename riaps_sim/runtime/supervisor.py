@@ -114,8 +114,7 @@ class NodeSupervisor:
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
         try:
             popen = subprocess.Popen(
-                [sys.executable, "-m", "riaps_sim.runtime.nodeproc", str(theirs.fileno())],
-                pass_fds=(theirs.fileno(),), env=_child_environment(),
+                [sys.executable, "-m", "riaps_sim.runtime.nodeproc", str(theirs.fileno())], pass_fds=(theirs.fileno(),), env=_child_environment()
             )
         finally:
             theirs.close()

@@ -45,8 +45,19 @@ class StreamingTrace(Trace):
         super().record(time, true_time, node, component, group, kind, **fields)
         self._write_from(before)
 
-    def record_message(self, time: float, true_time: float | None, node: str, component: str | None, group: str | None, kind: str,
-                       command: str, peer: str | None, msg_id: int | str | None, size: int | None) -> None:
+    def record_message(
+        self,
+        time: float,
+        true_time: float | None,
+        node: str,
+        component: str | None,
+        group: str | None,
+        kind: str,
+        command: str,
+        peer: str | None,
+        msg_id: int | str | None,
+        size: int | None,
+    ) -> None:
         before = len(self)
         super().record_message(time, true_time, node, component, group, kind, command, peer, msg_id, size)
         self._write_from(before)

@@ -1,4 +1,5 @@
 """Write the pinned summaries of tests/test_speed_semantics.py (run once, on main before the speed work: .venv/bin/python tests/data/make_summaries.py tests/data)."""
+
 import sys
 from riaps_sim.examples import Groupie
 from riaps_sim.faults import Crash, Partition, Heal
@@ -11,9 +12,15 @@ def main() -> None:
     cases = {
         "default": load_scenario("default"),
         "leader-crash": load_scenario("leader-crash"),
-        "group32": Scenario.group_of(32, Groupie, {"ask_leader_every": 3.0, "vote_after": 8.0},
-                                     faults=[Crash(at=12.0, node=LEADER), Partition(at=20.0, sides=[["n1", "n2", "n3"]]), Heal(at=26.0)],
-                                     duration=32.0, seed=3, name="group32"),
+        "group32": Scenario.group_of(
+            32,
+            Groupie,
+            {"ask_leader_every": 3.0, "vote_after": 8.0},
+            faults=[Crash(at=12.0, node=LEADER), Partition(at=20.0, sides=[["n1", "n2", "n3"]]), Heal(at=26.0)],
+            duration=32.0,
+            seed=3,
+            name="group32",
+        ),
     }
     for name, scenario in cases.items():
         result = run_scenario(scenario)

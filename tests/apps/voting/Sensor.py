@@ -11,7 +11,7 @@ class Sensor(Component):
         super(Sensor, self).__init__()
         self.label = label
         self.spread = spread
-        self.offset = random.uniform(-1.0, 1.0)     # drawn in the constructor, as RIAPS apps do
+        self.offset = random.uniform(-1.0, 1.0)  # drawn in the constructor, as RIAPS apps do
         self.sent = []
         self.answers = []
         self.logger.info("sensor %s created" % label)
