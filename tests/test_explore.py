@@ -261,3 +261,12 @@ def _leader_node(trace: Trace, until: float) -> str:
     leaders = [e.node for e in trace.select(kind="state") if e.detail == "leader" and e.when < until]
     assert leaders
     return leaders[-1]
+
+
+def test_an_exploration_as_a_dataframe() -> None:
+    pytest.importorskip("pandas")
+    result = explore("leader-crash", 4, seed=2, jobs=1, progress=False, shrink_failures=False)
+    frame = result.to_pandas()
+    assert list(frame["index"]) == [0, 1, 2, 3] and str(frame["violated"].dtype) == "string"
+    assert str(frame["leader_after_faults_s"].dtype) == "Float64" and (frame["faults"] >= 1).all()
+    assert repr(result).startswith("<ExploreResult 'leader-crash': 4 schedules")

@@ -21,7 +21,7 @@ from collections.abc import Iterable
 from concurrent.futures import Executor, Future, ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 from ..faults import Fault
 from ..progress import progress_bar
@@ -110,6 +110,32 @@ class ExploreResult:
 
     def __str__(self) -> str:
         return "\n".join(self.lines())
+
+    def to_pandas(self) -> Any:
+        """The runs as a ``pandas.DataFrame``, one row per schedule, with typed columns.
+
+        ``index``, ``seed`` and ``faults`` are ``int64``; ``violated`` the properties broken, joined
+        by commas (``string``, empty when none); ``leader_after_faults_s`` is ``Float64``, ``<NA>``
+        where no leader was agreed; ``wall_s`` ``float64``; ``digest`` the trace's SHA-256 (``string``).
+        """
+        from .._pandas import require_pandas
+
+        pd = require_pandas()
+        leader = [next((r.took_s for r in o.liveness if r.prop == "leader_after_faults"), None) for o in self.outcomes]
+        return pd.DataFrame(
+            {
+                "index": pd.array([o.index for o in self.outcomes], dtype="int64"),
+                "seed": pd.array([o.seed for o in self.outcomes], dtype="int64"),
+                "faults": pd.array([len(o.faults) for o in self.outcomes], dtype="int64"),
+                "violated": pd.array([",".join(o.properties) for o in self.outcomes], dtype="string"),
+                "leader_after_faults_s": pd.array(leader, dtype="Float64"),
+                "wall_s": pd.array([o.wall_s for o in self.outcomes], dtype="float64"),
+                "digest": pd.array([o.digest for o in self.outcomes], dtype="string"),
+            }
+        )
+
+    def __repr__(self) -> str:
+        return f"<ExploreResult {self.scenario!r}: {len(self.outcomes)} schedules, {len(self.failures)} failed, {self.wall_s:.1f} s wall>"
 
     def _repr_html_(self) -> str:
         import html
