@@ -233,7 +233,15 @@ CASES: list[tuple[tuple[str, ...], Callable[[str], GroupMachine], Input, float, 
     ),
     (("fixed",), lambda p: following(p, 3), ldr(1, C, HOST_A), 0.6, F, [drop(F, 3, "leader announcement for a lower term", C)]),
     # CANDIDATE
-    (BOTH, candidate, TimerFired(name="election"), 2.9, F, [arm("election", 2.0), state(F, 1)]),
+    (("riaps",), candidate, TimerFired(name="election"), 2.9, F, [arm("election", 2.0), state(F, 1)]),
+    (
+        ("fixed",),
+        candidate,
+        TimerFired(name="election"),
+        2.9,
+        F,  # a split vote: retry soon, at random (here 0)
+        [arm("election", 0.0), state(F, 1)],
+    ),
     (("riaps",), candidate, req(1, B), 2.1, CA, [pub(vot(1, B, False, A)), arm("election", 1.5)]),
     (("fixed",), candidate, req(1, B), 2.1, CA, [pub(vot(1, B, False, A))]),
     (("riaps",), candidate, req(1, A), 2.1, CA, [arm("election", 1.5)]),  # own echo restarts the wait

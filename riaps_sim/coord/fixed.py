@@ -65,6 +65,7 @@ class FixedProtocol(RiapsProtocol):
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self._configuration: dict[bytes, bytes] = {}  # slot -> the member heard in it last
+        self._split_votes = 0  # elections in a row that ended without a leader (for the back-off)
 
     def _start_election(self, now: float) -> None:
         """As ``riaps``, except at the last term: terms never wrap (a wrapped term would win every comparison)."""
@@ -102,10 +103,35 @@ class FixedProtocol(RiapsProtocol):
         self._configuration[member_slot(event.member)] = event.member
 
     def _on_member_leave(self, event: MemberLeave, now: float) -> None:
+        """Forget the member; if it was the leader, drop it at once and elect soon (within an election timeout)."""
         super()._on_member_leave(event, now)
         slot = member_slot(event.member)
         if self._configuration.get(slot) == event.member:
             del self._configuration[slot]
+        if event.member == self.leader and self.role is Role.FOLLOWER:
+            self._notify("handleLeaderExited", event.member)
+            self.leader = None
+            self._disconnect()
+            self._arm("election", self._rng.randrange(0, self.timing.election_min_ms) / 1000.0, now)
+
+    # ------------------------------------------------------------------ election timing
+
+    def _candidate_timeout(self, event: TimerFired, now: float) -> None:
+        """No majority in time: back to follower, keeping this term's vote (for itself: one vote per
+        term), and count the split vote for the back-off."""
+        self.role = Role.FOLLOWER
+        if self.leader is not None:
+            self._notify("handleLeaderExited", self.leader)
+        self.leader = None
+        self._split_votes += 1
+        self._arm("election", self._retry_delay_s(), now)
+
+    #: How far apart split candidates retry, as a share of ``electionMax`` per split vote so far (four at most).
+    RETRY_SPREAD = 1.0
+
+    def _retry_delay_s(self) -> float:
+        """After a split vote, retry soon but apart: uniform over a window that widens with each split."""
+        return self._rng.random() * min(self._split_votes, 4) * self.RETRY_SPREAD * self.timing.election_max_ms / 1000.0
 
     # ------------------------------------------------------------------ follower
 
@@ -163,6 +189,7 @@ class FixedProtocol(RiapsProtocol):
             self.voted_for = None
         self.role = Role.FOLLOWER
         self.term = event.term
+        self._split_votes = 0  # a leader: the back-off starts afresh
         previous, self.leader = self.leader, event.leader
         if previous != event.leader:
             self._notify("handleLeaderElected", event.leader)
