@@ -97,28 +97,15 @@ class NodeProcess:
         return zap
 
     def _record_refusal(self, refusal: Any) -> None:
-        self.trace.record(
-            self.driver.clock(),
-            self.driver.true_time(),
-            self.launch.plan.name,
-            None,
-            None,
-            Kind.HANDSHAKE_REFUSED,
-            peer=refusal.peer or None,
-            detail=f"{refusal.port}: {refusal.reason}",
-        )
+        self._record(Kind.HANDSHAKE_REFUSED, refusal.peer or None, f"{refusal.port}: {refusal.reason}")
 
     def _record_rejection(self, rejection: Any) -> None:
-        self.trace.record(
-            self.driver.clock(),
-            self.driver.true_time(),
-            self.launch.plan.name,
-            None,
-            None,
-            Kind.BEACON_REJECTED,
-            peer=rejection.sender,
-            detail=rejection.reason,
-        )
+        self._record(Kind.BEACON_REJECTED, rejection.sender, rejection.reason)
+
+    def _record(self, kind: str, peer: str | None, detail: str) -> None:
+        """A node-level security event, stamped with the node's clock (the ``Node`` may not exist yet)."""
+        driver = self.driver
+        self.trace.record(driver.clock(), driver.true_time(), self.launch.plan.name, None, None, kind, peer=peer, detail=detail)
 
     def _discovery(self) -> Any:
         """Beacon discovery; with keys, beacons are signed and checked (on the wall clock: a skewed node's
