@@ -96,10 +96,7 @@ class RunResult:
         # The figure lays itself out (constrained; "tight" would render it twice), one row per node:
         # past ~36 nodes the resolution drops so that the image stays 4,000 pixels tall at most.
         dpi = min(110.0, _MAX_PNG_PIXELS / figure.get_figheight())
-        figure.savefig(paths[2], dpi=dpi)
-        import matplotlib.pyplot as plt
-
-        plt.close(figure)
+        figure.savefig(paths[2], dpi=dpi)  # the figure is not pyplot's: nothing to close, and pyplot is never imported
         return paths
 
     def _repr_html_(self) -> str:
