@@ -63,10 +63,14 @@ class PollRules:
         timeout = spec.timeout_s if spec.timeout_s > 0.0 else default_timeout_s
         if not self._in_time(spec, now, timeout):
             return None
-        return Poll(spec=spec, requester=requester, deadline_s=now + timeout, electorate=electorate)
+        return Poll(spec=spec, requester=requester, deadline_s=self._deadline(spec, now, timeout), electorate=electorate)
 
     def _in_time(self, spec: PollSpec, now: float, timeout: float) -> bool:
         return True
+
+    def _deadline(self, spec: PollSpec, now: float, timeout: float) -> float:
+        """When the poll opened at *now* times out, on the leader's clock: *timeout* from now."""
+        return now + timeout
 
     def count(self, poll: Poll, voter: bytes, vote: str) -> str:
         """Count *voter*'s *vote*; return ``''`` if counted, else the cause of the drop."""
@@ -81,7 +85,8 @@ class RiapsPolls(PollRules):
     """The reference's rules (§3.6), B3 fixed.
 
     - a request already older than its timeout (``now - started > timeout``, two clocks) is
-      refused and announced as ``timeout``;
+      refused and announced as ``timeout``; otherwise its deadline is ``started + timeout - delta``
+      (``delta = now - started``), as the reference computes it;
     - every ballot counts, duplicates and strangers included (B17);
     - the result is computed only when ``count == size`` exactly (B17): majority is
       ``yes >= size//2 + 1``, consensus ``yes == size``; past the deadline it is ``timeout``,
@@ -93,6 +98,12 @@ class RiapsPolls(PollRules):
 
     def _in_time(self, spec: PollSpec, now: float, timeout: float) -> bool:
         return not now - spec.started_s > timeout
+
+    def _deadline(self, spec: PollSpec, now: float, timeout: float) -> float:
+        """The reference's ``started + timeout - delta`` with ``delta = now - started``: the request's
+        transit is taken off twice (and the requester's clock mixed with the leader's), so a poll that
+        took long to reach the leader has little time left."""
+        return spec.started_s + timeout - (now - spec.started_s)
 
     def count(self, poll: Poll, voter: bytes, vote: str) -> str:
         poll.count += 1
