@@ -390,8 +390,7 @@ class RealRun:
 
     def trace(self) -> Trace:
         """Every node's trace so far and the faults, merged in time order (a torn last line is skipped)."""
-        trace = self.files.trace()
-        return trace
+        return self.files.trace()
 
     def __enter__(self) -> RealRun:
         return self
