@@ -45,7 +45,7 @@ def _run(args: argparse.Namespace) -> int:
     if result.interrupted:
         print(f"riaps-sim: interrupted after {result.until:.1f} s; the partial trace and summary are in {out}", file=sys.stderr)
         return 130
-    return 1 if args.check and result.check().safety_violations() else 0
+    return 1 if args.check and summary.report is not None and summary.report.safety_violations() else 0
 
 
 def _load_run_scenario(args: argparse.Namespace) -> Any:

@@ -56,7 +56,8 @@ class RunResult:
     def summary(self) -> Summary:
         """The run's headline facts, with its security and the safety and liveness checks (``check``)."""
         summary = summarize(self.trace, title=f"{self.scenario.name} ({self.mode}, seed {self.seed})", start=self.start, end=self.start + self.until)
-        summary.notes = self.security_lines() + self.check().lines()
+        summary.report = self.check()
+        summary.notes = self.security_lines() + summary.report.lines()
         return summary
 
     def check(self) -> Report:

@@ -58,7 +58,7 @@ def measure(scenario: Scenario | ByValue[Scenario] | str, seed: int, mode: str =
         scenario = load_scenario(scenario)
     result = run_scenario(scenario, mode=mode, seed=seed)
     summary = result.summary()
-    report = result.check()
+    report = summary.report if summary.report is not None else result.check()
     safety = report.safety_violations()
     done = [f.duration for f in summary.failovers if f.duration is not None]
     return RunMetrics(

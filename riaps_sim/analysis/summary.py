@@ -4,11 +4,15 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from ..trace import Kind, Trace
 from .invariants import Violation, check_all
 from .metrics import Failover, Interval, VoteOutcome, drops_by_cause, first_leader_time, group_timeline, vote_outcomes
 from .replay import only_group
+
+if TYPE_CHECKING:
+    from .checks import Report
 
 __all__ = ["Summary", "summarize"]
 
@@ -33,6 +37,7 @@ class Summary:
     violations: list[Violation]
     names: dict[str, str] = field(default_factory=dict)  # member id (hex) -> node
     notes: list[str] = field(default_factory=list)  #: more lines: security, the safety and liveness checks (``RunResult.summary``)
+    report: Report | None = None  #: the safety and liveness report the notes print (``RunResult.summary``)
 
     def _name(self, member: str) -> str:
         return self.names.get(member, member[:8])

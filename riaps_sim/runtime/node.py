@@ -27,7 +27,7 @@ from ..model import GroupType
 from ..trace import Kind, Trace
 from .driver import Driver
 from .member import GroupMember
-from .storage import FileStorage, MemoryStorage
+from .storage import MemoryStorage
 
 __all__ = ["Node", "node_random"]
 
@@ -81,7 +81,7 @@ class Node:
         seed: int = 0,
         incarnation: int = 0,
         keys: ports.CurveKeys | None = None,
-        storage: MemoryStorage | FileStorage | None = None,
+        storage: MemoryStorage | None = None,
         restarts: int = 0,
     ) -> None:
         self.name = name

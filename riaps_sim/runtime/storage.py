@@ -37,12 +37,12 @@ class MemoryStorage:
         self._state[group] = (term, voted_for)
 
 
-class FileStorage:
+class FileStorage(MemoryStorage):
     """Term and vote per group in a JSON file; each save is written whole, synced and renamed into place."""
 
     def __init__(self, path: str | Path) -> None:
+        super().__init__()
         self.path = Path(path)
-        self._state: dict[str, Durable] = {}
         if self.path.exists():
             try:
                 raw = json.loads(self.path.read_text(encoding="utf-8"))
@@ -53,11 +53,8 @@ class FileStorage:
     def __repr__(self) -> str:
         return f"<FileStorage {self.path}>"
 
-    def load(self, group: str) -> Durable | None:
-        return self._state.get(group)
-
     def save(self, group: str, term: int, voted_for: bytes | None) -> None:
-        self._state[group] = (term, voted_for)
+        super().save(group, term, voted_for)
         text = json.dumps({g: [t, v.hex() if v else None] for g, (t, v) in self._state.items()})
         scratch = self.path.with_suffix(".tmp")
         with scratch.open("w", encoding="utf-8") as out:
