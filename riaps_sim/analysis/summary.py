@@ -4,15 +4,12 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
 from ..trace import Kind, Trace
+from .checks import Report
 from .invariants import Violation, check_all
 from .metrics import Failover, Interval, VoteOutcome, drops_by_cause, first_leader_time, group_timeline, vote_outcomes
 from .replay import only_group
-
-if TYPE_CHECKING:
-    from .checks import Report
 
 __all__ = ["Summary", "summarize"]
 
