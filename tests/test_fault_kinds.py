@@ -24,7 +24,7 @@ from riaps_sim.runtime import netns
 from riaps_sim.scenario import NodeSpec
 from riaps_sim.trace import Trace
 
-AT, UNDO, END = 2.0, 3.5, 5.5
+AT, UNDO, END = 2.0, 3.5, 7.0  # 3.5 s after the heal: a reset TCP connection (netns, drop) needs its reconnects
 NODES = ("n0", "n1", "n2")
 WORLDS = ["sim", "real", pytest.param("netns", marks=pytest.mark.netns)]
 
