@@ -53,11 +53,18 @@ class RunResult:
             ]
         return [f"  security: CURVE with the application's allow-list, signed beacons; {refused} handshake(s) refused, {rejected} beacon(s) rejected"]
 
+    def warning_lines(self) -> list[str]:
+        """The protocols' warnings (``warning`` events), each text once, with how many members traced it."""
+        counts: dict[tuple[str | None, str], set[str]] = {}
+        for e in self.trace.select(kind=Kind.WARNING):
+            counts.setdefault((e.group, e.detail or ""), set()).add(e.node)
+        return [f"  warning ({group}, {len(nodes)} node(s)): {text}" for (group, text), nodes in sorted(counts.items(), key=str)]
+
     def summary(self) -> Summary:
-        """The run's headline facts, with its security and the safety and liveness checks (``check``)."""
+        """The run's headline facts, with its security, warnings and the safety and liveness checks (``check``)."""
         summary = summarize(self.trace, title=f"{self.scenario.name} ({self.mode}, seed {self.seed})", start=self.start, end=self.start + self.until)
         summary.report = self.check()
-        summary.notes = self.security_lines() + summary.report.lines()
+        summary.notes = self.security_lines() + self.warning_lines() + summary.report.lines()
         return summary
 
     def check(self) -> Report:

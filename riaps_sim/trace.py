@@ -94,6 +94,7 @@ class Kind(StrEnum):
     FAULT = "fault"
     TIMER = "timer"
     ERROR = "error"
+    WARNING = "warning"
     HANDSHAKE_REFUSED = "handshake_refused"
     BEACON_REJECTED = "beacon_rejected"
     APP = "app"

@@ -24,6 +24,8 @@ from riaps_sim.coord.events import (
     RequestVote,
     VoteCast,
     VoteReply,
+    PreVoteReply,
+    PreVoteRequest,
 )
 from riaps_sim.coord.votes_capnp import schema
 from riaps_sim.coord.wire import Code, decode, encode
@@ -73,6 +75,8 @@ CASES = [
     (VoteCast(rfv_id="AB12CD34", vote="yes"), b"rtc", _capnp(rtc=dict(rfvId="AB12CD34", vote="yes"))),
     (VoteCast(rfv_id="AB12CD34", vote="timeout"), b"rtc", _capnp(rtc=dict(rfvId="AB12CD34", vote="timeout"))),
     (PollAnnounce(rfv_id="ABCD1234", result="no"), b"ann", bytes.fromhex(ANN_NO_HEX)),
+    (PreVoteRequest(term=8, candidate=A), b"pvq", b"\x00\x00\x00\x08" + A),
+    (PreVoteReply(term=8, candidate=A, granted=True, voter=B), b"pva", b"\x00\x00\x00\x08" + A + b"\x00\x00\x00\x01" + B),
 ]
 IDS = [f"{cmd.decode()}-{i}" for i, (_, cmd, _) in enumerate(CASES)]
 
@@ -96,9 +100,17 @@ def test_decode_attaches_sender(event: object, cmd: bytes, payload: bytes) -> No
 
 
 def test_codes_and_formats_are_the_reference_ones() -> None:
-    """Twelve 3-byte codes, each once, and the five struct formats of the reference."""
-    assert [c.value for c in Code] == [b"tic", b"req", b"vot", b"ldr", b"msg", b"mtl", b"mfl", b"rfv", b"rcm", b"rtc", b"ann", b"mlt"]
-    assert wire.FORMATS == {Code.TIC: "!16s", Code.REQ: "!L16s", Code.VOT: "!L16sL16s", Code.LDR: "!L16sLL", Code.MLT: "!16s"}
+    """The reference's twelve 3-byte codes and five struct formats, then fixed's two pre-vote codes (laid out as req and vot)."""
+    assert [c.value for c in Code] == [b"tic", b"req", b"vot", b"ldr", b"msg", b"mtl", b"mfl", b"rfv", b"rcm", b"rtc", b"ann", b"mlt", b"pvq", b"pva"]
+    assert wire.FORMATS == {
+        Code.TIC: "!16s",
+        Code.REQ: "!L16s",
+        Code.VOT: "!L16sL16s",
+        Code.LDR: "!L16sLL",
+        Code.MLT: "!16s",
+        Code.PVQ: "!L16s",
+        Code.PVA: "!L16sL16s",
+    }
     assert Code.TIC == b"tic" and isinstance(Code.TIC, bytes)
 
 
@@ -115,6 +127,8 @@ def test_vote_results_are_plain_strings() -> None:
         (b"tic", A[:15], r"bad b'tic' frame: expected 16 bytes \(!16s\), got 15 bytes"),
         (b"req", A, r"expected 20 bytes \(!L16s\), got 16 bytes"),
         (b"vot", b"\x00\x00\x00\x03" + A + b"\x00\x00\x00\x02" + B, r"expected a vote of 0 \(no\) or 1 \(yes\), got 2"),
+        (b"pva", b"\x00\x00\x00\x03" + A + b"\x00\x00\x00\x02" + B, r"expected a pre-vote of 0 \(no\) or 1 \(yes\), got 2"),
+        (b"pvq", A, r"expected 20 bytes \(!L16s\), got 16 bytes"),
         (b"ldr", b"\x00\x00\x00\x01" + A + bytes(4) + b"\x00\x01\x00\x00", r"a TCP port in \[0, 65535\], got 65536"),
         (b"ann", b"", r"capnp message of at least 8 bytes"),
         (b"ann", bytes.fromhex(ANN_NO_HEX)[:-8], r"expected a capnp message of 64 bytes, got 56 bytes"),

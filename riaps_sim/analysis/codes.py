@@ -39,6 +39,10 @@ MESSAGE_CODES: dict[str, MessageCode] = {
         MessageCode("rtc", "reply to call", "qry to ans", "a member's ballot (yes or no) to the leader"),
         MessageCode("ann", "poll result", "PUB to all", "the leader announces yes, no or timeout"),
         MessageCode("mlt", "member leaves", "PUB to all", "a member says goodbye as it leaves the group"),
+        MessageCode(
+            "pvq", "pre-vote request", "PUB to all", "``fixed`` only (not in the reference): could this member win the next term? No term changes"
+        ),
+        MessageCode("pva", "pre-vote reply", "PUB to all", "``fixed`` only: yes unless the member hears a live leader or is in that term already"),
     ]
 }
 

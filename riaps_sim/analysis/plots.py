@@ -26,7 +26,14 @@ __all__ = [
     "DIFFERS_COLOUR",
 ]
 
-ROLE_COLOURS = {"not in group": "#f4f4f4", "follower": "#c9d3df", "candidate": "#f2a541", "leader": "#2e8b57", "down": "#404040"}
+ROLE_COLOURS = {
+    "not in group": "#f4f4f4",
+    "follower": "#c9d3df",
+    "precandidate": "#f7d9a8",
+    "candidate": "#f2a541",
+    "leader": "#2e8b57",
+    "down": "#404040",
+}
 SPLIT_BRAIN_COLOUR = "#e0115f"
 
 
@@ -437,31 +444,37 @@ DIFFERS_COLOUR = "#c2185b"
 
 
 def state_diagram(table: Mapping[Any, Any], ax: Any = None, title: str = "role transitions", compare: Mapping[Any, Any] | None = None) -> Any:
-    """Draw a protocol's transition table: roles as nodes, each input that changes the role as an arrow.
+    """Draw a protocol's transition table: roles as nodes, each case that changes the role as an arrow.
 
-    *table* maps ``(role, input key)`` to a row with ``targets`` (see ``riaps_sim.coord.election``).
-    Inputs that leave the role as it is (membership, messages, polls) are not drawn; the caption
-    counts them. With *compare* (the other protocol's table), the rows that differ from it
-    (``riaps_sim.coord.election.differences``) are highlighted: their arrows and input names in
+    *table* maps ``(role, input key)`` to a row of cases (see ``riaps_sim.coord.election``); an
+    arrow is labelled with the input key and, for a guarded case, its guard in brackets. Cases that
+    leave the role as it is (membership, messages, polls, drops) are not drawn; the caption counts
+    the rows that only keep it. With *compare* (the other protocol's table), the rows that differ
+    from it (``riaps_sim.coord.election.differences``) are highlighted: their arrows and labels in
     colour, and those that keep the role listed beside the diagram.
     """
     from matplotlib.lines import Line2D
 
-    figure, ax = _axes(ax, (8, 5.5))
-    place = {"FOLLOWER": (0.0, 0.0), "CANDIDATE": (1.0, 1.2), "LEADER": (2.0, 0.0)}
+    figure, ax = _axes(ax, (9, 6.5))
+    layout = {"FOLLOWER": (0.0, 0.0), "PRECANDIDATE": (0.0, 2.2), "CANDIDATE": (2.0, 2.2), "LEADER": (2.0, 0.0)}
+    roles = {role.name for role, _ in table}
+    place = {name: at for name, at in layout.items() if name in roles}
+    if "PRECANDIDATE" not in roles:
+        place["CANDIDATE"] = (1.0, 2.2)
     differing: set[tuple[str, str]] = set()
     if compare is not None:
         from ..coord.election import differences
 
         differing = {(role.name, key) for role, key, mine, _ in differences(dict(table), dict(compare)) if mine is not None}
-    edges: dict[tuple[str, str], list[str]] = {}
+    edges: dict[tuple[str, str], list[tuple[str, str]]] = {}  # (source, target) -> (label, input key)
     kept: list[tuple[str, str]] = []
     for (role, key), row in table.items():
-        for target in row.targets:
-            if target == role:
-                kept.append((role.name, key))
-            else:
-                edges.setdefault((role.name, target.name), []).append(key)
+        moves = [c for c in row.cases if c.target != role]
+        if not moves:
+            kept.append((role.name, key))
+        for case in moves:
+            label = f"{key} [{case.guard.__name__}]" if case.guard is not None else key
+            edges.setdefault((role.name, case.target.name), []).append((label, key))
     for name, (x, y) in place.items():
         ax.annotate(
             name.lower(),
@@ -471,9 +484,9 @@ def state_diagram(table: Mapping[Any, Any], ax: Any = None, title: str = "role t
             fontsize=11,
             bbox={"boxstyle": "round,pad=0.5", "facecolor": ROLE_COLOURS[name.lower()], "edgecolor": "#333333"},
         )
-    for (source, target), keys in sorted(edges.items()):
+    for (source, target), labels in sorted(edges.items()):
         (x0, y0), (x1, y1) = place[source], place[target]
-        changed = any((source, k) in differing for k in keys)
+        changed = any((source, key) in differing for _, key in labels)
         ax.annotate(
             "",
             xy=(x1, y1),
@@ -487,24 +500,26 @@ def state_diagram(table: Mapping[Any, Any], ax: Any = None, title: str = "role t
                 "connectionstyle": "arc3,rad=0.18",
             },
         )
-        mx, my = (x0 + x1) / 2, (y0 + y1) / 2
+        along = 0.65 if target == "LEADER" else 0.4  # two arrows between a pair, or from one role, label apart
+        mx, my = x0 + along * (x1 - x0), y0 + along * (y1 - y0)
         nx_, ny_ = (y1 - y0), -(x1 - x0)  # the side the arc bends to
         norm = max((nx_**2 + ny_**2) ** 0.5, 1e-9)
-        cx, cy = mx + 0.22 * nx_ / norm, my + 0.22 * ny_ / norm
-        ordered = sorted(keys)
-        for i, key in enumerate(ordered):
+        cx, cy = mx + 0.12 * nx_ / norm, my + 0.12 * ny_ / norm
+        side = "left" if nx_ / norm > 0.3 else "right" if nx_ / norm < -0.3 else "center"  # labels grow away from the arrow
+        ordered = sorted(labels)
+        for i, (label, key) in enumerate(ordered):
             hot = (source, key) in differing
             ax.annotate(
-                key,
-                (cx, cy + 0.085 * ((len(ordered) - 1) / 2 - i)),
-                ha="center",
+                label,
+                (cx, cy + 0.075 * ((len(ordered) - 1) / 2 - i) + (0.0 if side != "center" else 0.06 * (len(ordered) + 1) * (1 if ny_ > 0 else -1))),
+                ha=side,
                 va="center",
-                fontsize=7.5,
+                fontsize=7,
                 color=DIFFERS_COLOUR if hot else "#222222",
                 fontweight="bold" if hot else "normal",
             )
-    ax.set_xlim(-0.6, 2.6)
-    ax.set_ylim(-0.7, 1.7)
+    ax.set_xlim(-1.3, 3.3)
+    ax.set_ylim(-0.9, 2.6)
     ax.set_axis_off()
     ax.set_title(title)
     caption = f"{len(kept)} (role, input) rows keep the role and are not drawn"
@@ -514,7 +529,7 @@ def state_diagram(table: Mapping[Any, Any], ax: Any = None, title: str = "role t
         for role_name, key in kept_differing:
             by_role.setdefault(role_name.lower(), []).append(key)
         caption += f"; of those, {len(kept_differing)} differ:\n" + "\n".join(f"{r}: {', '.join(keys)}" for r, keys in by_role.items())
-    ax.text(1.0, -0.62, caption, ha="center", va="top", fontsize=7.5, color=DIFFERS_COLOUR if kept_differing else "#555555", wrap=True)
+    ax.text(1.0, -0.75, caption, ha="center", va="top", fontsize=7.5, color=DIFFERS_COLOUR if kept_differing else "#555555", wrap=True)
     if compare is not None:
         ax.legend(
             handles=[Line2D([], [], color=DIFFERS_COLOUR, linewidth=1.6, label="differs from the other protocol")],

@@ -24,7 +24,7 @@ from .commands import (
     SendToMember,
     TraceEvent,
 )
-from .election import FIXED_TABLE, RIAPS_TABLE, TIMERS, Role, Row, differences, format_table, input_key
+from .election import TIMERS, Case, Role, Row, TermChange, differences, format_table, input_key
 from .errors import CoordError, WireError
 from .events import (
     VOTE_RESULTS,
@@ -39,17 +39,20 @@ from .events import (
     PollOpened,
     PollRequest,
     PollSpec,
+    PreVoteReply,
+    PreVoteRequest,
     RequestVote,
     VoteCast,
     VoteReply,
 )
 from .fixed import FixedProtocol
+from .fixed_table import FIXED_TABLE
 from .machine import GroupMachine, RandomLike
 from .membership import Membership
 from .polls import FixedPolls, Poll, PollRules, RiapsPolls
 from .protocol import PROTOCOLS, make_machine
 from .requests import AnswerPortBound, AnswerPortFailed, AskVote, CastVote, Join, Leave, Post, PostToLeader, PostToMember, SendFailed, TimerFired
-from .riaps import RiapsProtocol
+from .riaps import RIAPS_TABLE, RiapsProtocol
 from .timing import Timing
 from .wire import Code, FORMATS, decode, encode
 
@@ -68,6 +71,8 @@ __all__ = [
     "FIXED_TABLE",
     "TIMERS",
     "differences",
+    "Case",
+    "TermChange",
     "format_table",
     "input_key",
     "Membership",
@@ -82,6 +87,8 @@ __all__ = [
     "Heartbeat",
     "RequestVote",
     "VoteReply",
+    "PreVoteRequest",
+    "PreVoteReply",
     "LeaderAnnounce",
     "MemberLeave",
     "GroupMessage",

@@ -1,11 +1,12 @@
-"""The actions both protocols share: membership, messages, polls and the component's requests."""
+"""The actions both protocols share (membership, messages, polls, the component's requests) and their rows."""
 
 from __future__ import annotations
 
 import string
+from collections.abc import Callable, Iterable, Mapping
 
 from .commands import BindAnswerPort, Result, SendToLeader, SendToMember
-from .election import Role
+from .election import Role, Row, row
 from .events import (
     GroupMessage,
     Heartbeat,
@@ -22,14 +23,15 @@ from .machine import GroupMachine
 from .requests import AnswerPortBound, AnswerPortFailed, AskVote, CastVote, Leave, Post, PostToLeader, PostToMember, SendFailed, TimerFired
 from .wire import Code, encode
 
-__all__ = ["SharedActions", "RFV_ALPHABET"]
+__all__ = ["SharedActions", "RFV_ALPHABET", "shared_rows"]
 
 #: Poll ids are 8 characters drawn from this alphabet, as in RIAPS.
 RFV_ALPHABET = string.ascii_uppercase + string.digits
 
 
 class SharedActions(GroupMachine):
-    """Rows common to ``riaps`` and ``fixed`` (see ``_SHARED`` in :mod:`.election`)."""
+    """The actions of the rows common to ``riaps`` and ``fixed`` (:func:`shared_rows`), and the helpers
+    both protocols' election actions use."""
 
     # ------------------------------------------------------------------ membership and messages
 
@@ -55,32 +57,34 @@ class SharedActions(GroupMachine):
         self._notify("handleMessageFromLeader", event.payload)
 
     def _ignore(self, event: object, now: float) -> None:
-        pass
+        """Nothing to do (a row that names it says so)."""
 
     # ------------------------------------------------------------------ runtime reports
 
     def _on_answer_port_bound(self, event: AnswerPortBound, now: float) -> None:
         self.answer_endpoint = (event.host, event.port)
         self.binding = False
-        if self.role is Role.LEADER:
+        if self.is_leader:
             self._publish_ldr()
 
     def _on_answer_port_failed(self, event: AnswerPortFailed, now: float) -> None:
-        """Without an ans port nobody can reach the leader: it steps down (B5 would crash)."""
+        """Traced; a follower or candidate was not waiting for the port any more."""
         self.binding = False
         self._emit(self._trace("error", cause=f"cannot bind the ans port: {event.reason}"))
-        if self.role is Role.LEADER:
-            self._notify("handleLeaderExited", self.member_id)
-            self.role, self.leader = Role.FOLLOWER, None
-            self._cancel("leader")
-            self._arm_leader_deadline(now)
+
+    def _leader_without_port(self, event: AnswerPortFailed, now: float) -> None:
+        """Without an ans port nobody can reach the leader: it steps down (B5 would crash)."""
+        self._on_answer_port_failed(event, now)
+        self._notify("handleLeaderExited", self.member_id)
+        self.leader = None
+        self._cancel("leader")
+        self._arm_leader_deadline(now)
 
     def _on_send_failed(self, event: SendFailed, now: float) -> None:
         self._emit(self._trace("error", cause=f"{event.what} failed: {event.reason}"))
 
     def _become_leader(self, now: float) -> None:
-        """Won: notify ``lel`` for ourselves, get an ans port, announce, start the ldr period."""
-        self.role = Role.LEADER
+        """Won (the row makes the role LEADER): notify ``lel`` for ourselves, get an ans port, announce, start the ldr period."""
         self.leader = self.member_id
         self._notify("handleLeaderElected", self.member_id)
         self._cancel("election")
@@ -190,6 +194,7 @@ class SharedActions(GroupMachine):
     def _leader_seen(self, now: float) -> None:
         """``rcm`` and ``ann`` count as leader heartbeats: a follower re-arms its deadline."""
         if self.role is Role.FOLLOWER:
+            self.leader_heard_at = now
             self._arm_leader_deadline(now)
 
     def _open_poll(self, spec: PollSpec, requester: bytes, now: float) -> None:
@@ -247,3 +252,47 @@ class SharedActions(GroupMachine):
         if self.timers.get("poll") != due:
             self._arm("poll", max(0.0, due - now), now)
             self.timers["poll"] = due  # exactly the deadline, so the comparison above holds
+
+
+#: The rows both protocols share, by input key: the role never changes.
+SHARED: dict[str, Callable[..., None]] = {
+    "Heartbeat": SharedActions._on_heartbeat,
+    "MemberLeave": SharedActions._on_member_leave,
+    "GroupMessage": SharedActions._on_group_message,
+    "MessageFromLeader": SharedActions._on_message_from_leader,
+    "PollOpened": SharedActions._on_poll_opened,
+    "PollAnnounce": SharedActions._on_poll_announce,
+    "TimerFired[heartbeat]": SharedActions._on_heartbeat_timer,
+    "AnswerPortBound": SharedActions._on_answer_port_bound,
+    "SendFailed": SharedActions._on_send_failed,
+    "Leave": SharedActions._on_leave,
+    "Post": SharedActions._on_post,
+    "PostToLeader": SharedActions._on_post_to_leader,
+    "PostToMember": SharedActions._on_post_to_member,
+    "AskVote": SharedActions._on_ask_vote,
+    "CastVote": SharedActions._on_cast_vote,
+}
+#: What only a leader's ans port receives.
+ANSWER_PORT: dict[str, Callable[..., None]] = {
+    "MessageToLeader": SharedActions._on_message_to_leader,
+    "PollRequest": SharedActions._on_poll_request,
+    "VoteCast": SharedActions._on_vote_cast,
+}
+
+
+def every_role(roles: Iterable[Role], actions: Mapping[str, Callable[..., None]]) -> dict[tuple[Role, str], Row]:
+    """One unguarded row per role and input key, keeping the role."""
+    return {(role, key): row(action, to=role) for key, action in actions.items() for role in roles}
+
+
+def shared_rows(roles: Iterable[Role], overrides: Mapping[str, Callable[..., None]] | None = None) -> dict[tuple[Role, str], Row]:
+    """The rows common to both protocols for *roles*, with *overrides* (input key -> action) in place
+    of the shared action. A leader whose ans port cannot be bound steps down."""
+    roles = tuple(roles)
+    rows = every_role(roles, {**SHARED, **(overrides or {})})
+    for role in roles:
+        if role is Role.LEADER:
+            rows[(role, "AnswerPortFailed")] = row(SharedActions._leader_without_port, to=Role.FOLLOWER)
+        else:
+            rows[(role, "AnswerPortFailed")] = row(SharedActions._on_answer_port_failed, to=role)
+    return rows

@@ -76,7 +76,7 @@ CALLBACKS: dict[str, tuple[str, ...]] = {
 #: leader opened a poll; ``vote_cast``: the leader counted a ballot; ``vote_announced``: the
 #: leader published a result; ``drop``: an input was discarded (``cause`` says why); ``error``:
 #: the runtime reported a failure.
-TRACE_KINDS = ("state", "vote_requested", "vote_cast", "vote_announced", "drop", "error")
+TRACE_KINDS = ("state", "vote_requested", "vote_cast", "vote_announced", "drop", "error", "warning")
 
 
 class Command:

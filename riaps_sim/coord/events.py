@@ -29,6 +29,8 @@ __all__ = [
     "Heartbeat",
     "RequestVote",
     "VoteReply",
+    "PreVoteRequest",
+    "PreVoteReply",
     "LeaderAnnounce",
     "MemberLeave",
     "GroupMessage",
@@ -140,6 +142,45 @@ class VoteReply(Input):
         check_id("VoteReply", "voter", self.voter)
         if not isinstance(self.granted, bool):
             raise ValueError(f"VoteReply.granted must be a bool, got {self.granted!r}")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PreVoteRequest(Input):
+    """``pvq`` (``fixed`` only): could *candidate* win an election for *term*? Nobody's term changes.
+
+    Raft's pre-vote: a member asks before it raises its term, so one that cannot win (cut off, or
+    the others still hear a live leader) never disturbs the group's term.
+    """
+
+    origin: ClassVar[str] = "remote"
+    term: int
+    candidate: bytes
+
+    def __post_init__(self) -> None:
+        check_term("PreVoteRequest", self.term)
+        check_id("PreVoteRequest", "candidate", self.candidate)
+
+    def reply(self, *, granted: bool, voter: bytes) -> PreVoteReply:
+        """The ``pva`` a member *voter* answers to this request."""
+        return PreVoteReply(term=self.term, candidate=self.candidate, granted=granted, voter=voter)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PreVoteReply(Input):
+    """``pva`` (``fixed`` only): *voter* would (or would not) vote for *candidate* in *term*; broadcast."""
+
+    origin: ClassVar[str] = "remote"
+    term: int
+    candidate: bytes
+    granted: bool
+    voter: bytes
+
+    def __post_init__(self) -> None:
+        check_term("PreVoteReply", self.term)
+        check_id("PreVoteReply", "candidate", self.candidate)
+        check_id("PreVoteReply", "voter", self.voter)
+        if not isinstance(self.granted, bool):
+            raise ValueError(f"PreVoteReply.granted must be a bool, got {self.granted!r}")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -1,43 +1,61 @@
-"""The ``fixed`` protocol: the reference's messages and roles with its safety and liveness
-findings repaired (B6, B9, B10, B11, B12, B17).
+"""The ``fixed`` protocol: the reference's messages and roles, held to Raft's standard for elections.
 
-- Quorum is a majority of the group, both to start and to win an election: of ``groupMinSize``
-  or of the *configuration* (every member heard since joining until it leaves with ``mlt``; a
-  crashed member still counts, a restarted node's new member takes its old one's slot), whichever
-  is larger. A leader that sees fewer members than that steps down (B12). So a minority never
-  elects, even when ``groupMinSize`` is left at its default of 2.
-- Term and vote are durable: ``Persist`` goes out before a vote does, and a restarted member
-  resumes from them, so it cannot vote twice in a term. Terms never wrap (``TERM_LIMIT``).
-- A poll result is taken only for a poll this member requested or was asked to vote in.
+This module holds the member's state and actions; its table, with the named guards, is
+:data:`riaps_sim.coord.fixed_table.FIXED_TABLE` (:func:`~riaps_sim.coord.election.differences`
+lists what differs from ``riaps``):
+
+- **Pre-vote** (Raft thesis §9.6): a follower whose deadline passes with a quorum in view first
+  becomes PRECANDIDATE and publishes ``pvq`` for ``term + 1``; it raises its term and stands only
+  if a quorum answers yes with ``pva``. So a member that cannot win -- cut off, or while the others
+  still hear a live leader -- never disturbs the group's term, and a healed minority rejoins
+  without an election.
+- **Leader stickiness**: a member that heard a live leader within ``electionMin`` grants no
+  pre-vote and ignores a ``req`` (its term is not adopted); a leader steps down only for a higher
+  term, which with pre-vote only a candidate that could win can reach.
+- **Check-quorum**: a leader that has not heard a majority within ``electionMax`` steps down.
+- **Quorum** is a majority of the group, to stand and to win: of ``groupMinSize`` or of the
+  *configuration* (every member heard since joining until it leaves with ``mlt``; a crashed member
+  still counts, a restarted node's new member takes its old one's slot), whichever is larger.
+  ``groupMinSize`` should be the group's size: a member whose live view exceeds it traces a
+  warning, because until the group has been seen whole, a minority of ``groupMinSize``'s majority
+  could elect.
+- **Durable term and vote**: ``Persist`` goes out before a vote does, and a restarted member
+  resumes from them, so it cannot vote twice in a term. Terms never wrap (:data:`TERM_LIMIT`).
 - Terms never go backwards; a lower-term ``req`` or ``ldr`` is dropped; a higher term makes a
-  leader or candidate step down (B6, B9). Two leaders of the same term (only possible with a
-  forged message or more members than ``groupMinSize``) resolve to the larger member id.
-- One vote per term, kept across ``ldr``; a candidate counts each known member once, and only
-  for its current term (B9).
-- A voter re-arms its deadline, so a vanished candidate cannot stall the group (B11).
+  leader or candidate step down (B6, B9). Two leaders of the same term (only possible with a forged
+  message) resolve to the larger member id. One vote per term, kept across ``ldr``; a candidate
+  counts each known member once, only for its current term (B9). A voter re-arms its deadline (B11).
 - A follower whose deadline passes without a quorum drops its leader and notifies
   ``handleLeaderExited``; so does a stepping-down leader's own component (B10).
-- Polls decide as soon as the outcome is certain, count each electorate member once, and
-  expire on their own timer (B17, see :class:`~riaps_sim.coord.polls.FixedPolls`).
+- **Leadership hand-over**: a leader's ``mlt`` clears every member's leader at once, and they elect
+  within an election timeout instead of waiting for the leader to age out.
+- **Split votes** back off: the retry is drawn from a window that widens with each split in a row.
+- Polls decide as soon as the outcome is certain, count each electorate member once, and expire on
+  their own timer (B17, :class:`~riaps_sim.coord.polls.FixedPolls`); ``ann`` is taken only for a
+  poll this member asked for or was asked to vote in.
 
-Safety (at most one leader per term) holds whatever ``groupMinSize`` is, as long as members do
-not join in the middle of a partition (a configuration that grows on one side only).
+Safety (at most one leader per term) holds whatever ``groupMinSize`` is, as long as the group has
+been seen whole before it is partitioned; with ``groupMinSize`` at the group's size it holds always.
 """
 
 from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from .election import FIXED_TABLE, Role, Table
-from .events import Heartbeat, LeaderAnnounce, MemberLeave, PollAnnounce, RequestVote, VoteReply
+from .actions import SharedActions
+from .election import Role, Table
+from .events import Heartbeat, LeaderAnnounce, MemberLeave, PollAnnounce, PreVoteReply, PreVoteRequest, RequestVote, VoteReply
 from .polls import FixedPolls, PollRules
 from .requests import TimerFired
-from .riaps import RiapsProtocol
 
-__all__ = ["FixedProtocol", "TERM_LIMIT"]
+__all__ = ["FixedProtocol", "TERM_LIMIT", "member_slot"]
 
-#: The last term ``fixed`` accepts: the wire's ``!L`` holds 2**32 - 1, and a term never wraps.
+#: Terms are below this: the wire's ``!L`` holds 2**32 - 1, and a term never wraps.
 TERM_LIMIT = 2**32 - 1
+
+
+#: How a drop names the input it refuses.
+_WHAT = {RequestVote: "vote request", LeaderAnnounce: "leader announcement", PreVoteRequest: "pre-vote request", VoteReply: "vote"}
 
 
 def member_slot(member: bytes) -> bytes:
@@ -49,38 +67,38 @@ def member_slot(member: bytes) -> bytes:
     return member[:4] + member[8:]
 
 
-class FixedProtocol(RiapsProtocol):
-    """A group member with the reference's wire format and the fixes listed in this module.
+def _sender(event: Any) -> bytes | None:
+    """The member an election message comes from."""
+    for field in ("voter", "leader", "candidate"):
+        value = getattr(event, field, None)
+        if value is not None:
+            return value  # type: ignore[no-any-return]
+    return None
 
-    Shares the ``riaps`` actions its table still names (candidate timeout, winning, shared
-    rows); see :data:`~riaps_sim.coord.election.FIXED_TABLE` and
-    :func:`~riaps_sim.coord.election.differences`.
+
+class FixedProtocol(SharedActions):
+    """A group member with the reference's wire format (plus ``pvq``/``pva``) and the repairs above.
+
+    See :data:`~riaps_sim.coord.fixed_table.FIXED_TABLE`. Shares only the rows common to both protocols with ``riaps``; its
+    election actions are its own.
     """
 
     name: ClassVar[str] = "fixed"
-    TABLE: ClassVar[Table] = FIXED_TABLE
+    TABLE: ClassVar[Table]  # FIXED_TABLE, below
     POLLS: ClassVar[PollRules] = FixedPolls()
     DURABLE: ClassVar[bool] = True  # term and vote survive a crash: a restarted member cannot vote twice in a term
+
+    #: How far apart split candidates retry, as a share of ``electionMax`` per failed election in a row (four at most).
+    RETRY_SPREAD = 1.0
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self._configuration: dict[bytes, bytes] = {}  # slot -> the member heard in it last
-        self._split_votes = 0  # elections in a row that ended without a leader (for the back-off)
+        self.prevoters: dict[bytes, None] = {}  # who said yes to our pre-vote, ourselves included
+        self.failed_elections = 0  # pre-votes and elections in a row that ended without a leader (the back-off)
+        self._warned_min_size = False
 
-    def _start_election(self, now: float) -> None:
-        """As ``riaps``, except at the last term: terms never wrap (a wrapped term would win every comparison)."""
-        if self.term >= TERM_LIMIT:
-            self._drop(f"term {self.term} is at the limit; no election")
-            self._arm_leader_deadline(now)
-            return
-        super()._start_election(now)
-
-    def _on_poll_announce(self, event: PollAnnounce, now: float) -> None:
-        """Take a result only for a poll this member knows (asked to vote in it, or requested it)."""
-        if event.rfv_id not in self.known_polls:
-            self._drop("announcement of a poll this member was not asked", rfv_id=event.rfv_id)
-            return
-        super()._on_poll_announce(event, now)
+    # ------------------------------------------------------------------ what the guards read
 
     @property
     def configuration(self) -> dict[bytes, bytes]:
@@ -93,17 +111,42 @@ class FixedProtocol(RiapsProtocol):
         """A majority of the group: of ``groupMinSize`` or of the configuration, whichever is larger.
 
         A member that crashed still counts (it may come back with its old vote), so a minority
-        can never elect, whatever ``groupMinSize`` says; ``groupMinSize`` is the size below which
-        the group does not elect at all.
+        can never elect once the group was seen whole, whatever ``groupMinSize`` says.
         """
         return max(self.group_min_size, len(self._configuration)) // 2 + 1
 
+    @property
+    def leader_is_live(self) -> bool:
+        """This member leads, or heard its leader within ``electionMin`` (leader stickiness)."""
+        if self.leader is None:
+            return False
+        if self.leader == self.member_id:
+            return True
+        return self.leader_heard_at is not None and self.now - self.leader_heard_at < self.timing.election_min_ms / 1000.0
+
+    def heard_quorum(self) -> bool:
+        """Check-quorum: a majority of the group heard within ``electionMax`` (this member's own ``tic`` included)."""
+        since = self.now - self.timing.election_max_ms / 1000.0
+        return self.peers.heard_since(since) >= self.quorum
+
+    # ------------------------------------------------------------------ membership
+
     def _on_heartbeat(self, event: Heartbeat, now: float) -> None:
+        """As shared; the member joins the configuration, and a live view above ``groupMinSize`` is traced once."""
         super()._on_heartbeat(event, now)
         self._configuration[member_slot(event.member)] = event.member
+        if not self._warned_min_size and len(self.peers) > self.group_min_size:
+            self._warned_min_size = True
+            self._emit(
+                self._trace(
+                    "warning",
+                    cause=f"groupMinSize {self.group_min_size} is below the {len(self.peers)} members in view: until the group "
+                    "has been seen whole, a minority could elect; set groupMinSize to the group's size",
+                )
+            )
 
     def _on_member_leave(self, event: MemberLeave, now: float) -> None:
-        """Forget the member; if it was the leader, drop it at once and elect soon (within an election timeout)."""
+        """Forget the member; if it was our leader, drop it at once and elect within an election timeout (hand-over)."""
         super()._on_member_leave(event, now)
         slot = member_slot(event.member)
         if self._configuration.get(slot) == event.member:
@@ -114,143 +157,169 @@ class FixedProtocol(RiapsProtocol):
             self._disconnect()
             self._arm("election", self._rng.randrange(0, self.timing.election_min_ms) / 1000.0, now)
 
-    # ------------------------------------------------------------------ election timing
-
-    def _candidate_timeout(self, event: TimerFired, now: float) -> None:
-        """No majority in time: back to follower, keeping this term's vote (for itself: one vote per
-        term), and count the split vote for the back-off."""
-        self.role = Role.FOLLOWER
-        if self.leader is not None:
-            self._notify("handleLeaderExited", self.leader)
-        self.leader = None
-        self._split_votes += 1
-        self._arm("election", self._retry_delay_s(), now)
-
-    #: How far apart split candidates retry, as a share of ``electionMax`` per split vote so far (four at most).
-    RETRY_SPREAD = 1.0
-
-    def _retry_delay_s(self) -> float:
-        """After a split vote, retry soon but apart: uniform over a window that widens with each split."""
-        return self._rng.random() * min(self._split_votes, 4) * self.RETRY_SPREAD * self.timing.election_max_ms / 1000.0
-
-    # ------------------------------------------------------------------ follower
-
-    def _follower_deadline_fixed(self, event: TimerFired, now: float) -> None:
-        """Deadline passed: elect with a quorum in view; without one, drop the leader (with
-        ``lex``) and wait again (B10, B12)."""
-        if len(self.peers) >= self.quorum:
-            self._start_election(now)
+    def _on_poll_announce(self, event: PollAnnounce, now: float) -> None:
+        """Take a result only for a poll this member knows (asked to vote in it, or requested it)."""
+        if event.rfv_id not in self.known_polls:
+            self._drop("announcement of a poll this member was not asked", rfv_id=event.rfv_id)
             return
+        super()._on_poll_announce(event, now)
+
+    # ------------------------------------------------------------------ follower: the deadline
+
+    def _ask_prevotes(self, event: TimerFired, now: float) -> None:
+        """The leader is gone: drop it, and ask whether we could win ``term + 1`` (no term changes yet)."""
+        self._forget_leader()
+        self.prevoters = {self.member_id: None}
+        self._publish(PreVoteRequest(term=self.term + 1, candidate=self.member_id))
+        self._arm("election", self._election_timeout_s(), now)
+
+    def _forget_leader_and_wait(self, event: TimerFired, now: float) -> None:
+        """No quorum in view (or no term left): drop the leader (with ``lex``, B10) and wait again."""
+        self._forget_leader()
+        self._arm_leader_deadline(now)
+
+    def _forget_leader(self) -> None:
         if self.leader is not None:
             self._notify("handleLeaderExited", self.leader)
             self.leader = None
         self._disconnect()
+
+    # ------------------------------------------------------------------ pre-vote
+
+    def _grant_prevote(self, event: PreVoteRequest, now: float) -> None:
+        self._publish(event.reply(granted=True, voter=self.member_id))
+
+    def _refuse_prevote(self, event: PreVoteRequest, now: float) -> None:
+        self._publish(event.reply(granted=False, voter=self.member_id))
+
+    def _count_prevote(self, event: PreVoteReply, now: float) -> None:
+        self.prevoters[event.voter] = None
+
+    def _stand(self, event: PreVoteReply, now: float) -> None:
+        """A quorum would vote for us: stand in the new term, voting for ourselves."""
+        self.prevoters = {}
+        self.voters, self.voted_for = {self.member_id: None}, self.member_id
+        self.votes = 1
+        self._publish(RequestVote(term=self.term, candidate=self.member_id))
+        self._arm("election", self._election_timeout_s(), now)
+
+    def _prevote_failed(self, event: TimerFired, now: float) -> None:
+        """Too few would vote for us (they hear a leader, or we are cut off): retry later, term unchanged."""
+        self.prevoters = {}
+        self._back_off(now)
+
+    # ------------------------------------------------------------------ votes
+
+    def _grant(self, event: RequestVote, now: float) -> None:
+        """Vote yes (persisted before it leaves) and re-arm the deadline (B11)."""
+        self.voted_for = event.candidate
+        self._publish(event.reply(granted=True, voter=self.member_id))
         self._arm_leader_deadline(now)
 
-    def _vote_by_term(self, event: RequestVote, now: float) -> None:
-        """Drop lower terms; a higher term is adopted (clearing vote and leader); grant one
-        candidate per term; re-arm the deadline after voting (B9, B11)."""
-        if event.term >= TERM_LIMIT:
-            self._drop("vote request at the term limit", peer=event.candidate)
-            return
-        if event.term < self.term:
-            self._drop("vote request for a lower term", peer=event.candidate)
-            return
-        if event.term > self.term:
-            self.term, self.voted_for = event.term, None
-            if self.leader is not None:
-                self._notify("handleLeaderExited", self.leader)
-                self.leader = None
-                self._disconnect()
-        grant = self._may_vote_for(event.candidate)
-        self._publish(event.reply(granted=grant, voter=self.member_id))
-        if grant:
-            self.voted_for = event.candidate
-            self._arm_leader_deadline(now)
+    def _refuse(self, event: RequestVote, now: float) -> None:
+        """One vote per term: already given to another candidate."""
+        self._publish(event.reply(granted=False, voter=self.member_id))
 
-    def _may_vote_for(self, candidate: bytes) -> bool:
-        """One vote per term: for the first candidate that asks, and again for the same one."""
-        return self.voted_for in (None, candidate)
+    def _forget_leader_and_grant(self, event: RequestVote, now: float) -> None:
+        """A higher term (adopted): the vote is free again; the leader of the old term is dropped."""
+        self.voted_for = None
+        if self.leader is not None:
+            self._forget_leader()
+        self._grant(event, now)
 
-    def _follow_newer_leader(self, event: LeaderAnnounce, now: float) -> None:
-        """Follow an ``ldr`` of our term or newer; drop older ones; between two leaders of one
-        term keep the larger id (B6, B9)."""
-        if event.term >= TERM_LIMIT:
-            self._drop("leader announcement at the term limit", peer=event.leader)
-            return
-        if event.term < self.term:
-            self._drop("leader announcement for a lower term", peer=event.leader)
-            return
-        current = self.leader
-        if event.term == self.term and current is not None and current != event.leader and event.leader < current:
-            self._drop("conflicting leader of the same term with a smaller id", peer=event.leader)
-            return
-        if event.term > self.term:
-            self.voted_for = None
-        self.role = Role.FOLLOWER
-        self.term = event.term
-        self._split_votes = 0  # a leader: the back-off starts afresh
+    def _step_down_and_grant(self, event: RequestVote, now: float) -> None:
+        """A leader meets a higher term (adopted): it steps down and votes as a follower would (B6)."""
+        self._step_down()
+        self._forget_leader_and_grant(event, now)
+
+    def _count_vote(self, event: VoteReply, now: float) -> None:
+        self.voters[event.voter] = None
+        self.votes = len(self.voters)
+
+    def _count_vote_and_win(self, event: VoteReply, now: float) -> None:
+        self._count_vote(event, now)
+        self.failed_elections = 0
+        self._become_leader(now)
+
+    def _split_vote(self, event: TimerFired, now: float) -> None:
+        """No majority in time: a follower, keeping this term's vote (for itself); retry after a back-off."""
+        self._forget_leader()
+        self._back_off(now)
+
+    def _back_off(self, now: float) -> None:
+        """Retry soon but apart from the others: uniform over a window that widens with each failure in a row."""
+        self.failed_elections += 1
+        spread = min(self.failed_elections, 4) * self.RETRY_SPREAD * self.timing.election_max_ms / 1000.0
+        self._arm("election", self._rng.random() * spread, now)
+
+    # ------------------------------------------------------------------ following a leader
+
+    def _follow_leader(self, event: LeaderAnnounce, now: float) -> None:
+        """Follow the announced leader of our term: re-arm the deadline, connect the qry port."""
+        self.failed_elections = 0
+        self.prevoters = {}
         previous, self.leader = self.leader, event.leader
+        self.leader_heard_at = now
         if previous != event.leader:
             self._notify("handleLeaderElected", event.leader)
         self._arm_leader_deadline(now)
         self._follow(event.host, event.port)
 
-    # ------------------------------------------------------------------ candidate
-
-    def _candidate_on_request_fixed(self, event: RequestVote, now: float) -> None:
-        """Higher term: step down and vote as a follower would. Same term, other candidate:
-        vote no. Own request or lower term: ignore; the wait for votes is not extended."""
-        if event.term > self.term:
-            self.role = Role.FOLLOWER
-            self._vote_by_term(event, now)
-        elif event.term == self.term and event.candidate != self.member_id:
-            self._publish(event.reply(granted=False, voter=self.member_id))
-
-    def _count_vote_once(self, event: VoteReply, now: float) -> None:
-        """Count a yes for us in our term from a known member, once; win with a majority of
-        ``groupMinSize`` (B9, B12)."""
-        if not event.granted or event.candidate != self.member_id:
-            return
-        if event.term != self.term:
-            self._drop("vote for another term", peer=event.voter)
-        elif event.voter not in self.peers:
-            self._drop("vote from an unknown member", peer=event.voter)
-        elif event.voter in self.voters:
-            self._drop("second vote from the same member", peer=event.voter)
-        else:
-            self.voters[event.voter] = None
-            self.votes = len(self.voters)
-            if self.votes >= self.quorum:
-                self._become_leader(now)
+    def _follow_new_term(self, event: LeaderAnnounce, now: float) -> None:
+        """A leader of a higher term (adopted): the vote is free again."""
+        self.voted_for = None
+        self._follow_leader(event, now)
 
     # ------------------------------------------------------------------ leader
 
-    def _step_down(self) -> None:
-        """Leader to follower; our own component learns that its leadership ended (B10)."""
-        self._notify("handleLeaderExited", self.member_id)
-        self.role, self.leader = Role.FOLLOWER, None
-        self._cancel("leader")
-
-    def _leader_heartbeat_checked(self, event: TimerFired, now: float) -> None:
-        """Publish ``ldr`` while a quorum is in view; otherwise step down (B12)."""
-        if len(self.peers) < self.quorum:
-            self._step_down()
-            self._arm_leader_deadline(now)
-            return
+    def _announce_leadership(self, event: TimerFired, now: float) -> None:
+        """A quorum heard lately: publish ``ldr`` and re-arm."""
         self._publish_ldr()
         self._arm("leader", self._heartbeat_s, now)
 
-    def _leader_on_request(self, event: RequestVote, now: float) -> None:
-        """A higher-term candidate: step down and vote as a follower (B6); else ignore."""
-        if event.term > self.term:
-            self._step_down()
-            self._vote_by_term(event, now)
+    def _step_down_without_quorum(self, event: TimerFired, now: float) -> None:
+        """Check-quorum failed: stop leading (with ``lex`` for our component) and wait for a leader."""
+        self._step_down()
+        self._arm_leader_deadline(now)
 
-    def _leader_on_announce(self, event: LeaderAnnounce, now: float) -> None:
-        """Yield to a higher term, or in the same term to a larger id (B6); else ignore."""
-        if event.leader == self.member_id:
-            return
-        if event.term > self.term or (event.term == self.term and event.leader > self.member_id):
-            self._step_down()
-            self._follow_newer_leader(event, now)
+    def _step_down(self) -> None:
+        self._notify("handleLeaderExited", self.member_id)
+        self.leader = None
+        self._cancel("leader")
+
+    def _step_down_and_follow(self, event: LeaderAnnounce, now: float) -> None:
+        """Another leader of our term with a larger id (a forged or duplicated election): follow it."""
+        self._step_down()
+        self._follow_leader(event, now)
+
+    def _step_down_and_follow_new_term(self, event: LeaderAnnounce, now: float) -> None:
+        """A leader of a higher term (adopted): step down and follow it, the vote free again."""
+        self._step_down()
+        self._follow_new_term(event, now)
+
+    # ------------------------------------------------------------------ drops
+
+    def _drop_at_term_limit(self, event: Any, now: float) -> None:
+        self._drop(f"{_WHAT[type(event)]} at the term limit", peer=_sender(event))
+
+    def _drop_lower_term(self, event: Any, now: float) -> None:
+        self._drop(f"{_WHAT[type(event)]} for a lower term", peer=_sender(event))
+
+    def _drop_while_leader_lives(self, event: RequestVote, now: float) -> None:
+        self._drop("vote request while the leader is live", peer=event.candidate)
+
+    def _drop_smaller_rival(self, event: LeaderAnnounce, now: float) -> None:
+        self._drop("conflicting leader of the same term with a smaller id", peer=event.leader)
+
+    def _drop_vote_of_other_term(self, event: VoteReply, now: float) -> None:
+        self._drop("vote for another term", peer=event.voter)
+
+    def _drop_vote_of_stranger(self, event: VoteReply, now: float) -> None:
+        self._drop("vote from an unknown member", peer=event.voter)
+
+    def _drop_second_vote(self, event: VoteReply, now: float) -> None:
+        self._drop("second vote from the same member", peer=event.voter)
+
+    def _wait_at_term_limit(self, event: TimerFired, now: float) -> None:
+        self._drop(f"no term left after {self.term}; no election")
+        self._forget_leader_and_wait(event, now)

@@ -6,7 +6,7 @@ from collections.abc import Callable, Sequence
 from typing import Any, ClassVar, Protocol, TypeVar
 
 from .commands import ArmTimer, CancelTimer, Command, Disconnect, FollowLeader, Notify, Persist, Publish, TraceEvent
-from .election import Role, Row, Table, input_key
+from .election import Case, Role, Row, Table, TermChange, input_key
 from .errors import CoordError
 from ._checks import check_id
 from .events import Heartbeat, Input, LeaderAnnounce
@@ -47,7 +47,9 @@ class GroupMachine:
     """A member of one coordinated group, as a pure state machine: inputs in, commands out.
 
     Subclasses supply ``TABLE`` (see :mod:`riaps_sim.coord.election`), ``POLLS`` (see
-    :mod:`riaps_sim.coord.polls`) and the action methods the table names.
+    :mod:`riaps_sim.coord.polls`) and the guards and actions the table names. The role and the
+    term are written in one place, :meth:`_dispatch`, as the table's case says; actions never
+    write them.
 
     Parameters
     ----------
@@ -98,6 +100,7 @@ class GroupMachine:
         self.role = Role.FOLLOWER
         self.term = 0
         self.leader: bytes | None = None
+        self.leader_heard_at: float | None = None  # when the leader was last heard (ldr, rcm, ann)
         self.voted_for: bytes | None = None
         self.votes = 0
         self.voters: dict[bytes, None] = {}
@@ -110,6 +113,7 @@ class GroupMachine:
         self.joined = False
         self.left = False
         self.timers: dict[str, float] = {}  # name -> due time (node clock, s)
+        self.now = 0.0  # the clock reading of the input being handled (guards read it)
         self._out: list[Command] = []
         self._rows_role: Role | None = None
         self._rows: dict[str, Row] = {}
@@ -168,6 +172,7 @@ class GroupMachine:
             return [self._trace("drop", cause=cause)]
         before = (self.role, self.term)  # self._run(self._dispatch, event, now, row), inline
         self._out = []
+        self.now = now
         self._dispatch(event, now, row)
         if (self.role, self.term) != before:
             self._out.append(self._trace("state"))
@@ -220,6 +225,7 @@ class GroupMachine:
     def _run(self, step: Callable[..., None], event: Input, now: float, *args: Any) -> list[Command]:
         before = (self.role, self.term)
         self._out = []
+        self.now = now
         step(event, now, *args)
         if (self.role, self.term) != before:
             self._out.append(self._trace("state"))
@@ -230,15 +236,23 @@ class GroupMachine:
         return out
 
     def _dispatch(self, event: Input, now: float, row: Row) -> None:
+        """Age out silent peers, choose the row's case, and apply it: term change, action, role.
+
+        The one place where a member's role and term change.
+        """
         for member in self.peers.expire(now, self._peer_timeout_s):
             self._notify("handleMemberLeft", member)
         if isinstance(event, TimerFired):
             del self.timers[event.name]
-        getattr(self, row.action)(event, now)
+        chosen: Case = row.cases[0] if len(row.cases) == 1 else row.choose(self, event)
+        if chosen.term is TermChange.NEXT:
+            self.term = (self.term + 1) % 2**32  # the wire's ``!L``; ``fixed`` guards the limit instead
+        elif chosen.term is TermChange.ADOPT:
+            self.term = event.term  # type: ignore[attr-defined]  # the rows that adopt take term-carrying inputs
+        chosen.action(self, event, now)
+        self.role = chosen.target
         if isinstance(event, TimerFired) and self.POLLS.lazy_expiry:
             self._check_polls(now)  # riaps: any timer is the reference's shared poll timeout (B24)
-        if self.role not in row.targets:
-            raise CoordError(f"{self!r}: {row.action} left role {self.role.name}, outside {row}")
 
     def _join(self, event: Join, now: float) -> None:
         self.joined = True

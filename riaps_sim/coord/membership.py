@@ -54,6 +54,10 @@ class Membership:
         self._oldest = min(self._last_heard.values(), default=float("inf"))
         return gone
 
+    def heard_since(self, since: float) -> int:
+        """How many members were heard at or after *since* (s)."""
+        return sum(1 for last in self._last_heard.values() if last >= since)
+
     def last_heard(self, member: bytes) -> float | None:
         """When *member* was last heard (s), or None if unknown."""
         return self._last_heard.get(member)

@@ -8,17 +8,30 @@ a checker that stays silent here would be silent about real bugs too. Never use 
 
 from __future__ import annotations
 
-from typing import ClassVar
+from dataclasses import replace
+from typing import Any, ClassVar
 
+from .election import Row, Table
 from .fixed import FixedProtocol
+from .fixed_table import FIXED_TABLE, free_to_vote
 
-__all__ = ["DoubleVoteProtocol"]
+__all__ = ["DoubleVoteProtocol", "PLANTED_TABLE"]
 
 
 class DoubleVoteProtocol(FixedProtocol):
     """``fixed``, except that a member votes for every candidate of a term (the planted bug)."""
 
     name: ClassVar[str] = "planted-double-vote"
+    TABLE: ClassVar[Table]  # PLANTED_TABLE, below
 
-    def _may_vote_for(self, candidate: bytes) -> bool:
-        return True  # the bug: no one-vote-per-term check
+
+def any_candidate(m: Any, event: Any) -> bool:
+    """The planted bug: every candidate that asks gets the vote (no one-vote-per-term check)."""
+    return True
+
+
+#: ``FIXED_TABLE`` with the one-vote-per-term guard replaced by :func:`any_candidate`.
+PLANTED_TABLE: Table = {
+    key: Row(tuple(replace(c, guard=any_candidate) if c.guard is free_to_vote else c for c in r.cases)) for key, r in FIXED_TABLE.items()
+}
+DoubleVoteProtocol.TABLE = PLANTED_TABLE

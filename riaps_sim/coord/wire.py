@@ -4,7 +4,9 @@ Byte-compatible with the reference (riaps-groups.md §2): a group frame list is
 ``[cmd, payload]``; ``cmd`` is one of the 3-byte codes of :class:`Code`; the payload is a
 ``struct`` in network byte order for the election and membership messages, the application's
 bytes for ``msg``/``mtl``/``mfl``, and a Cap'n Proto ``GroupVote`` for the polls. Optional
-timestamp frames are the ports' business, not this module's.
+timestamp frames are the ports' business, not this module's. Two codes are ours, not the
+reference's: ``pvq`` and ``pva``, the pre-vote of protocol ``fixed``; a ``riaps`` member never
+sends them.
 
 Both directions are pure functions::
 
@@ -40,6 +42,8 @@ from .events import (
     PollRequest,
     RequestVote,
     VoteCast,
+    PreVoteReply,
+    PreVoteRequest,
     VoteReply,
 )
 
@@ -66,10 +70,20 @@ class Code(bytes, enum.Enum):
     RTC = b"rtc"  #: reply to the call, qry -> ans, capnp ``GroupVote{rtc}``
     ANN = b"ann"  #: poll result, PUB, capnp ``GroupVote{ann}``
     MLT = b"mlt"  #: member leaves, PUB, ``!16s`` member id
+    PVQ = b"pvq"  #: pre-vote request (``fixed`` only, not in the reference), PUB, ``!L16s`` as ``req``
+    PVA = b"pva"  #: pre-vote reply (``fixed`` only, not in the reference), PUB, ``!L16sL16s`` as ``vot``
 
 
 #: The struct format of each fixed-layout payload, named once.
-FORMATS: dict[Code, str] = {Code.TIC: "!16s", Code.REQ: "!L16s", Code.VOT: "!L16sL16s", Code.LDR: "!L16sLL", Code.MLT: "!16s"}
+FORMATS: dict[Code, str] = {
+    Code.TIC: "!16s",
+    Code.REQ: "!L16s",
+    Code.VOT: "!L16sL16s",
+    Code.LDR: "!L16sLL",
+    Code.MLT: "!16s",
+    Code.PVQ: "!L16s",
+    Code.PVA: "!L16sL16s",
+}
 _STRUCTS = {code: struct.Struct(fmt) for code, fmt in FORMATS.items()}
 
 #: ``ldr`` with this port means "no leader" (never sent by the reference, accepted).
@@ -110,6 +124,10 @@ def encode(event: Input) -> tuple[Code, bytes]:
             return _pack(Code.REQ, term, candidate)
         case VoteReply(term=term, candidate=candidate, granted=granted, voter=voter):
             return _pack(Code.VOT, term, candidate, int(granted), voter)
+        case PreVoteRequest(term=term, candidate=candidate):
+            return _pack(Code.PVQ, term, candidate)
+        case PreVoteReply(term=term, candidate=candidate, granted=granted, voter=voter):
+            return _pack(Code.PVA, term, candidate, int(granted), voter)
         case LeaderAnnounce(term=term, leader=leader, host=host, port=port):
             return _pack(Code.LDR, term, leader, int(ipaddress.IPv4Address(host)), port)
         case GroupMessage(payload=payload):
@@ -158,6 +176,18 @@ def _vot(payload: bytes, sender: bytes) -> Input:
     return VoteReply(term=term, candidate=candidate, granted=granted == 1, voter=voter)  # type: ignore[arg-type]
 
 
+def _pvq(payload: bytes, sender: bytes) -> Input:
+    term, candidate = _unpack(Code.PVQ, payload)
+    return PreVoteRequest(term=term, candidate=candidate)  # type: ignore[arg-type]
+
+
+def _pva(payload: bytes, sender: bytes) -> Input:
+    term, candidate, granted, voter = _unpack(Code.PVA, payload)
+    if granted not in (0, 1):
+        raise WireError(Code.PVA, "a pre-vote of 0 (no) or 1 (yes)", f"{granted}")
+    return PreVoteReply(term=term, candidate=candidate, granted=granted == 1, voter=voter)  # type: ignore[arg-type]
+
+
 def _ldr(payload: bytes, sender: bytes) -> Input:
     term, leader, host, port = _unpack(Code.LDR, payload)
     if port > 65535:  # type: ignore[operator]
@@ -196,6 +226,8 @@ _DECODERS: dict[Code, Callable[[bytes, bytes], Input]] = {
     Code.RTC: _rtc,
     Code.ANN: _ann,
     Code.MLT: _mlt,
+    Code.PVQ: _pvq,
+    Code.PVA: _pva,
 }
 
 

@@ -44,6 +44,7 @@ _TRACE_KINDS = {
     "vote_announced": Kind.VOTE_ANNOUNCED,
     "drop": Kind.DROP,
     "error": Kind.ERROR,
+    "warning": Kind.WARNING,
 }
 _NOTIFY_KINDS = {
     "handleMemberJoined": Kind.MEMBER_JOINED,
