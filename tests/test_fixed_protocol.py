@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import statistics
+from dataclasses import replace
+
 import pytest
 
 from riaps_sim import GroupType, Scenario, run_scenario
 from riaps_sim.coord.timing import Timing
 from riaps_sim.examples import Groupie
+from riaps_sim.faults import Heal, Partition
+from riaps_sim.netprofile import NetworkProfile
 
 FIXED = GroupType(name="TheGroup", protocol="fixed")
 SEEDS = range(50)
@@ -34,3 +39,76 @@ def test_a_graceful_leave_of_the_leader_gives_a_new_leader_within_one_election_t
         assert exited >= {n.name for n in nodes if n.name != leader}, f"seed {seed}: not every member dropped the leader on its mlt"
         took.append(new[0] - 10.0)
     assert max(took) < bound, (max(took), bound)
+
+
+NODES = ("n0", "n1", "n2", "n3", "n4")
+WHOLE = {"min_size": 5}  # groupMinSize at the group's size, as the docs ask
+
+
+def _leader_at(seed: int, until: float = 9.0) -> str:
+    """The leader a fault-free run of five has agreed on by *until* (the same seed replays it)."""
+    probe = run_scenario(Scenario.group_of(5, Groupie, WHOLE, group=FIXED, duration=until), seed=seed)
+    return max((e.when, e.node) for e in probe.trace.select(kind="state") if e.detail == "leader")[1]
+
+
+@pytest.mark.slow
+def test_a_one_way_cut_of_the_leader_to_one_follower_for_3_5_s_keeps_the_leader() -> None:
+    """The follower stops hearing the leader and asks for pre-votes; the others still hear it, so nobody raises the term."""
+    for seed in SEEDS:
+        leader = _leader_at(seed)
+        follower = next(n for n in NODES if n != leader)
+        faults = [Partition(at=10.0, sides=[[leader], [follower]], one_way=True), Heal(at=13.5)]
+        trace = run_scenario(Scenario.group_of(5, Groupie, WHOLE, group=FIXED, faults=faults, duration=20.0), seed=seed).trace
+        assert _leader_nodes(trace, 9.99, 20.0) == set(), f"seed {seed}: a new leader was elected"
+        asked = {e.node for e in trace.select(kind="state") if e.detail == "precandidate" and e.when >= 10.0}
+        assert asked <= {follower}, f"seed {seed}: {asked} asked for pre-votes"
+        assert {e.term for e in trace.select(kind="state") if e.when >= 10.0} <= {_term_of(trace, leader)}, f"seed {seed}: the term moved"
+
+
+def _term_of(trace, node: str) -> int:
+    return max(e.term for e in trace.select(kind="state", node=node) if e.detail == "leader")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("mode", ["hold", "drop"])
+@pytest.mark.parametrize("leader_side", ["minority", "majority"])
+def test_a_healed_majority_minority_partition_causes_no_election(mode: str, leader_side: str) -> None:
+    """After the heal nobody is elected, and within 3 s every member follows the majority's leader."""
+    for seed in SEEDS:
+        leader = _leader_at(seed)
+        others = [n for n in NODES if n != leader]
+        minority = [leader, others[0]] if leader_side == "minority" else others[:2]
+        majority = [n for n in NODES if n not in minority]
+        faults = [Partition(at=10.0, sides=[minority, majority], mode=mode), Heal(at=20.0)]
+        trace = run_scenario(Scenario.group_of(5, Groupie, WHOLE, group=FIXED, faults=faults, duration=30.0), seed=seed).trace
+        assert _leader_nodes(trace, 20.0, 30.0) == set(), f"seed {seed}: an election after the heal"
+        ruling = max((e.when, e.node) for e in trace.select(kind="state") if e.detail == "leader" and e.when < 20.0)[1]
+        assert ruling in majority, f"seed {seed}: the leader at the heal, {ruling}, is not on the majority side"
+        follows = {}
+        for e in trace.select(kind="leader_elected"):
+            if e.when <= 23.0:
+                follows[e.node] = e.peer
+        leader_id = next(e.peer for e in trace.select(kind="state", node=ruling) if e.detail == "leader")
+        assert all(follows.get(n) == leader_id for n in NODES), f"seed {seed}: not every member follows {ruling} 3 s after the heal: {follows}"
+
+
+@pytest.mark.slow
+def test_five_members_on_500_ms_links_elect_within_6_s_at_p95() -> None:
+    """Pre-vote, a rival pre-candidate with a larger id standing aside, and a quick second look make the first election fast."""
+    took = []
+    for seed in SEEDS:
+        scenario = replace(Scenario.group_of(5, Groupie, WHOLE, group=FIXED, duration=20.0), network=NetworkProfile(latency=0.5))
+        first = run_scenario(scenario, seed=seed).summary().first_leader_s
+        assert first is not None, f"seed {seed}: no leader in 20 s"
+        took.append(first)
+    p95 = statistics.quantiles(took, n=20)[-1]
+    assert p95 <= 6.0, (p95, sorted(took)[-5:])
+
+
+@pytest.mark.slow
+def test_ten_percent_loss_does_not_make_fixed_change_leaders() -> None:
+    """Ten minutes at 10% loss on every link: one election (the first), in each of three seeds."""
+    for seed in range(3):
+        scenario = replace(Scenario.group_of(5, Groupie, WHOLE, group=FIXED, duration=600.0), network=NetworkProfile(loss=0.1))
+        trace = run_scenario(scenario, seed=seed).trace
+        assert len(_leader_nodes(trace, 0.0, 600.0)) == 1 and len([e for e in trace.select(kind="state") if e.detail == "leader"]) == 1

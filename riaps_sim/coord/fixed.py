@@ -174,9 +174,10 @@ class FixedProtocol(SharedActions):
         self._arm("election", self._election_timeout_s(), now)
 
     def _forget_leader_and_wait(self, event: TimerFired, now: float) -> None:
-        """No quorum in view (or no term left): drop the leader (with ``lex``, B10) and wait again."""
+        """No quorum in view (or no term left): drop the leader (with ``lex``, B10) and look again in
+        ``[heartbeat, electionMax)``: a quorum may be one heartbeat from view (members that join together)."""
         self._forget_leader()
-        self._arm_leader_deadline(now)
+        self._arm("election", self._rng.randrange(self.timing.heartbeat_ms, self.timing.election_max_ms) / 1000.0, now)
 
     def _forget_leader(self) -> None:
         if self.leader is not None:
@@ -188,6 +189,13 @@ class FixedProtocol(SharedActions):
 
     def _grant_prevote(self, event: PreVoteRequest, now: float) -> None:
         self._publish(event.reply(granted=True, voter=self.member_id))
+
+    def _grant_prevote_and_yield(self, event: PreVoteRequest, now: float) -> None:
+        """A rival pre-candidate for the same term with a larger id: say yes and stand aside, so that of
+        members whose deadlines passed together one stands, not all (which splits the vote)."""
+        self.prevoters = {}
+        self._grant_prevote(event, now)
+        self._arm_leader_deadline(now)
 
     def _refuse_prevote(self, event: PreVoteRequest, now: float) -> None:
         self._publish(event.reply(granted=False, voter=self.member_id))

@@ -52,6 +52,11 @@ def could_vote_for(m: FixedProtocol, event: PreVoteRequest) -> bool:
     return m.term < event.term < TERM_LIMIT and not m.leader_is_live
 
 
+def larger_rival_prevote(m: FixedProtocol, event: PreVoteRequest) -> bool:
+    """A pre-vote we could grant, for the term we ask for too, from a member with a larger id."""
+    return could_vote_for(m, event) and event.term == m.term + 1 and event.candidate > m.member_id
+
+
 def free_to_vote(m: FixedProtocol, event: RequestVote) -> bool:
     """One vote per term: not given yet in this term, or given to this candidate."""
     return m.voted_for is None or m.voted_for == event.candidate
@@ -172,7 +177,11 @@ FIXED_TABLE: Table = {
     (F, "LeaderAnnounce"): _leader_announcement(F),
     # PRECANDIDATE
     (P, "TimerFired[election]"): row(X._prevote_failed, to=F),
-    (P, "PreVoteRequest"): _prevote_request(P),
+    (P, "PreVoteRequest"): row(
+        case(larger_rival_prevote, X._grant_prevote_and_yield, F),  # of rivals, one stands
+        case(could_vote_for, X._grant_prevote, P),
+        case(None, X._refuse_prevote, P),
+    ),
     (P, "PreVoteReply"): row(case(prevote_completing_quorum, X._stand, C, NEXT), case(prevote_for_us, X._count_prevote, P), case(None, X._ignore, P)),
     (P, "RequestVote"): _vote_request(P),
     (P, "VoteReply"): row(X._ignore, to=P),
