@@ -357,12 +357,21 @@ def leader_after_faults(
     """How long after the last fault (or *quiet_from*) every live member of each group agreed on one leader."""
     start = _last_fault(trace) if quiet_from is None else quiet_from
     reached: dict[str, float] = {}
-    for e, lives, _group in _lives(trace):
+    agreed_at_start: dict[str, bool] = {}  # after the last event before *start*: a leader that needs no new event
+    for e, lives, group in _lives(trace):
         if e.when < start:
+            if group is not None:
+                life = lives[group]
+                agreed_at_start[group] = bool(life.members) and life.agreed_leader() is not None
+            else:  # a crash or restart may touch every group
+                agreed_at_start = {name: bool(life.members) and life.agreed_leader() is not None for name, life in lives.items()}
             continue
         for name, life in lives.items():
             if name not in reached and life.members and life.agreed_leader() is not None:
                 reached[name] = e.when
+    for name, agreed in agreed_at_start.items():
+        if agreed:
+            reached[name] = start
     results, violations = [], []
     for group in _coordinated_groups(trace):
         bound = _bounds_for(bounds, group).leader_s
