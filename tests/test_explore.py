@@ -270,3 +270,14 @@ def test_an_exploration_as_a_dataframe() -> None:
     assert list(frame["index"]) == [0, 1, 2, 3] and str(frame["violated"].dtype) == "string"
     assert str(frame["leader_after_faults_s"].dtype) == "Float64" and (frame["faults"] >= 1).all()
     assert repr(result).startswith("<ExploreResult 'leader-crash': 4 schedules")
+
+
+def test_a_leader_agreed_before_the_quiet_phase_and_kept_is_live() -> None:
+    """Nothing happens after the quiet phase starts: the group that already agrees needs no new event to be judged live."""
+    from riaps_sim.explore.runs import run_schedule
+
+    scenario = Scenario.group_of(5, Groupie, {"min_size": 5}, group=GroupType(name="TheGroup", protocol="fixed"))
+    outcome = run_schedule(scenario, [Crash(at=5.0, node="n0"), Restart(at=8.0, node="n0")], seed=3, quiet_from=30.0, duration_s=50.0)
+    assert outcome.violations == ()
+    (leader,) = outcome.liveness
+    assert leader.holds and leader.took_s == 0.0

@@ -357,15 +357,16 @@ def leader_after_faults(
     """How long after the last fault (or *quiet_from*) every live member of each group agreed on one leader."""
     start = _last_fault(trace) if quiet_from is None else quiet_from
     reached: dict[str, float] = {}
-    agreed_at_start: dict[str, bool] = {}  # after the last event before *start*: a leader that needs no new event
+    agreed_at_start: dict[str, bool] = {}  # after the last event at or before *start*: a leader that needs no new event
     for e, lives, group in _lives(trace):
-        if e.when < start:
+        if e.when <= start:
             if group is not None:
                 life = lives[group]
                 agreed_at_start[group] = bool(life.members) and life.agreed_leader() is not None
             else:  # a crash or restart may touch every group
                 agreed_at_start = {name: bool(life.members) and life.agreed_leader() is not None for name, life in lives.items()}
-            continue
+            if e.when < start:
+                continue
         for name, life in lives.items():
             if name not in reached and life.members and life.agreed_leader() is not None:
                 reached[name] = e.when
