@@ -41,9 +41,7 @@ def main() -> None:
         for i, n in enumerate(SIZES):
             count = args.schedules // len(SIZES) + (1 if i < args.schedules % len(SIZES) else 0)
             out = f"{args.out}/{protocol}-{n}" if args.out else None
-            result = explore(
-                group(n, protocol), count, seed=args.seed, jobs=args.jobs, progress=False, out=out, shrink_failures=not args.no_shrink
-            )
+            result = explore(group(n, protocol), count, seed=args.seed, jobs=args.jobs, progress=False, out=out, shrink_failures=not args.no_shrink)
             total += count
             failed += len(result.failures)
             by_property.update(result.by_property())

@@ -7,9 +7,15 @@ from typing import Any
 
 from .coord.timing import Timing
 
-__all__ = ["GroupType", "GROUP_KINDS"]
+__all__ = ["GroupType", "GROUP_KINDS", "JOIN_STALL_S", "LEAVE_STALL_S"]
 
 GROUP_KINDS = ("default", "leader", "consensus")
+
+#: The reference's ``joinGroup`` stall: 0.1 s steps waiting for the group thread's sockets, then
+#: ``sleep(groupDiscoDelay // 1000)`` = 1 s (riaps-groups.md §4.1, B23).
+JOIN_STALL_S = 1.1
+#: The reference's ``leaveGroup`` stall: it joins the group thread, which sleeps 1.0 s at exit.
+LEAVE_STALL_S = 1.0
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -31,6 +37,11 @@ class GroupType:
         Heartbeat, election and poll timing (ms, validated on construction).
     protocol:
         The coordination protocol: ``"riaps"`` (the reference's semantics) or ``"fixed"``.
+    blocking_join_leave:
+        Reproduce the reference's stalls (B23): ``joinGroup`` holds the component for
+        :data:`JOIN_STALL_S` and ``leaveGroup`` for :data:`LEAVE_STALL_S`. The component's handlers
+        (timers, every group's callbacks) wait and then run in order; the group's protocol runs on,
+        as the reference's group thread does. Off by default: ours never block.
     """
 
     name: str
@@ -39,6 +50,7 @@ class GroupType:
     timed: bool = False
     timing: Timing = field(default_factory=Timing)
     protocol: str = "riaps"
+    blocking_join_leave: bool = False
 
     def __post_init__(self) -> None:
         if not self.name.isidentifier():
@@ -49,6 +61,8 @@ class GroupType:
 
         if self.protocol not in PROTOCOLS:
             raise ValueError(f"group type {self.name!r}: protocol must be one of {sorted(PROTOCOLS)}, got {self.protocol!r}")
+        if not isinstance(self.blocking_join_leave, bool):
+            raise ValueError(f"group type {self.name!r}: blocking_join_leave must be true or false, got {self.blocking_join_leave!r}")
         if not isinstance(self.timing, Timing):
             raise ValueError(f"group type {self.name!r}: timing must be a Timing, got {self.timing!r}")
 

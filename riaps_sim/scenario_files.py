@@ -244,6 +244,7 @@ def _group(table: _Table) -> GroupType:
         "message": (str, "a message type name"),
         "timed": (bool, "true or false"),
         "protocol": (str, "a protocol name"),
+        "blocking_join_leave": (bool, "true or false"),
     }
     values = {key: table.take(key, kind, expected) for key, (kind, expected) in fields.items() if table.has(key) or key == "name"}
     timing_table = table.table("timing")

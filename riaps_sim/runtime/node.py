@@ -15,6 +15,7 @@ import json
 import logging
 import random as random_module
 import traceback
+from collections import deque
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -23,7 +24,7 @@ import ports
 from ..component import Component
 from ..coord.group import Group
 from ..discovery import Directory, Endpoint, Watcher
-from ..model import GroupType
+from ..model import JOIN_STALL_S, LEAVE_STALL_S, GroupType
 from ..trace import Kind, Trace
 from .driver import Driver
 from .member import GroupMember
@@ -97,6 +98,7 @@ class Node:
         self.components: dict[str, Component] = {}
         self.members: list[GroupMember] = []
         self._timers: dict[tuple[str, str], Any] = {}
+        self._stalls: dict[int, _Stall] = {}  # by id(component): a component held by a blocking call (B23)
         self._id_prefix = ipaddress.IPv4Address(host).packed + (incarnation & 0xFFFFFFFF).to_bytes(4, "big")
         self._ids = itertools.count(1)
         self.running = False
@@ -199,6 +201,8 @@ class Node:
             raise ValueError(f"unknown group type {group_type!r}; the application defines {sorted(self.group_types)}") from None
         member = GroupMember(self, component, gtype, instance, min_size)
         self.members.append(member)
+        if gtype.blocking_join_leave:
+            self.stall(component, JOIN_STALL_S, "joinGroup")
         return member.group
 
     def leave_group(self, component: Component, group: Group) -> bool:
@@ -206,6 +210,8 @@ class Node:
             if member.group is group:
                 member.leave()
                 self.members.remove(member)
+                if member.group_type.blocking_join_leave:
+                    self.stall(component, LEAVE_STALL_S, "leaveGroup")
                 return True
         return False
 
@@ -228,8 +234,41 @@ class Node:
 
     # -- handlers and the trace -----------------------------------------------------------------------
 
+    def stall(self, component: Component, seconds: float, why: str) -> None:
+        """Hold *component* for *seconds*, as a blocking call in its thread would (the reference's B23).
+
+        Its handlers called meanwhile wait and run in order when the stall ends; the rest of the
+        node (other components, the group protocols) runs on.
+        """
+        stall = self._stalls.get(id(component))
+        until = self.clock() + seconds
+        if stall is None:
+            stall = self._stalls[id(component)] = _Stall(until)
+            self.driver.call_later(seconds, lambda: self._unstall(component, stall))
+        elif until > stall.until:
+            stall.until = until
+        self.record(Kind.TIMER, component.instance_name, None, detail=f"{why} holds the component {seconds:g} s (blocking_join_leave, B23)")
+
+    def _unstall(self, component: Component, stall: _Stall) -> None:
+        if self.clock() < stall.until:  # held again meanwhile
+            self.driver.call_later(stall.until - self.clock(), lambda: self._unstall(component, stall))
+            return
+        del self._stalls[id(component)]
+        while stall.waiting and id(component) not in self._stalls:
+            handler, args = stall.waiting.popleft()
+            self.run_handler(component, handler, *args)
+        if stall.waiting:  # a handler stalled it again: the rest waits for that stall too
+            self._stalls[id(component)].waiting.extendleft(reversed(stall.waiting))
+
     def run_handler(self, component: Component, handler: str, *args: Any) -> None:
-        """Call ``component.<handler>(*args)``; an exception is logged and traced, never raised."""
+        """Call ``component.<handler>(*args)``; an exception is logged and traced, never raised.
+
+        A stalled component's handler waits for the stall to end (``stall``).
+        """
+        stall = self._stalls.get(id(component)) if self._stalls else None
+        if stall is not None:
+            stall.waiting.append((handler, args))
+            return
         method = getattr(component, handler, None)
         if method is None:
             log.warning("%s has no handler %s", type(component).__name__, handler)
@@ -262,3 +301,13 @@ class Node:
     def record(self, kind: str, component: str | None, group: str | None, **fields: Any) -> None:
         """Append an event stamped with this node's clock (and true time in simulation)."""
         self.trace.record(self.driver.clock(), self.driver.true_time(), self.name, component, group, kind, **fields)
+
+
+class _Stall:
+    """Until when a component is held, and the handler calls waiting for it."""
+
+    __slots__ = ("until", "waiting")
+
+    def __init__(self, until: float) -> None:
+        self.until = until
+        self.waiting: deque[tuple[str, tuple[Any, ...]]] = deque()
