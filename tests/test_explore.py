@@ -281,3 +281,15 @@ def test_a_leader_agreed_before_the_quiet_phase_and_kept_is_live() -> None:
     assert outcome.violations == ()
     (leader,) = outcome.liveness
     assert leader.holds and leader.took_s == 0.0
+
+
+def test_a_paused_leader_is_given_the_bound_from_its_resume() -> None:
+    """Found by the explorer: the leader, paused 6 s, is cut off during its pause. It cannot step down while
+    paused; after the resume it does within the bound, which is what the check now asks."""
+    group = GroupType(name="TheGroup", protocol="fixed")
+    faults = [Pause(at=22.0, node="@leader", duration_s=5.976), Partition(at=23.0, sides=[["@leader"]], mode="drop"), Heal(at=30.0)]
+    result = run_scenario(Scenario.group_of(5, Groupie, {"min_size": 5}, group=group, faults=faults, duration=50.0), seed=1340162868)
+    report = check_run(result.trace, result.scenario.group_types, end=50.0, quiet_from=30.0)
+    assert report.ok, report.violations
+    stepped = [e.when for e in result.trace.select(kind="state") if e.detail == "follower" and 27.976 <= e.when <= 27.976 + 5.0]
+    assert stepped, "the leader did not step down within 5 s of its resume"

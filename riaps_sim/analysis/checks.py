@@ -386,12 +386,22 @@ def leader_after_faults(
     return results, violations
 
 
+#: A pause fault as the trace names it: ``pause NODE for SECONDS s``.
+_PAUSE = re.compile(r"^pause (?P<node>\S+) for (?P<seconds>[0-9.]+) s$")
+_NEVER = float("-inf")
+
+
 def leader_without_majority_steps_down(
     trace: Trace, bounds: Mapping[str, LivenessBounds], protocols: Mapping[str, str], end: float
 ) -> list[Violation]:
-    """``fixed`` groups: a leader cut off from a majority of the group stops leading within the bound."""
+    """``fixed`` groups: a leader cut off from a majority of the group stops leading within the bound.
+
+    The bound counts the leader's running time: a paused process cannot step down, so the count
+    starts again when its pause ends.
+    """
     sides: list[set[str]] = []
     since: dict[tuple[str, str], float] = {}  # (group, leader) -> when it lost its majority
+    paused_until: dict[str, float] = {}  # node -> when its latest pause ends
     out = []
 
     def check(now: float, lives: Mapping[str, _GroupLife]) -> None:
@@ -408,7 +418,7 @@ def leader_without_majority_steps_down(
                 if reach >= majority:
                     since.pop(key, None)
                     continue
-                started = since.setdefault(key, now)
+                started = max(since.setdefault(key, now), paused_until.get(node, _NEVER))
                 if now - started > bound:
                     text = f"leader {leader[:8]} on {node} kept leading {name} with {reach} of {len(life.configuration)} members in reach for over {bound:g} s (since {started:.3f} s)"
                     out.append(Violation("leader_without_majority_steps_down", started + bound, (node,), (), text))
@@ -425,6 +435,10 @@ def leader_without_majority_steps_down(
                 sides = parsed[0] if not parsed[1] else []  # a one-way cut leaves both sides in reach of the leader's heartbeats one way
             elif detail == "heal":
                 sides = []
+            else:
+                pause = _PAUSE.match(detail)
+                if pause is not None:
+                    paused_until[pause["node"]] = e.when + float(pause["seconds"])
         check(e.when, lives)
         lives_now = lives
     check(end, lives_now)
