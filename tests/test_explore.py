@@ -293,3 +293,16 @@ def test_a_paused_leader_is_given_the_bound_from_its_resume() -> None:
     assert report.ok, report.violations
     stepped = [e.when for e in result.trace.select(kind="state") if e.detail == "follower" and 27.976 <= e.when <= 27.976 + 5.0]
     assert stepped, "the leader did not step down within 5 s of its resume"
+
+
+@pytest.mark.slow
+def test_fixed_survives_the_explorer_where_riaps_does_not() -> None:
+    """Issue 12's check in small (bench/explore_protocols.py runs 10,000): 150 schedules of every fault kind
+    over five members, groupMinSize at the group's size; fixed fails none, riaps fails some of the same."""
+    results = {}
+    for protocol in ("fixed", "riaps"):
+        group = GroupType(name="TheGroup", protocol=protocol)
+        scenario = Scenario.group_of(5, Groupie, {"min_size": 5}, group=group, name=f"five ({protocol})")
+        results[protocol] = explore(scenario, 150, seed=5, jobs=2, progress=False, shrink_failures=False)
+    assert results["fixed"].failures == [], results["fixed"].by_property()
+    assert len(results["riaps"].failures) >= 10, results["riaps"].by_property()
