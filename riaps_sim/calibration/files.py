@@ -74,7 +74,7 @@ class _Reader:
         self.taken.add(key)
         if key not in self.data:
             if required:
-                self.fail(f"missing; expected {expected}")
+                self.fail(f"missing; expected {expected}", key)
             return default
         value = self.data[key]
         if (isinstance(value, bool) and bool not in kinds) or not isinstance(value, kinds):
@@ -94,15 +94,14 @@ class _Reader:
 def _distribution(reader: _Reader, key: str | None = None) -> Latency:
     """The distribution in *reader* (the whole table) or in its field *key*."""
     if key is None:
-        raw, fail = dict(reader.data), reader.fail
+        raw = dict(reader.data)
         reader.taken.update(reader.data)
     else:
         raw = reader.take(key, (dict,), 'a distribution table like { kind = "lognormal", median = 0.001, sigma = 0.3 }', required=True)
-        fail = lambda what: reader.fail(what, key)  # noqa: E731
     try:
         return latency_from_table(raw)
     except (ValueError, TypeError) as exc:
-        fail(str(exc))
+        reader.fail(str(exc), key)
 
 
 def load_calibration(path: str | Path) -> Calibration:
@@ -158,7 +157,8 @@ def load_calibration(path: str | Path) -> Calibration:
             measured[name] = _make(entry.fail, Spread, count, *[float(n) for n in numbers])
         table.done()
     top.done()
-    return _make(top.fail, Calibration, links=links, nodes=nodes, measured=measured, **values)
+    calibration: Calibration = _make(top.fail, Calibration, links=links, nodes=nodes, measured=measured, **values)
+    return calibration
 
 
 def _make(fail: Callable[[str], NoReturn], cls: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:

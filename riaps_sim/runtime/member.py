@@ -248,8 +248,10 @@ class GroupMember:
                 command = frames[0].decode("ascii", "replace")
             trace.record_message(now, driver.true_time(), node.name, instance, group, Kind.DELIVER, command, source, msg_id, len(frames[1]))
             self._run(event, now)
-            if node.probe is not None:  # a real node measuring its loop: how long this message took to handle
-                node.probe.handled(driver.clock() - now)
+            # a real node measuring its loop is told how long this message took; a simulated one with a
+            # processing cost is now busy, and says to leave the rest for later (its driver calls again)
+            if node.probe is not None and node.probe.handled(driver.clock() - now):
+                return
 
     def _on_sub(self) -> None:
         self._receive_all(self.sub, self.sub.recvGroup, lambda frames: b"")

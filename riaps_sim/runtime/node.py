@@ -100,7 +100,9 @@ class Node:
         self._id_prefix = ipaddress.IPv4Address(host).packed + (incarnation & 0xFFFFFFFF).to_bytes(4, "big")
         self._ids = itertools.count(1)
         self.running = False
-        self.probe: Any = None  #: a real node measuring its loop (``riaps_sim.runtime.probe.LoopProbe``), told each message's handling time
+        #: told of each message a member handled (``handled(seconds) -> stop reading?``): a real node's
+        #: ``LoopProbe`` measuring its loop, or a simulated node's driver charging a processing cost
+        self.probe: Any = None
 
     def __repr__(self) -> str:
         return f"<Node {self.name} {self.host} components={list(self.components)} groups={len(self.members)}>"

@@ -97,8 +97,9 @@ class NodeProcess:
     def _flush_probe(self) -> None:
         from .probe import FLUSH_EVERY_S
 
-        self.probe.flush()
-        self.driver.call_later(FLUSH_EVERY_S, self._flush_probe)
+        if self.probe is not None:
+            self.probe.flush()
+            self.driver.call_later(FLUSH_EVERY_S, self._flush_probe)
 
     def _authenticator(self) -> Any:
         """The ZAP handler admitting only the application's keys, served by this node's loop (no thread)."""

@@ -36,9 +36,10 @@ class LoopProbe:
     def __repr__(self) -> str:
         return f"<LoopProbe {len(self.service_s)} handled, {len(self.timer_late_s)} timers pending>"
 
-    def handled(self, seconds: float) -> None:
-        """A received message took *seconds* to handle."""
+    def handled(self, seconds: float) -> bool:
+        """A received message took *seconds* to handle; False: the loop goes on reading (the node hook's answer)."""
         self.service_s.append(seconds)
+        return False
 
     def timer_ran(self, late_s: float) -> None:
         """A timer ran *late_s* seconds after it fell due."""

@@ -151,15 +151,18 @@ class SimDriver:
         if self.busy_until > self.env.now:  # still handling earlier input: this waits its turn
             self.when_free(lambda _event: self._ready(socket))
             return
-        before = socket.statistics().received
-        callback()
-        handled = socket.statistics().received - before
-        if handled > 0:
-            cost = self._processing
-            self.busy_until = self.env.now + sum(cost.sample(self._rng) for _ in range(handled))
+        callback()  # takes one message (``handled`` says stop), so what else waits is read when the node is free
         self._arm(socket)
 
     # -- processing cost (a LoopModel) ---------------------------------------------------------------------
+
+    def handled(self, seconds: float) -> bool:
+        """The node handled a message: it is busy for one draw of its processing cost from now (or from when it
+        is free, if later). Returns True: take no more input until then (the node's ``probe`` hook, see ``Node``)."""
+        if self._processing is None:
+            return False
+        self.busy_until = max(self.busy_until, self.env.now) + self._processing.sample(self._rng)
+        return True
 
     def when_free(self, action: Callable[[Any], None]) -> None:
         """Run *action* once the node has finished handling the input it took (``busy_until``), in the order asked."""
@@ -302,6 +305,8 @@ class Simulation:
             storage=self._storage.setdefault(name, MemoryStorage()),
             restarts=self._starts.get(name, 0),
         )
+        if loop is not None and loop.processing is not None:
+            node.probe = driver  # the member tells it each message it handles; it charges the processing cost
         self._starts[name] = self._starts.get(name, 0) + 1
         for instance, factory in self._factories[name].items():
             node.build(factory, instance)
