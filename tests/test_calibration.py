@@ -134,6 +134,12 @@ def test_a_bad_file_is_an_error_naming_the_file_and_the_field(tmp_path: Path, te
         load_calibration(path)
 
 
+def test_a_calibration_travels_by_pickle_as_sweeps_send_scenarios() -> None:
+    import pickle
+
+    assert pickle.loads(pickle.dumps(_full())) == _full()
+
+
 def test_a_missing_file_says_how_to_make_one(tmp_path: Path) -> None:
     with pytest.raises(CalibrationError, match="riaps-sim calibrate"):
         load_calibration(tmp_path / "none.toml")

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..scenario import Scenario
-from .measure import Measurements, measure_trace
+from .measure import Measurements
 from .record import Calibration, LinkLatency, NodeCost
 from .stats import Spread, fit
 
@@ -114,8 +114,3 @@ def calibrate(
     source = f"{runs} real run(s) of {scenario.name!r}, {until:g} s each, on {isolation}, {stamp}"
     calibration = from_measurements(measurements, kind=kind, per_link=per_link, per_node=per_node, source=source)
     return CalibrationRun(calibration, measurements, results)
-
-
-def measure_results(results: list[Any]) -> Measurements:
-    """The measurements of finished real runs (``RunResult`` objects)."""
-    return measure_trace(r.trace for r in results)

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from types import MappingProxyType
 from typing import Any
 
 from ..net import Network
@@ -92,7 +91,7 @@ class Calibration:
     def __post_init__(self) -> None:
         object.__setattr__(self, "links", tuple(self.links))
         object.__setattr__(self, "nodes", tuple(self.nodes))
-        object.__setattr__(self, "measured", MappingProxyType(dict(self.measured)))
+        object.__setattr__(self, "measured", dict(self.measured))  # a plain dict: scenarios travel to sweep workers by pickle
         _check_latency("Calibration.latency", self.latency)
         _check_latency("Calibration.processing", self.processing)
         _check_latency("Calibration.timer_lateness", self.timer_lateness)
