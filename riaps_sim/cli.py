@@ -1,4 +1,4 @@
-"""The ``riaps-sim`` command: run scenarios in simulation or for real, sweep seeds, run one node, manage keys, demo the ports."""
+"""The ``riaps-sim`` command: run scenarios in simulation or for real, calibrate, sweep seeds, run one node, manage keys, demo the ports."""
 
 from __future__ import annotations
 
@@ -19,6 +19,13 @@ def _run(args: argparse.Namespace) -> int:
     from .runner import run_scenario
 
     scenario = _load_run_scenario(args)
+    calibration = None
+    if args.calibration:
+        if args.mode != "sim":
+            raise ScenarioError("--calibration applies to simulation only: the real world has the timing it has")
+        from .calibration import load_calibration
+
+        calibration = load_calibration(args.calibration)
     out = Path(args.out) if args.out else Path("out") / f"{scenario.name}-{args.mode}"
     print(f"riaps-sim: running {scenario.name!r} ({scenario.description or 'no description'}) in {args.mode} mode", flush=True)
     if args.mode == "sim" and (args.keys or args.insecure):
@@ -33,6 +40,7 @@ def _run(args: argparse.Namespace) -> int:
         trace_all=True if args.trace_all else None,
         keys=args.keys,
         insecure=args.insecure,
+        calibration=calibration,
     )
     summary = result.summary()
     print(summary)
@@ -62,6 +70,28 @@ def _load_run_scenario(args: argparse.Namespace) -> Any:
     if args.depl or args.hosts:
         raise ScenarioError("--depl and --hosts go with a RIAPS application folder, not a scenario file")
     return load_scenario(args.scenario)
+
+
+def _calibrate(args: argparse.Namespace) -> int:
+    from .calibration import calibrate, write_calibration
+
+    scenario = load_scenario(args.scenario)
+    out = Path(args.out) if args.out else Path("out") / f"calibration-{scenario.name}.toml"
+    print(f"riaps-sim: calibrating from {args.runs} real run(s) of {scenario.name!r} on {args.isolation}", flush=True)
+    made = calibrate(
+        scenario,
+        args.runs,
+        isolation=args.isolation,
+        seed=args.seed,
+        until=args.until,
+        kind=args.fit,
+        per_link=args.per_link,
+        per_node=args.per_node,
+        report=lambda line: print(line, flush=True),
+    )
+    print(made.calibration)
+    print(f"  wrote {write_calibration(made.calibration, out)}; apply it with: riaps-sim run {args.scenario} --calibration {out}")
+    return 0
 
 
 def _sweep(args: argparse.Namespace) -> int:
@@ -227,7 +257,25 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="simulation: keep a trace row for every heartbeat (tic, ldr) instead of counting them per pair of nodes",
     )
+    run.add_argument(
+        "--calibration", metavar="FILE", help="simulation: time links, handlers and timers as the calibration file says (riaps-sim calibrate)"
+    )
     run.set_defaults(handler=_run)
+
+    cal = commands.add_parser("calibrate", help="run a scenario for real, measure its timing, and write a calibration file for the simulator")
+    cal.add_argument("scenario", nargs="?", default="leader-crash", help=scenario_help + " (default: leader-crash)")
+    cal.add_argument("--mode", choices=["real"], default="real", help="measured on real ZeroMQ processes (the only mode)")
+    cal.add_argument("--isolation", choices=["loopback", "netns"], default="loopback", help="real mode's isolation (netns needs root)")
+    cal.add_argument("--runs", type=int, default=5, help="real runs to measure (default 5)")
+    cal.add_argument("--seed", type=int, help="seed of the first run, the next runs count up (default: the scenario's)")
+    cal.add_argument("--until", type=float, help="seconds each run lasts (default: the scenario's duration)")
+    cal.add_argument(
+        "--fit", choices=["empirical", "lognormal"], default="empirical", help="how distributions are kept (default: empirical quantiles)"
+    )
+    cal.add_argument("--per-link", action="store_true", help="a latency of its own for each measured link (default: all links pooled)")
+    cal.add_argument("--per-node", action="store_true", help="a processing cost of its own for each node (default: all nodes pooled)")
+    cal.add_argument("--out", help="the calibration file to write (default: out/calibration-<scenario>.toml)")
+    cal.set_defaults(handler=_calibrate)
 
     sweep = commands.add_parser("sweep", help="run a scenario over many seeds in parallel and print metric distributions")
     sweep.add_argument("scenario", help=scenario_help)

@@ -121,8 +121,13 @@ def run_scenario(
     trace_all: bool | None = None,
     keys: Any = None,
     insecure: bool = False,
+    calibration: Any = None,
 ) -> RunResult:
     """Run *scenario* in *mode* (``"sim"`` or ``"real"``) to *until* seconds (default: its duration).
+
+    In simulation, *calibration* (a ``riaps_sim.calibration.Calibration``; default: the
+    scenario's) sets the links' latency, each node's processing cost per message and its timers'
+    lateness as measured on a real system. The real world ignores it: it has the timing it has.
 
     *trace_all* (default: the scenario's) keeps a trace row for every heartbeat send and delivery,
     in both worlds, instead of counting them per pair (see ``riaps_sim.trace``).
@@ -143,25 +148,36 @@ def run_scenario(
         raise ValueError(f"until must be > 0 seconds, got {until!r}")
     trace_all = scenario.trace_all if trace_all is None else trace_all
     if mode == "sim":
-        return run_sim(scenario, seed, until, out, trace_all=trace_all)
+        return run_sim(scenario, seed, until, out, trace_all=trace_all, calibration=calibration)
     return run_real(scenario, seed, until, out, isolation=isolation, keys=keys, insecure=insecure, trace_all=trace_all)
 
 
-def run_sim(scenario: Scenario, seed: int, until: float, out: str | Path | None = None, trace_all: bool = False) -> RunResult:
-    """Run *scenario* in the SimPy network model (*trace_all*: a trace row for every heartbeat)."""
+def run_sim(
+    scenario: Scenario, seed: int, until: float, out: str | Path | None = None, trace_all: bool = False, calibration: Any = None
+) -> RunResult:
+    """Run *scenario* in the SimPy network model (*trace_all*: a trace row for every heartbeat; *calibration*: see ``run_scenario``)."""
     from .runtime.sim import Simulation
 
     started = time.perf_counter()
     from .net import Network
 
     profile = scenario.network
+    calibration = scenario.calibration if calibration is None else calibration
+    if calibration is not None and scenario.topology is not None and calibration.shapes_network:
+        raise ValueError(f"scenario {scenario.name!r} has a topology of its own: a calibration's link latencies apply to the default LAN only")
+    hosts = [(spec.name, spec.address) for spec in scenario.nodes]
     network = None
     if scenario.topology is not None:
         network = Network(seed=seed, graph=scenario.topology)
+    elif calibration is not None and calibration.shapes_network:
+        network = calibration.build_network(seed, hosts, profile)
     elif profile is not None:
-        network = profile.build(seed, [(spec.name, spec.address) for spec in scenario.nodes])
+        network = profile.build(seed, hosts)
     delay = {"discovery_delay_s": profile.discovery_delay_s} if profile is not None else {}
-    sim = Simulation(scenario.group_types, seed=seed, network=network, trace_all=trace_all, **delay)
+    loops = {}
+    if calibration is not None:
+        loops = {name: model for name, _ in hosts if (model := calibration.loop_model(name)) is not None}
+    sim = Simulation(scenario.group_types, seed=seed, network=network, trace_all=trace_all, loop_models=loops, **delay)
     for spec in scenario.nodes:
         sim.add_node(
             spec.name, {i: _factory(cls, kwargs) for i, (cls, kwargs) in spec.components.items()}, address=spec.address, start_at=spec.start_s or None
@@ -209,12 +225,14 @@ def run_real(
     keys: Any = None,
     insecure: bool = False,
     trace_all: bool = False,
+    measure_loop: bool = False,
 ) -> RunResult:
     """Run *scenario* as one OS process per node on real ZeroMQ, on loopback or in network namespaces.
 
     The nodes' trace files go to ``OUT/nodes``; without *out* they go to a temporary folder that is
     removed once the trace is read. Ctrl-C ends the run early with the trace so far
-    (``RunResult.interrupted``).
+    (``RunResult.interrupted``). *measure_loop* has every node write ``loop`` rows to the trace
+    (handler service times, timer lateness, boot time), as ``riaps_sim.calibration`` needs.
     """
     from .runtime.process import NodePlan, RealRun
 
@@ -223,7 +241,9 @@ def run_real(
         scratch = None if out is not None else stack.enter_context(tempfile.TemporaryDirectory(prefix="riaps-sim-"))
         out_dir = Path(out) / "nodes" if out is not None else Path(str(scratch))
         material = app_keys(keys if keys is not None else scenario.keys, insecure or scenario.insecure)
-        run = RealRun(list(scenario.group_types), out_dir, seed=seed, isolation=isolation, keys=material, trace_all=trace_all)
+        run = RealRun(
+            list(scenario.group_types), out_dir, seed=seed, isolation=isolation, keys=material, trace_all=trace_all, measure_loop=measure_loop
+        )
         for i, spec in enumerate(scenario.nodes):
             run.add_node(NodePlan(spec.name, spec.address or f"127.0.0.{i + 1}", dict(spec.components), start_s=spec.start_s))
         trace = run.run(until, FaultSchedule(scenario.faults))

@@ -67,6 +67,8 @@ class Scenario:
     the application's key material (a folder made by ``riaps-sim keys new``, or an ``AppKeys``;
     default: fresh for each run) and *insecure* turns authentication off. *network* describes the
     simulated LAN (``NetworkProfile``: latency distribution, loss, reordering, discovery delay).
+    *calibration* (``riaps_sim.calibration.Calibration``, made by ``riaps-sim calibrate``) makes
+    the simulation time messages, handlers and timers as a measured real system does.
 
     Examples
     --------
@@ -88,6 +90,7 @@ class Scenario:
     keys: Any = None
     insecure: bool = False
     network: NetworkProfile | None = None
+    calibration: Any = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "group_types", tuple(self.group_types))
@@ -115,6 +118,13 @@ class Scenario:
             raise ScenarioError(f"{where}: network must be a NetworkProfile, got {self.network!r}")
         if self.network is not None and self.topology is not None:
             raise ScenarioError(f"{where}: give either a topology or a network profile: the profile describes the default LAN")
+        if self.calibration is not None:
+            from .calibration import Calibration
+
+            if not isinstance(self.calibration, Calibration):
+                raise ScenarioError(f"{where}: calibration must be a riaps_sim.calibration.Calibration, got {self.calibration!r}")
+            if self.topology is not None and self.calibration.shapes_network:
+                raise ScenarioError(f"{where}: give either a topology or a calibration with link latencies: those describe the default LAN")
         if not self.duration > 0:
             raise ScenarioError(f"scenario {self.name!r}: duration must be > 0 seconds, got {self.duration!r}")
         names = [n.name for n in self.nodes]

@@ -32,7 +32,9 @@ the table and field, and what was expected, before anything runs. TOML names are
     reorder = false
     discovery_delay_s = 0.05
 
-Node tables also take ``start_s`` (when the node starts its components).
+Node tables also take ``start_s`` (when the node starts its components). ``[scenario]`` also takes
+``calibration = "calibration.toml"``, a file made by ``riaps-sim calibrate`` (relative to the
+scenario file), applied in simulation (see ``riaps_sim.calibration``).
 """
 
 from __future__ import annotations
@@ -194,9 +196,15 @@ def _load_toml(path: Path) -> Any:
     description = head.take("description", str, "a string", "")
     keys = head.take("keys", str, "a key folder (riaps-sim keys new DIR), relative to the file", None)
     insecure = head.take("insecure", bool, "true or false", False)
-    head.done(["name", "duration", "seed", "description", "keys", "insecure"])
+    calibration_file = head.take("calibration", str, "a calibration file (riaps-sim calibrate), relative to the file", None)
+    head.done(["name", "duration", "seed", "description", "keys", "insecure", "calibration"])
     if keys is not None:
         keys = str((path.parent / keys).resolve())
+    calibration = None
+    if calibration_file is not None:
+        from .calibration import load_calibration
+
+        calibration = load_calibration(path.parent / calibration_file)
     try:
         return Scenario(
             name,
@@ -209,6 +217,7 @@ def _load_toml(path: Path) -> Any:
             keys=keys,
             insecure=insecure,
             network=network,
+            calibration=calibration,
         )
     except ScenarioError as exc:
         raise ScenarioError(f"{path}: {exc}") from None

@@ -14,7 +14,8 @@ group       ``"<type>.<instance>"``, or ``None``
 kind        a ``Kind``: send, deliver, drop, state, member_joined, ..., fault, error
 peer        the other party (a node, member id in hex, or host), or ``None``
 msg_id      a string shared by a message's send, deliver and drop events (the network's
-            message number) or by a poll's events (its ``rfvId``), or ``None``
+            message number; in the real world a digest of the message, see ``send``) or by a
+            poll's events (its ``rfvId``), or ``None``
 size        bytes on the wire, or ``None``
 term        the election term where it matters, or ``None``
 detail      the rest in words: the drop cause, the new role, the vote result, the fault
@@ -32,13 +33,20 @@ What each kind carries (the runtimes write these; the analysis reads them):
 - ``vote_requested`` / ``vote_cast`` / ``vote_announced``: ``msg_id`` is the poll id, ``detail``
   the ballot or result; ``vote_announced`` with a component is a result delivered to it.
 - ``send`` / ``deliver``: ``detail`` is the command (``tic``, ``ldr``, ``msg``, ...), ``peer`` the
-  other node, ``msg_id`` pairs them where the world knows it (simulation).
+  other node, ``msg_id`` pairs them: in simulation the network's message number; in the real
+  world a digest of the command and payload (``#`` and 12 hex digits), which identical messages
+  (a member's successive heartbeats) share, so a delivery pairs with the latest send of its
+  digest before it.
 - ``drop``: ``detail`` is the cause (``partition``, ``loss``, ``hwm``, ``crash``, ``malformed``...).
   ``node`` is where the loss was seen: in simulation the network records it at the sender, with
   the intended receiver as ``peer``; the real world's fault layer records it at the receiver, with
   the sender as ``peer``. A malformed message is recorded by the member that received it.
 - ``fault``: ``detail`` describes it, e.g. ``crash n3``, ``partition n1 | n2,n3``, ``heal``.
 - ``error``: ``detail`` says what failed; ``loop crashed: ...`` marks a node loop that died.
+- ``loop``: a real node's loop measurements, written only when asked (``measure_loop``, as
+  ``riaps-sim calibrate`` does): ``data`` holds ``service_s`` (seconds each received message took
+  to handle) and ``timer_late_s`` (how late each timer ran) since the previous ``loop`` row, and
+  in the node's first one ``boot_s`` (seconds from the process's launch to its readiness).
 - ``app``: a component's own event (``Component.record``): ``detail`` its kind, ``data`` its fields.
 - ``handshake_refused``: a peer turned away by CURVE or the allow-list: ``peer`` its address (when
   known), ``detail`` the port and the reason. ``beacon_rejected``: a discovery beacon not applied
@@ -98,6 +106,7 @@ class Kind(StrEnum):
     HANDSHAKE_REFUSED = "handshake_refused"
     BEACON_REJECTED = "beacon_rejected"
     APP = "app"
+    LOOP = "loop"
 
 
 class TraceEvent(NamedTuple):

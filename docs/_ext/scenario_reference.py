@@ -41,6 +41,8 @@ NOTES = {
     "Scenario.insecure": "Real world: no CURVE, no allow-list, unsigned beacons (for interop with unmodified RIAPS nodes); "
     "summaries say it was used.",
     "Scenario.network": "The simulated LAN (a ``NetworkProfile``, below); default: 0.5 ms links, no loss.",
+    "Scenario.calibration": "Simulation only: a ``Calibration`` (made by ``riaps-sim calibrate``) that times links, handlers "
+    "and timers as a measured real system does; in TOML the path of its file, relative to the scenario file. Default: none.",
     "NodeSpec.start_s": "Seconds after the run's time 0 at which the node starts its components (a late joiner).",
     "NetworkProfile.latency": "One-way latency of a message between two hosts: seconds, or a distribution "
     '(in TOML ``{ kind = "uniform", low = 0.001, high = 0.004 }``).',
@@ -86,6 +88,7 @@ TOML_KEYS: dict[type, tuple[str, dict[str, str]]] = {
             "keys": "keys",
             "insecure": "insecure",
             "network": "[network] table",
+            "calibration": "calibration",
         },
     ),
     NodeSpec: ("[[node]]", {"name": "name", "components": "components", "address": "address", "start_s": "start_s"}),

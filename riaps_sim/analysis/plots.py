@@ -306,8 +306,10 @@ def sequence_chart(trace: Trace, since: float, until: float, kinds: Iterable[str
     _draw_lifelines(ax, trace, t0, since, until, x, scale)
     colours = colormaps["tab10"]
     palette: dict[str, Any] = {}
-    sends = {e.msg_id: e for e in window.select(kind=Kind.SEND) if e.msg_id is not None}
+    sends: dict[str, Any] = {}  # msg id -> its latest send so far (real ids are digests that repeated messages share)
     for e in window.select(kind=[Kind.SEND, Kind.DELIVER]):
+        if e.kind == Kind.SEND and e.msg_id is not None:
+            sends[e.msg_id] = e
         kind = e.detail or "?"
         if wanted is not None and kind not in wanted:
             continue

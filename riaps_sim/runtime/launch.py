@@ -67,6 +67,8 @@ class NodeLaunch:
     or ``None`` for an insecure run. *netns* names the network namespace to enter first.
     *trace_all* writes a row for every heartbeat instead of counting them. *restarts* counts the
     node's earlier processes in this run (each incarnation draws its own random numbers).
+    *measure_loop* has the node write ``loop`` rows (handler service times, timer lateness, and
+    its boot time from *launched_at*, the wall-clock time the parent started it) to its trace.
     """
 
     plan: NodePlan
@@ -82,6 +84,8 @@ class NodeLaunch:
     keys: Any = None
     trace_all: bool = False
     restarts: int = 0
+    measure_loop: bool = False
+    launched_at: float | None = None
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,7 @@ and the member carries on (the reference's group thread dies on several of these
 from __future__ import annotations
 
 import errno
+import hashlib
 import logging
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, cast
@@ -56,6 +57,16 @@ _NOTIFY_KINDS = {
 
 #: Frame 0 of the protocol's messages as the trace names them (decoding bytes per message costs more).
 _COMMANDS = {code.value: code.value.decode() for code in Code}
+
+
+def message_digest(command: bytes, payload: bytes) -> str:
+    """The ``msg_id`` of a real send or delivery: ``#`` and 12 hex digits of a hash of *command* and *payload*.
+
+    Real sockets number nothing, and the wire format is RIAPS's, so a message carries no id; both
+    ends can hash what they see, though. Identical messages (a member's successive heartbeats)
+    share a digest: a delivery belongs to the latest send of its digest before it.
+    """
+    return "#" + hashlib.blake2b(command + b"|" + payload, digest_size=6).hexdigest()
 
 
 class GroupMember:
@@ -227,24 +238,21 @@ class GroupMember:
             if port.getSocket() is not socket:  # a handler rebound the port (the ans port, on election)
                 socket = port.getSocket()
                 origin_of = getattr(socket, "last_received", None)
-            origin = origin_of() if origin_of is not None else None
+            if origin_of is not None:
+                origin = origin_of()
+                source, msg_id = (origin.source, origin.msg_id) if origin is not None else (None, None)
+            else:  # a real socket: the message's digest pairs it with its send
+                source, msg_id = None, message_digest(frames[0], frames[1])
             now = driver.clock()  # one reading for the trace and the machine: nothing runs in between
             command = _COMMANDS.get(frames[0])
             if command is None:
                 command = frames[0].decode("ascii", "replace")
-            trace.record_message(
-                now,
-                driver.true_time(),
-                node.name,
-                instance,
-                group,
-                Kind.DELIVER,
-                command,
-                origin.source if origin is not None else None,
-                origin.msg_id if origin is not None else None,
-                len(frames[1]),
-            )
+            trace.record_message(now, driver.true_time(), node.name, instance, group, Kind.DELIVER, command, source, msg_id, len(frames[1]))
             self._run(event, now)
+            # a real node measuring its loop is told how long this message took; a simulated one with a
+            # processing cost is now busy, and says to leave the rest for later (its driver calls again)
+            if node.probe is not None and node.probe.handled(driver.clock() - now):
+                return
 
     def _on_sub(self) -> None:
         self._receive_all(self.sub, self.sub.recvGroup, lambda frames: b"")
@@ -269,7 +277,8 @@ class GroupMember:
                 raise TypeError(f"{self!r}: no executor for {command!r}")
             handler(self, command)
 
-    def _send(self, what: str, port: ports.Port, action: Callable[[], object]) -> None:
+    def _send(self, what: str, port: ports.Port, action: Callable[[], object], command: bytes, payload: bytes) -> None:
+        at = self.node.driver.clock()  # before the send: on real ZeroMQ a peer may receive it before send_multipart returns
         try:
             action()
         except (ports.PortError, ports.OperationError) as error:
@@ -278,24 +287,31 @@ class GroupMember:
             return
         sent_id = getattr(port.getSocket(), "last_sent_id", None)  # the network's id: simulated sockets only
         self.node.record_message(
-            Kind.SEND, self.component.instance_name, self.group_name, what, None, sent_id() if sent_id is not None else None, None
+            Kind.SEND,
+            self.component.instance_name,
+            self.group_name,
+            what,
+            None,
+            sent_id() if sent_id is not None else message_digest(command, payload),
+            None,
+            at,
         )
 
     def _persist(self, c: cmd.Persist) -> None:
         self.node.storage.save(self.group_name, c.term, c.voted_for)
 
     def _publish(self, c: cmd.Publish) -> None:
-        self._send(c.cmd.value.decode(), self.pub, lambda: self.pub.sendGroup(c.cmd.value, c.payload))
+        self._send(c.cmd.value.decode(), self.pub, lambda: self.pub.sendGroup(c.cmd.value, c.payload), c.cmd.value, c.payload)
 
     def _to_leader(self, c: cmd.SendToLeader) -> None:
-        self._send(c.cmd.value.decode(), self.qry, lambda: self.qry.sendToLeader(c.cmd.value, c.payload))
+        self._send(c.cmd.value.decode(), self.qry, lambda: self.qry.sendToLeader(c.cmd.value, c.payload), c.cmd.value, c.payload)
 
     def _to_member(self, c: cmd.SendToMember) -> None:
         def send() -> None:
             self.ans.set_identity(c.identity)
             self.ans.sendToMember(c.cmd.value, c.payload)
 
-        self._send(c.cmd.value.decode(), self.ans, send)
+        self._send(c.cmd.value.decode(), self.ans, send, c.cmd.value, c.payload)
 
     def _follow(self, c: cmd.FollowLeader) -> None:
         self.qry.update(c.host, c.port)

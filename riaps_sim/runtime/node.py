@@ -102,6 +102,9 @@ class Node:
         self._id_prefix = ipaddress.IPv4Address(host).packed + (incarnation & 0xFFFFFFFF).to_bytes(4, "big")
         self._ids = itertools.count(1)
         self.running = False
+        #: told of each message a member handled (``handled(seconds) -> stop reading?``): a real node's
+        #: ``LoopProbe`` measuring its loop, or a simulated node's driver charging a processing cost
+        self.probe: Any = None
 
     def __repr__(self) -> str:
         return f"<Node {self.name} {self.host} components={list(self.components)} groups={len(self.members)}>"
@@ -284,11 +287,24 @@ class Node:
             self.record(Kind.ERROR, name, None, detail=f"{what} raised {type(exc).__name__}: {exc}")
 
     def record_message(
-        self, kind: str, component: str | None, group: str | None, command: str, peer: str | None, msg_id: int | str | None, size: int | None
+        self,
+        kind: str,
+        component: str | None,
+        group: str | None,
+        command: str,
+        peer: str | None,
+        msg_id: int | str | None,
+        size: int | None,
+        at: float | None = None,
     ) -> None:
-        """Record a ``send`` or ``deliver`` of *command*, as ``record`` does (the trace may count heartbeats instead)."""
+        """Record a ``send`` or ``deliver`` of *command*, as ``record`` does (the trace may count heartbeats instead).
+
+        *at* is the node-clock time to stamp (default: now), e.g. read just before a send that takes real time.
+        """
         driver = self.driver
-        self.trace.record_message(driver.clock(), driver.true_time(), self.name, component, group, kind, command, peer, msg_id, size)
+        self.trace.record_message(
+            driver.clock() if at is None else at, driver.true_time(), self.name, component, group, kind, command, peer, msg_id, size
+        )
 
     def record_app(self, component: Component, kind: str, fields: Mapping[str, Any]) -> None:
         """A component's own event (``Component.record``); its fields must be JSON values (real traces are JSON)."""

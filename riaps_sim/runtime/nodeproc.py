@@ -48,7 +48,7 @@ class NodeProcess:
     ``Node`` with its components.
     """
 
-    def __init__(self, launch: NodeLaunch, t0: float | None) -> None:
+    def __init__(self, launch: NodeLaunch, t0: float | None, ready_at: float | None = None) -> None:
         import zmq
 
         from .node import Node
@@ -80,6 +80,26 @@ class NodeProcess:
         )
         for instance, (cls, kwargs) in plan.components.items():
             self.node.build(functools.partial(cls, **kwargs), instance)
+        self.probe = self._probe(ready_at) if launch.measure_loop else None
+
+    def _probe(self, ready_at: float | None) -> Any:
+        """The loop probe of a run that measures its loops: told by the member and the driver, written as ``loop`` rows."""
+        from .probe import LoopProbe
+
+        launched = self.launch.launched_at
+        boot_s = ready_at - launched if ready_at is not None and launched is not None else None
+        node = self.node
+        probe = LoopProbe(lambda data: node.record(Kind.LOOP, None, None, data=data), boot_s=boot_s)
+        node.probe = probe
+        self.driver.probe = probe
+        return probe
+
+    def _flush_probe(self) -> None:
+        from .probe import FLUSH_EVERY_S
+
+        if self.probe is not None:
+            self.probe.flush()
+            self.driver.call_later(FLUSH_EVERY_S, self._flush_probe)
 
     def _authenticator(self) -> Any:
         """The ZAP handler admitting only the application's keys, served by this node's loop (no thread)."""
@@ -181,6 +201,8 @@ class NodeProcess:
         driver.watch(self.discovery.fileno(), lambda: self.discovery.receive(time.time()))
         self._schedule_faults()
         self._beacon()
+        if self.probe is not None:
+            self._flush_probe()
         duration_s = self.launch.duration_s
         start = None if self.t0 is None else self.t0 + self.launch.plan.start_s
         if start is not None and start > time.time():
@@ -198,6 +220,8 @@ class NodeProcess:
 
     def close(self) -> None:
         self.node.stop()
+        if self.probe is not None:
+            self.probe.flush()
         self.discovery.close()
         if self.zap is not None:
             self.zap.close()
@@ -237,14 +261,16 @@ def run_node(launch: NodeLaunch, control: Connection | None = None) -> None:
     _logging(launch.plan.name)
     faults = launch.faults
     t0 = faults.t0 if faults is not None else None
+    ready_at = None
     if control is not None and faults is not None and t0 is None:
+        ready_at = time.time()
         control.send(Ready(os.getpid()))
         start = control.recv()
         if not isinstance(start, Start):
             raise RuntimeError(f"node {launch.plan.name}: expected Start from the parent, got {start!r}")
         t0 = start.t0
         launch = dataclasses.replace(launch, faults=dataclasses.replace(faults, t0=t0))
-    process = NodeProcess(launch, t0)
+    process = NodeProcess(launch, t0, ready_at)
     if control is not None:
         process.listen(control)
     process.run()

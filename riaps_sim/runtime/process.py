@@ -74,6 +74,9 @@ class RealRun:
         what they send. Say so only on purpose.
     trace_all:
         Write a trace row for every heartbeat send and delivery; by default they are counted.
+    measure_loop:
+        Have every node write ``loop`` rows: how long each received message took to handle, how
+        late each timer ran, how long the process took to boot (``riaps_sim.runtime.probe``).
     """
 
     def __init__(
@@ -85,6 +88,7 @@ class RealRun:
         isolation: str = "loopback",
         keys: Any = GENERATE,
         trace_all: bool = False,
+        measure_loop: bool = False,
     ) -> None:
         if isolation not in ISOLATIONS:
             raise ValueError(f"isolation must be one of {ISOLATIONS}, got {isolation!r}")
@@ -103,6 +107,7 @@ class RealRun:
             log.warning("real run without security: CURVE, the allow-list and signed beacons are off")
         self.keys = keys
         self.trace_all = trace_all
+        self.measure_loop = measure_loop
         run_id = uuid.uuid4()
         self.run_id = run_id.hex[:6]
         self.app = f"riaps-sim-{run_id.hex[:12]}"
@@ -165,6 +170,8 @@ class RealRun:
             keys=self.keys,
             trace_all=self.trace_all,
             restarts=restarts,
+            measure_loop=self.measure_loop,
+            launched_at=time.time(),
         )
 
     def start(self, duration_s: float, names: list[str] | None = None) -> None:

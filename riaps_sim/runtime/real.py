@@ -62,6 +62,7 @@ class RealDriver:
         self._timers: list[tuple[float, int, TimerHandle]] = []
         self._order = itertools.count()
         self.stopped = False
+        self.probe: Any = None  #: a ``LoopProbe`` told how late each timer runs, when the run measures its loops
 
     def __repr__(self) -> str:
         return f"<RealDriver watching {len(self._watched)} timers {len(self._timers)}>"
@@ -174,7 +175,10 @@ class RealDriver:
 
     def _run_due_timers(self) -> None:
         now = time.monotonic()
+        probe = self.probe
         while self._timers and self._timers[0][0] <= now:
             _, _, handle = heapq.heappop(self._timers)
             if not handle.cancelled:
+                if probe is not None:
+                    probe.timer_ran(time.monotonic() - handle.due)
                 handle.callback()

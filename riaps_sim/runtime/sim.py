@@ -2,7 +2,10 @@
 
 ``SimDriver`` implements the driver interface for one host: its clock is the host's (skewed and
 drifting as the faults say), timers are SimPy timeouts scaled by the clock's rate, and a watched
-socket calls back whenever it becomes readable. ``Simulation`` puts nodes, discovery and the trace
+socket calls back whenever it becomes readable. By default the loop costs nothing: a handler
+runs in no time and a timer runs when it falls due. A ``LoopModel`` (from a calibration, see
+``riaps_sim.calibration``) makes a node busy for a drawn time per message it handles, so that
+input and timers falling due meanwhile wait (bursts queue), and makes timers run a drawn time late. ``Simulation`` puts nodes, discovery and the trace
 together, applies typed faults when they fall due (``simfaults``), follows the hosts' power (a
 crashed host's node dies, a restarted one starts afresh with new components) and records drops and
 faults in the trace. ``SimDriver.pause`` stalls a node (the ``Pause`` fault).
@@ -13,7 +16,9 @@ from __future__ import annotations
 import contextlib
 import gc
 import logging
+import random
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from ..component import Component
@@ -22,14 +27,33 @@ from ..faults import Fault
 from ..model import GroupType
 from ..net import Network, NetworkEvent
 from ..net.faults import FaultNote
+from ..net.latency import Latency
 from ..trace import Kind, Trace
-from .node import Node
+from .node import Node, node_random
 from .simfaults import SimFaults
 from .storage import MemoryStorage
 
-__all__ = ["SimDriver", "Simulation"]
+__all__ = ["SimDriver", "Simulation", "LoopModel"]
 
 log = logging.getLogger("riaps_sim.runtime")
+
+
+@dataclass(frozen=True, slots=True)
+class LoopModel:
+    """What a simulated node's loop costs: *processing* seconds busy per message handled, timers *timer_lateness* late.
+
+    Both are ``riaps_sim.net`` latency distributions (or ``None``: not modelled), drawn from the
+    node's own seeded stream.
+    """
+
+    processing: Latency | None = None
+    timer_lateness: Latency | None = None
+
+    def __post_init__(self) -> None:
+        for name in ("processing", "timer_lateness"):
+            value = getattr(self, name)
+            if value is not None and not isinstance(value, Latency):
+                raise ValueError(f"LoopModel.{name} must be a riaps_sim.net latency distribution or None, got {value!r}")
 
 
 class _Timer:
@@ -46,6 +70,8 @@ class _Timer:
         driver = self.driver
         if driver.paused_until > driver.env.now:
             driver.defer(self.run)
+        elif driver.busy_until > driver.env.now:
+            driver.when_free(self.fire)
         else:
             self.callback()
 
@@ -55,9 +81,9 @@ class _Timer:
 
 
 class SimDriver:
-    """The loop of one node on one simulated host."""
+    """The loop of one node on one simulated host; *loop* (with its generator *rng*) says what handling costs."""
 
-    def __init__(self, network: Network, host_name: str) -> None:
+    def __init__(self, network: Network, host_name: str, loop: LoopModel | None = None, rng: random.Random | None = None) -> None:
         self.network = network
         self.host = network.host(host_name)
         self.env = network.env
@@ -65,6 +91,11 @@ class SimDriver:
         self.stopped = False
         self.paused_until = 0.0  #: virtual time until which the node is stalled (``Pause``)
         self._deferred: list[Callable[[], None]] = []
+        self.busy_until = 0.0  #: virtual time until which the node handles input it took (a ``LoopModel``'s processing)
+        self._waiting: list[Callable[[Any], None]] = []
+        self._processing = loop.processing if loop is not None else None
+        self._lateness = loop.timer_lateness if loop is not None else None
+        self._rng = rng if rng is not None else random.Random(0)
 
     def __repr__(self) -> str:
         return f"<SimDriver {self.host.name} watching {len(self._watched)}>"
@@ -77,7 +108,10 @@ class SimDriver:
 
     def call_later(self, delay_s: float, callback: Callable[[], None]) -> _Timer:
         timer = _Timer(callback, self)
-        self.env.timeout(max(0.0, delay_s) / self.host.rate).callbacks.append(timer.fire)
+        delay = max(0.0, delay_s) / self.host.rate
+        if self._lateness is not None:
+            delay += self._lateness.sample(self._rng)
+        self.env.timeout(delay).callbacks.append(timer.fire)
         return timer
 
     def cancel(self, handle: Any) -> None:
@@ -110,8 +144,38 @@ class SimDriver:
         if self.paused_until > self.env.now:  # stalled: the kernel keeps the input, the process reads it later
             self.defer(lambda: self._ready(socket))
             return
-        callback()
+        if self._processing is None:
+            callback()
+            self._arm(socket)
+            return
+        if self.busy_until > self.env.now:  # still handling earlier input: this waits its turn
+            self.when_free(lambda _event: self._ready(socket))
+            return
+        callback()  # takes one message (``handled`` says stop), so what else waits is read when the node is free
         self._arm(socket)
+
+    # -- processing cost (a LoopModel) ---------------------------------------------------------------------
+
+    def handled(self, seconds: float) -> bool:
+        """The node handled a message: it is busy for one draw of its processing cost from now (or from when it
+        is free, if later). Returns True: take no more input until then (the node's ``probe`` hook, see ``Node``)."""
+        if self._processing is None:
+            return False
+        self.busy_until = max(self.busy_until, self.env.now) + self._processing.sample(self._rng)
+        return True
+
+    def when_free(self, action: Callable[[Any], None]) -> None:
+        """Run *action* once the node has finished handling the input it took (``busy_until``), in the order asked."""
+        self._waiting.append(action)
+        if len(self._waiting) == 1:
+            self.env.timeout(self.busy_until - self.env.now).callbacks.append(self._free)
+
+    def _free(self, _event: Any) -> None:
+        waiting, self._waiting = self._waiting, []
+        for action in waiting:
+            if self.stopped:
+                return
+            action(None)  # each checks again: one that makes the node busy sends the rest back to wait
 
     # -- stalls (the Pause fault) ------------------------------------------------------------------------
 
@@ -160,6 +224,10 @@ class Simulation:
         Keep a row for every heartbeat (``tic``, ``ldr``) send and delivery. By default they are
         counted per (node, peer, command) in the trace's tallies, so that memory grows with state
         changes rather than with N^2 x T (see ``riaps_sim.trace``).
+    loop_models:
+        Per node name, what its loop costs (``LoopModel``: processing per message, timer
+        lateness), drawn from a stream seeded by *seed* and the node's name; nodes without one
+        handle input in no time and run timers on time (the default).
 
     Examples
     --------
@@ -179,6 +247,7 @@ class Simulation:
         network: Network | None = None,
         discovery_delay_s: float = 0.05,
         trace_all: bool = False,
+        loop_models: Mapping[str, LoopModel] | None = None,
     ) -> None:
         if not isinstance(group_types, Mapping):
             group_types = {g.name: g for g in group_types}
@@ -195,6 +264,7 @@ class Simulation:
         self._storage: dict[str, MemoryStorage] = {}  # per node: outlives its crashes, as a disk would
         self._starts: dict[str, int] = {}
         self._applying = 0
+        self.loop_models: dict[str, LoopModel] = dict(loop_models or {})
 
     def __repr__(self) -> str:
         return f"<Simulation t={self.env.now:.3f} s nodes={list(self.nodes)} events={len(self.trace)}>"
@@ -217,7 +287,11 @@ class Simulation:
 
     def _make_node(self, name: str) -> Node:
         host = self.network.host(name)
-        driver = SimDriver(self.network, name)
+        loop = self.loop_models.get(name)
+        if loop is None:
+            driver = SimDriver(self.network, name)
+        else:  # its own stream per incarnation, apart from the node's: the protocol's draws stay the same
+            driver = SimDriver(self.network, name, loop, node_random(self.seed, f"{name}/loop#{self._starts.get(name, 0)}"))
         node = Node(
             name,
             host.address,
@@ -231,6 +305,8 @@ class Simulation:
             storage=self._storage.setdefault(name, MemoryStorage()),
             restarts=self._starts.get(name, 0),
         )
+        if loop is not None and loop.processing is not None:
+            node.probe = driver  # the member tells it each message it handles; it charges the processing cost
         self._starts[name] = self._starts.get(name, 0) + 1
         for instance, factory in self._factories[name].items():
             node.build(factory, instance)
