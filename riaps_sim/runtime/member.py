@@ -204,11 +204,15 @@ class GroupMember:
         self._execute(commands)
 
     def _receive_all(self, port: ports.Port, receive: Callable[[], list[bytes]], head: Callable[[list[bytes]], bytes]) -> None:
-        """Drain *port*: decode each frame list into an input and run it."""
+        """Drain *port*: decode each frame list into an input and run it.
+
+        Once per delivered message: the bound methods it calls are looked up once per drain.
+        """
         socket = port.getSocket()
         origin_of = getattr(socket, "last_received", None)  # the network's ids: simulated sockets only
         node, group, instance = self.node, self.group_name, self.component.instance_name
-        driver, trace = node.driver, node.trace
+        name, driver, record = node.name, node.driver, node.trace.record_message
+        clock, true_time, run, deliver = driver.clock, driver.true_time, self._run, Kind.DELIVER
         while not self._left:
             try:
                 frames = receive()
@@ -226,24 +230,16 @@ class GroupMember:
             if port.getSocket() is not socket:  # a handler rebound the port (the ans port, on election)
                 socket = port.getSocket()
                 origin_of = getattr(socket, "last_received", None)
-            origin = origin_of() if origin_of is not None else None
-            now = driver.clock()  # one reading for the trace and the machine: nothing runs in between
+            now = clock()  # one reading for the trace and the machine: nothing runs in between
             command = _COMMANDS.get(frames[0])
             if command is None:
                 command = frames[0].decode("ascii", "replace")
-            trace.record_message(
-                now,
-                driver.true_time(),
-                node.name,
-                instance,
-                group,
-                Kind.DELIVER,
-                command,
-                origin.source if origin is not None else None,
-                origin.msg_id if origin is not None else None,
-                len(frames[1]),
-            )
-            self._run(event, now)
+            origin = origin_of() if origin_of is not None else None
+            if origin is None:
+                record(now, true_time(), name, instance, group, deliver, command, None, None, len(frames[1]))
+            else:
+                record(now, true_time(), name, instance, group, deliver, command, origin.source, origin.msg_id, len(frames[1]))
+            run(event, now)
 
     def _on_sub(self) -> None:
         self._receive_all(self.sub, self.sub.recvGroup, lambda frames: b"")
