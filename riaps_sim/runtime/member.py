@@ -203,16 +203,17 @@ class GroupMember:
             return
         self._execute(commands)
 
-    def _receive_all(self, port: ports.Port, receive: Callable[[], list[bytes]], head: Callable[[list[bytes]], bytes]) -> None:
-        """Drain *port*: decode each frame list into an input and run it.
+    def _receive_all(self, port: ports.Port, receive: Callable[[], list[bytes]], head: Callable[[list[bytes]], bytes] | None = None) -> None:
+        """Drain *port*: decode each frame list into an input and run it (*head*: the sender's identity, if the port has one).
 
-        Once per delivered message: the bound methods it calls are looked up once per drain.
+        This runs once per delivered message: the bound methods it calls are looked up once per drain,
+        and a remote input goes to the machine here rather than through ``_run``.
         """
         socket = port.getSocket()
         origin_of = getattr(socket, "last_received", None)  # the network's ids: simulated sockets only
         node, group, instance = self.node, self.group_name, self.component.instance_name
         name, driver, record = node.name, node.driver, node.trace.record_message
-        clock, true_time, run, deliver = driver.clock, driver.true_time, self._run, Kind.DELIVER
+        clock, true_time, execute, deliver = driver.clock, driver.true_time, self._execute, Kind.DELIVER
         while not self._left:
             try:
                 frames = receive()
@@ -222,7 +223,7 @@ class GroupMember:
                 self._trace(Kind.DROP, detail="malformed", peer=port.name)
                 continue
             try:
-                event = decode(frames[0], frames[1], sender=head(frames))
+                event = decode(frames[0], frames[1], sender=b"" if head is None else head(frames))
             except WireError as error:
                 log.warning("%s: dropped a malformed %r message: %s", self, frames[0][:8], error)
                 self._trace(Kind.DROP, detail="malformed", peer=error.__class__.__name__)
@@ -239,13 +240,19 @@ class GroupMember:
                 record(now, true_time(), name, instance, group, deliver, command, None, None, len(frames[1]))
             else:
                 record(now, true_time(), name, instance, group, deliver, command, origin.source, origin.msg_id, len(frames[1]))
-            run(event, now)
+            try:  # self._run(event, now), inline
+                commands = self.machine.handle(event, now)
+            except CoordError:
+                log.exception("%s: machine refused %r", self, event)
+                continue
+            if commands:
+                execute(commands)
 
     def _on_sub(self) -> None:
-        self._receive_all(self.sub, self.sub.recvGroup, lambda frames: b"")
+        self._receive_all(self.sub, self.sub.recvGroup)
 
     def _on_qry(self) -> None:
-        self._receive_all(self.qry, self.qry.recvFromLeader, lambda frames: b"")
+        self._receive_all(self.qry, self.qry.recvFromLeader)
 
     def _on_ans(self) -> None:
         self._receive_all(self.ans, self.ans.recvFromMember, lambda frames: self.ans.get_identity() or b"")

@@ -68,12 +68,11 @@ class SimDriver:
         self.stopped = False
         self.paused_until = 0.0  #: virtual time until which the node is stalled (``Pause``)
         self._deferred: list[Callable[[], None]] = []
+        #: This node's clock: its host's (skewed and drifting as the faults say), the host's own method, read once per message.
+        self.clock: Callable[[], float] = self.host.clock
 
     def __repr__(self) -> str:
         return f"<SimDriver {self.host.name} watching {len(self._watched)}>"
-
-    def clock(self) -> float:
-        return self.host.clock()
 
     def true_time(self) -> float | None:
         return float(self.env.now)
