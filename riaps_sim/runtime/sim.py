@@ -34,6 +34,9 @@ log = logging.getLogger("riaps_sim.runtime")
 #: The first span of virtual time (s) after which ``Simulation.run`` freezes what exists (see ``run``).
 _FREEZE_FIRST_S = 1.0
 
+#: While ``Simulation.run`` runs, a full collection comes after this many collections of the middle generation (Python's default: 10).
+_FULL_COLLECTION_EVERY = 100
+
 
 class _Timer:
     __slots__ = ("callback", "cancelled", "driver")
@@ -247,12 +250,18 @@ class Simulation:
         a third of a 200-node run traversing them again and again. Most of them are made in the
         first seconds (discovery connects every pair), so the run goes in spans of virtual time
         that double from ``_FREEZE_FIRST_S`` and freezes what exists at the end of each; the
-        events run in the same order as in one call. Everything frozen is handed back
-        (``gc.unfreeze``) when the run returns. Nothing is done if the caller froze objects itself.
+        events run in the same order as in one call. What is left to collect is mostly the
+        messages in flight (a heartbeat round of N members puts N^2 copies on the wire at once),
+        which die young and are freed without the collector: full collections, which would walk
+        them again whenever the long-lived objects are few, come ten times less often
+        (``_FULL_COLLECTION_EVERY``). Everything frozen is handed back (``gc.unfreeze``) and the
+        thresholds restored when the run returns. Nothing is done if the caller froze objects itself.
         """
         if gc.get_freeze_count() or (until is not None and until <= self.env.now):
             self.network.run(until=until)
             return
+        thresholds = gc.get_threshold()
+        gc.set_threshold(thresholds[0], thresholds[1], max(thresholds[2], _FULL_COLLECTION_EVERY))
         gc.freeze()
         try:
             if until is None:
@@ -265,6 +274,7 @@ class Simulation:
                 span *= 2
         finally:
             gc.unfreeze()
+            gc.set_threshold(*thresholds)
 
     def step(self) -> None:
         """Process the next event."""
