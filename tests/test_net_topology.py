@@ -198,6 +198,7 @@ def test_paths_are_the_ones_networkx_picks_among_equal_latencies(seed: int) -> N
                 assert net.topology.shortest_path(source, target) is None
 
 
+@pytest.mark.slow
 def test_a_run_does_not_import_networkx() -> None:
     """A simulated network routes on its own graph: networkx (about 11 MB) is imported only to draw or copy one."""
     import subprocess
