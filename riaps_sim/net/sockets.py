@@ -44,6 +44,9 @@ class MessageOrigin(NamedTuple):
     source: Hashable
 
 
+_new_origin = tuple.__new__  # builds a MessageOrigin from its fields in C: once per message received
+
+
 class Wakeup(simpy.Event):
     """A SimPy event a socket or poller triggers when input arrives; its value says what is ready."""
 
@@ -169,7 +172,7 @@ class SimSocket(EndpointsMixin, OptionsMixin, MonitorMixin):
         frames, pipe, mid = inbox.popleft()
         if pipe is not None:
             self._wire.delivered_copy(pipe, self.host.name, mid, frames)
-            self._last_in = MessageOrigin(mid, pipe.sock.host.name)
+            self._last_in = _new_origin(MessageOrigin, (mid, pipe.sock.host.name))  # MessageOrigin(mid, host) without its Python __new__
         else:
             self._last_in = None
         self._received += 1
