@@ -13,9 +13,9 @@ Three measurements, each printed with its ratio to a bare-SimPy baseline run in 
    time to the bare model's time for the same number of deliveries (deliveries per simulated
    second measured in 1., times the duration; bare time = deliveries / bare rate).
 3. **The cost curve.** For N = 5, 10, 20, 32, 64, 100, 200 (``--quick``: up to 32, shorter): the
-   in-process full-stack and bare rates, and a child ``riaps-sim run`` of N members for
-   ``--curve-seconds``: wall, CPU per simulated second, peak RSS, ratio to the bare model's time;
-   then the least-squares fit CPU per simulated second = a*N^2 + b*N^3.
+   in-process full-stack and bare rates (best of ``--repeat``), and a child ``riaps-sim run`` of N
+   members for ``--curve-seconds``: wall, CPU per simulated second, peak RSS, ratio to the bare
+   model's time; then the least-squares fit CPU per simulated second = a*N^2 + b*N^3.
 
 Every ratio is printed twice: by wall time, and by CPU time (this process's, or the child's), which
 a machine shared with other work disturbs less. The child's figures include starting Python and
@@ -230,7 +230,7 @@ def main() -> None:
             points = []
             for size in sizes:
                 window = min(seconds, max(2.0, 2000.0 / size))  # keep big groups' in-process windows short
-                s, b = side_by_side(size, window, 1)
+                s, b = side_by_side(size, window, repeat)
                 run = command(size, curve_s, work)
                 bare_s = s.per_simulated_s * curve_s / b.per_wall_s
                 bare_cpu_s = s.per_simulated_s * curve_s / b.per_cpu_s

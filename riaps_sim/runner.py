@@ -36,10 +36,24 @@ class RunResult:
     trace: Trace
     wall_s: float
     start: float = 0.0  #: the run's time 0 on the trace's clock (the wall clock in the real world)
-    topology: Any = None  #: the simulated network's graph (networkx), or ``None`` in the real world
+    network: Any = None  #: simulation: the ``Network`` the run went over; ``None`` in the real world
     interrupted: bool = False  #: the run was cut short (Ctrl-C); the trace covers what happened until then
     components: dict[str, dict[str, Any]] | None = None  #: simulation: every node's component instances at the end, by node and name
     secure: bool | None = None  #: real world: whether peers were authenticated (``None`` in simulation)
+
+    @property
+    def topology(self) -> Any:
+        """The simulated network's graph (an undirected networkx copy), or ``None`` in the real world.
+
+        Made when asked for, so a run that does not look at it never imports networkx.
+        """
+        return None if self.network is None else self.network.graph.to_undirected()
+
+    def forget_simulation(self) -> None:
+        """Let go of the simulated world (``network`` and ``components`` become ``None``) so its memory
+        can be freed; the trace, the summary and the plots need none of it."""
+        self.network = None
+        self.components = None
 
     def security_lines(self) -> list[str]:
         """What the summary says of security: on or off, and how many peers were turned away."""
@@ -184,16 +198,7 @@ def run_sim(
         )
     sim.schedule_faults(scenario.faults)
     sim.run(until=until)
-    return RunResult(
-        scenario,
-        "sim",
-        seed,
-        until,
-        sim.trace,
-        time.perf_counter() - started,
-        topology=sim.network.graph.to_undirected(),
-        components=sim.components(),
-    )
+    return RunResult(scenario, "sim", seed, until, sim.trace, time.perf_counter() - started, network=sim.network, components=sim.components())
 
 
 def _factory(cls: type, kwargs: Any) -> Any:

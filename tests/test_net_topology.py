@@ -169,6 +169,51 @@ def test_integer_node_graphs_and_unreachable_hosts() -> None:
     assert (stats.sent, dict(stats.dropped), stats.in_flight, stats.balanced) == (2, {"closed": 1}, 1, True)
 
 
+@pytest.mark.parametrize("seed", range(6))
+def test_paths_are_the_ones_networkx_picks_among_equal_latencies(seed: int) -> None:
+    """The network's own searches pick, among paths of equal latency, the path networkx's searches pick.
+
+    Random meshes whose links take 1 or 2 ms, so many paths tie; both searches (one pair at a time,
+    and one source to every target) and the copy ``Network.graph`` give back agree with networkx.
+    """
+    rng = random.Random(seed)
+    g = nx.gnm_random_graph(14, 30, seed=seed)
+    for u, v in g.edges:
+        g.edges[u, v]["latency"] = rng.choice([0.001, 0.002])
+    net = Network(graph=g)
+    graph = nx.DiGraph()  # what the network held before it had a graph of its own, built in the same order
+    graph.add_nodes_from(g.nodes)
+    for u, v in g.edges:
+        graph.add_edge(u, v, weight=g.edges[u, v]["latency"])
+        graph.add_edge(v, u, weight=g.edges[u, v]["latency"])
+    copy = net.graph
+    assert list(copy.edges) == list(graph.edges) and all(list(copy.pred[n]) == list(graph.pred[n]) for n in graph)
+    for source in g.nodes:
+        pred, _distance = nx.dijkstra_predecessor_and_distance(graph, source, weight="weight")
+        assert net.topology.predecessors(source) == pred
+        for target in g.nodes:
+            if nx.has_path(graph, source, target):
+                assert net.topology.shortest_path(source, target) == nx.bidirectional_dijkstra(graph, source, target, weight="weight")[1]
+            else:
+                assert net.topology.shortest_path(source, target) is None
+
+
+@pytest.mark.slow
+def test_a_run_does_not_import_networkx() -> None:
+    """A simulated network routes on its own graph: networkx (about 11 MB) is imported only to draw or copy one."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, zmq\n"
+        "from riaps_sim.net import Network\n"
+        "net = Network(); a, b = net.add_host('a'), net.add_host('b')\n"
+        "assert net.route(a, b).nodes == ('a', 'lan', 'b')\n"
+        "print('networkx' in sys.modules)\n"
+    )
+    assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip() == "False"
+
+
 def test_loopback_between_sockets_of_one_host() -> None:
     """Two sockets on one host talk over loopback in 25 µs; tcp://127.0.0.1 reaches the same host."""
     net = Network()

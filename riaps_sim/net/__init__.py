@@ -1,7 +1,8 @@
 """The simulated world: a SimPy network model whose sockets keep ZeroMQ's semantics.
 
 A ``Network`` holds hosts (each with an IPv4 address, a ``SimContext``, a clock and a seeded
-generator) on a networkx graph whose edges carry latency, bandwidth, loss and duplication. A
+generator) on a graph (``Topology``; a networkx graph describes one to copy) whose edges carry
+latency, bandwidth, loss and duplication. A
 host's context is the drop-in for ``zmq.Context`` that the ``ports`` package takes: its sockets
 bind, connect, filter, route, drop at the high-water mark and miss what was sent before their
 connection was up, as ZeroMQ's do. Faults (partitions, crashes, link changes, clock skew) are
@@ -32,6 +33,7 @@ from .network import Network
 from .poller import Poller
 from .sockets import SimSocket
 from .stats import DROP_CAUSES, NetworkStatistics, SocketStatistics
+from .topology import Topology
 from .wire import NetworkEvent
 
 __all__ = [
@@ -53,6 +55,7 @@ __all__ = [
     "SimContext",
     "SimSocket",
     "SocketStatistics",
+    "Topology",
     "TruncatedNormal",
     "Uniform",
     "as_latency",

@@ -1,11 +1,12 @@
-"""``Network``: hosts and switches on a networkx graph over a SimPy environment, with routing and accounts.
+"""``Network``: hosts and switches on a graph (``Topology``) over a SimPy environment, with routing and accounts.
 
 Edges carry ``latency`` (seconds, or a ``Latency``), ``bandwidth`` (bits/s, optional), ``loss``
 and ``duplication`` rates. An undirected graph's edges apply both ways; a ``DiGraph`` gives each
 direction its own attributes. Traffic follows the path of least mean latency, recomputed when
 the topology or a latency changes. Nodes with ``switch=True`` forward traffic and have no
 sockets; every other node is a host with an address (node attribute ``address``, else the next
-free 10.0.x.y).
+free 10.0.x.y). A networkx graph describes a topology to copy (``graph=``), and ``Network.graph``
+gives one back; the network itself routes on its own ``Topology``, so a run never imports networkx.
 """
 
 from __future__ import annotations
@@ -14,7 +15,6 @@ import itertools
 from collections.abc import Callable, Hashable, Iterable
 from typing import Any
 
-import networkx as nx
 import simpy
 
 from .addressing import check_address, default_address
@@ -23,6 +23,7 @@ from .host import Host
 from .latency import Latency, as_latency
 from .links import Link, Route
 from .stats import NetworkStatistics, freeze
+from .topology import Topology
 from .wire import TRAFFIC_KINDS, NetworkEvent, Wire
 
 __all__ = ["Network"]
@@ -67,7 +68,7 @@ class Network(FaultsMixin):
     def __init__(
         self,
         env: simpy.Environment | None = None,
-        graph: nx.Graph | None = None,
+        graph: Any = None,
         seed: int | str = 0,
         *,
         latency: Latency | float = 0.0005,
@@ -80,7 +81,7 @@ class Network(FaultsMixin):
         self.default_latency = as_latency(latency)
         self.default_bandwidth = bandwidth
         self.loopback = as_latency(loopback)
-        self.graph = nx.DiGraph()
+        self.topology = Topology()
         self._hosts: dict[Hashable, Host] = {}
         self._by_address: dict[str, Host] = {}
         self._routes: dict[tuple[Host, Host], Route | None] = {}
@@ -101,12 +102,21 @@ class Network(FaultsMixin):
             self._load(graph)
 
     def __repr__(self) -> str:
-        switches = self.graph.number_of_nodes() - len(self._hosts)
+        switches = len(self.topology) - len(self._hosts)
         return f"<Network {len(self._hosts)} hosts, {switches} switches, seed={self.seed!r}, t={self.env.now:g} s>"
 
     # -- topology ------------------------------------------------------------------------------------
 
-    def _load(self, graph: nx.Graph) -> None:
+    @property
+    def graph(self) -> Any:
+        """A networkx ``DiGraph`` copy of the topology (made on each call; changing it changes nothing).
+
+        Nodes carry ``address`` (hosts) or ``switch=True``; each direction of a link is an edge
+        with its ``link`` and ``weight`` (the mean latency routing uses).
+        """
+        return self.topology.to_networkx()
+
+    def _load(self, graph: Any) -> None:
         for node, data in graph.nodes(data=True):
             if data.get("switch"):
                 self.add_switch(node)
@@ -132,7 +142,7 @@ class Network(FaultsMixin):
         with ``add_link``. *latency* and *bandwidth* default to the network's. Raises ``ValueError``
         if the name or address is taken.
         """
-        if name in self.graph:
+        if name in self.topology:
             raise ValueError(f"the network already has a node called {name!r}; pick another name")
         if address is None:
             while default_address(self._next_address) in self._by_address:
@@ -144,9 +154,9 @@ class Network(FaultsMixin):
         host = Host(self, name, address)
         self._hosts[name] = host
         self._by_address[address] = host
-        self.graph.add_node(name, address=address)
+        self.topology.add_node(name, address=address)
         if switch is not None:
-            if switch not in self.graph:
+            if switch not in self.topology:
                 self.add_switch(switch)
             self.add_link(name, switch, latency=latency, bandwidth=bandwidth)
         self._touch()
@@ -154,9 +164,9 @@ class Network(FaultsMixin):
 
     def add_switch(self, name: Hashable) -> None:
         """Add a switch: a node that forwards traffic and has no sockets."""
-        if name in self.graph:
+        if name in self.topology:
             raise ValueError(f"the network already has a node called {name!r}; pick another name")
-        self.graph.add_node(name, switch=True)
+        self.topology.add_node(name, switch=True)
         self._touch()
 
     def add_link(
@@ -171,23 +181,22 @@ class Network(FaultsMixin):
     ) -> None:
         """Link nodes *a* and *b* (both ways unless *one_way*): *latency* s, *bandwidth* bit/s, rates."""
         for node in (a, b):
-            if node not in self.graph:
+            if node not in self.topology:
                 raise KeyError(f"no node {node!r} in the network; add it with add_host() or add_switch() first")
         latency = self.default_latency if latency is None else latency
         bandwidth = self.default_bandwidth if bandwidth is None else bandwidth
         pairs = [(a, b)] if one_way else [(a, b), (b, a)]
         for u, v in pairs:
             link = Link(u, v, self.seed, latency, bandwidth, loss, duplication)
-            self.graph.add_edge(u, v, link=link, weight=link.latency.mean)
+            self.topology.add_edge(u, v, link, link.latency.mean)
         self._touch()
 
     def link(self, a: Hashable, b: Hashable) -> Link:
         """The link from *a* to *b*; ``KeyError`` naming both if there is none."""
         try:
-            link: Link = self.graph.edges[a, b]["link"]
+            return self.topology.link(a, b)
         except KeyError:
             raise KeyError(f"no link from {a!r} to {b!r}; add one with add_link()") from None
-        return link
 
     def _touch(self) -> None:
         """The topology or a link changed: cached routes are stale."""
@@ -197,7 +206,7 @@ class Network(FaultsMixin):
         self._asked.clear()
 
     def _reweigh(self, a: Hashable, b: Hashable) -> None:
-        self.graph.edges[a, b]["weight"] = self.link(a, b).latency.mean
+        self.topology.set_weight(a, b, self.link(a, b).latency.mean)
         self._touch()
 
     # -- hosts and routes ----------------------------------------------------------------------------
@@ -245,8 +254,8 @@ class Network(FaultsMixin):
             if path is None:
                 route = None
             else:
-                edges = self.graph.edges
-                hops = [edges[u, v]["link"] for u, v in zip(path, path[1:])]
+                link_of = self.topology.link
+                hops = [link_of(u, v) for u, v in zip(path, path[1:])]
                 impairment = self._impairments.get((source.name, target.name))
                 if impairment is not None:
                     hops.append(impairment)
@@ -265,12 +274,8 @@ class Network(FaultsMixin):
         if pred is None:
             asked = self._asked[source] = self._asked.get(source, 0) + 1
             if asked <= 16:
-                try:
-                    path: list[Hashable] = nx.bidirectional_dijkstra(self.graph, source.name, target.name, weight="weight")[1]
-                except nx.NetworkXNoPath:
-                    return None
-                return path
-            pred, _distance = nx.dijkstra_predecessor_and_distance(self.graph, source.name, weight="weight")
+                return self.topology.shortest_path(source.name, target.name)
+            pred = self.topology.predecessors(source.name)
             self._preds[source] = pred
         if target.name not in pred:
             return None

@@ -44,6 +44,9 @@ class MessageOrigin(NamedTuple):
     source: Hashable
 
 
+_new_origin = tuple.__new__  # builds a MessageOrigin from its fields in C: once per message received
+
+
 class Wakeup(simpy.Event):
     """A SimPy event a socket or poller triggers when input arrives; its value says what is ready."""
 
@@ -105,7 +108,7 @@ class SimSocket(EndpointsMixin, OptionsMixin, MonitorMixin):
         self._send_partial: list[bytes] = []
         self._recv_partial: list[bytes] = []
         self._next_peer_id = 0
-        self._last_in: tuple[Pipe, int] | None = None  # (pipe, message id) of the last message received
+        self._last_in: MessageOrigin | None = None  # where the last message received came from
         self._last_out: int | None = None  # message id of the last message sent, if it got one
 
     # -- identity and repr ---------------------------------------------------------------------------
@@ -169,7 +172,7 @@ class SimSocket(EndpointsMixin, OptionsMixin, MonitorMixin):
         frames, pipe, mid = inbox.popleft()
         if pipe is not None:
             self._wire.delivered_copy(pipe, self.host.name, mid, frames)
-            self._last_in = (pipe, mid)
+            self._last_in = _new_origin(MessageOrigin, (mid, pipe.sock.host.name))  # MessageOrigin(mid, host) without its Python __new__
         else:
             self._last_in = None
         self._received += 1
@@ -177,8 +180,7 @@ class SimSocket(EndpointsMixin, OptionsMixin, MonitorMixin):
 
     def last_received(self) -> MessageOrigin | None:
         """The network's id and the sending host of the message ``recv_multipart`` returned last (simulation only)."""
-        last = self._last_in
-        return None if last is None else MessageOrigin(last[1], last[0].sock.host.name)
+        return self._last_in
 
     def last_sent_id(self) -> int | None:
         """The network's id of the message ``send_multipart`` sent last, or ``None`` if no copy of it was made."""

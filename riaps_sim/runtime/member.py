@@ -215,12 +215,17 @@ class GroupMember:
             return
         self._execute(commands)
 
-    def _receive_all(self, port: ports.Port, receive: Callable[[], list[bytes]], head: Callable[[list[bytes]], bytes]) -> None:
-        """Drain *port*: decode each frame list into an input and run it."""
+    def _receive_all(self, port: ports.Port, receive: Callable[[], list[bytes]], head: Callable[[list[bytes]], bytes] | None = None) -> None:
+        """Drain *port*: decode each frame list into an input and run it (*head*: the sender's identity, if the port has one).
+
+        This runs once per delivered message: the bound methods it calls are looked up once per drain,
+        and a remote input goes to the machine here rather than through ``_run``.
+        """
         socket = port.getSocket()
         origin_of = getattr(socket, "last_received", None)  # the network's ids: simulated sockets only
         node, group, instance = self.node, self.group_name, self.component.instance_name
-        driver, trace = node.driver, node.trace
+        name, driver, record = node.name, node.driver, node.trace.record_message
+        clock, true_time, execute, deliver = driver.clock, driver.true_time, self._execute, Kind.DELIVER
         while not self._left:
             try:
                 frames = receive()
@@ -230,7 +235,7 @@ class GroupMember:
                 self._trace(Kind.DROP, detail="malformed", peer=port.name)
                 continue
             try:
-                event = decode(frames[0], frames[1], sender=head(frames))
+                event = decode(frames[0], frames[1], sender=b"" if head is None else head(frames))
             except WireError as error:
                 log.warning("%s: dropped a malformed %r message: %s", self, frames[0][:8], error)
                 self._trace(Kind.DROP, detail="malformed", peer=error.__class__.__name__)
@@ -238,27 +243,34 @@ class GroupMember:
             if port.getSocket() is not socket:  # a handler rebound the port (the ans port, on election)
                 socket = port.getSocket()
                 origin_of = getattr(socket, "last_received", None)
-            if origin_of is not None:
-                origin = origin_of()
-                source, msg_id = (origin.source, origin.msg_id) if origin is not None else (None, None)
-            else:  # a real socket: the message's digest pairs it with its send
-                source, msg_id = None, message_digest(frames[0], frames[1])
-            now = driver.clock()  # one reading for the trace and the machine: nothing runs in between
+            now = clock()  # one reading for the trace and the machine: nothing runs in between
             command = _COMMANDS.get(frames[0])
             if command is None:
                 command = frames[0].decode("ascii", "replace")
-            trace.record_message(now, driver.true_time(), node.name, instance, group, Kind.DELIVER, command, source, msg_id, len(frames[1]))
-            self._run(event, now)
+            origin = origin_of() if origin_of is not None else None
+            if origin is not None:
+                record(now, true_time(), name, instance, group, deliver, command, origin.source, origin.msg_id, len(frames[1]))
+            elif origin_of is None:  # a real socket: the message's digest pairs it with its send
+                record(now, true_time(), name, instance, group, deliver, command, None, message_digest(frames[0], frames[1]), len(frames[1]))
+            else:
+                record(now, true_time(), name, instance, group, deliver, command, None, None, len(frames[1]))
+            try:  # self._run(event, now), inline
+                commands = self.machine.handle(event, now)
+            except CoordError:
+                log.exception("%s: machine refused %r", self, event)
+                continue
+            if commands:
+                execute(commands)
             # a real node measuring its loop is told how long this message took; a simulated one with a
             # processing cost is now busy, and says to leave the rest for later (its driver calls again)
-            if node.probe is not None and node.probe.handled(driver.clock() - now):
+            if node.probe is not None and node.probe.handled(clock() - now):
                 return
 
     def _on_sub(self) -> None:
-        self._receive_all(self.sub, self.sub.recvGroup, lambda frames: b"")
+        self._receive_all(self.sub, self.sub.recvGroup)
 
     def _on_qry(self) -> None:
-        self._receive_all(self.qry, self.qry.recvFromLeader, lambda frames: b"")
+        self._receive_all(self.qry, self.qry.recvFromLeader)
 
     def _on_ans(self) -> None:
         self._receive_all(self.ans, self.ans.recvFromMember, lambda frames: self.ans.get_identity() or b"")
