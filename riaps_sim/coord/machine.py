@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any, ClassVar, Protocol, TypeVar
 
+from . import events, requests
 from .commands import ArmTimer, CancelTimer, Command, Disconnect, FollowLeader, Notify, Persist, Publish, TraceEvent
 from .election import Case, Role, Row, Table, TermChange, input_key
 from .errors import CoordError
@@ -32,6 +33,13 @@ class RandomLike(Protocol):
 
 
 _ROWS: dict[tuple[type, Any], dict[str, Row]] = {}
+_KEEP, _NEXT = TermChange.KEEP, TermChange.NEXT
+
+#: The inputs keyed by their class name alone, that need no check before their row: every remote
+#: message and runtime report (a ``Join`` and a timer take the long way in ``handle``).
+_MESSAGES = frozenset(
+    cls for module in (events, requests) for cls in vars(module).values() if isinstance(cls, type) and issubclass(cls, Input) and cls is not Input
+) - {Join, TimerFired}
 
 
 def _rows_by_role(machine: type[GroupMachine], role: Role) -> dict[str, Row]:
@@ -146,6 +154,12 @@ class GroupMachine:
             is then unchanged. Peers' and the runtime's inputs never raise: when they cannot be
             taken they are dropped with a ``TraceEvent('drop', cause=...)``.
         """
+        if event.__class__ in _MESSAGES and self.joined and not self.left:  # the path of every delivery, in short
+            if self.role is not self._rows_role:
+                self._rows_role, self._rows = self.role, _rows_by_role(type(self), self.role)
+            row = self._rows.get(event.__class__.__name__)
+            if row is not None:
+                return self._apply(event, now, row)
         if not isinstance(event, Input):
             raise CoordError(f"{self!r} takes Input events such as Heartbeat or Join, got {event!r}")
         if isinstance(event, Join):
@@ -170,11 +184,15 @@ class GroupMachine:
             if event.origin == "local":
                 raise CoordError(f"{self!r}: {cause}")
             return [self._trace("drop", cause=cause)]
-        before = (self.role, self.term)  # self._run(self._dispatch, event, now, row), inline
+        return self._apply(event, now, row)
+
+    def _apply(self, event: Input, now: float, row: Row) -> list[Command]:
+        """Dispatch *event* through *row*; trace a role or term change; persist term and vote first if they changed."""
+        role, term = self.role, self.term
         self._out = []
         self.now = now
         self._dispatch(event, now, row)
-        if (self.role, self.term) != before:
+        if self.role is not role or self.term != term:
             self._out.append(self._trace("state"))
         out, self._out = self._out, []
         if self.DURABLE and (self.term, self.voted_for) != self._persisted:  # written before any vote leaves
@@ -242,16 +260,20 @@ class GroupMachine:
         """
         for member in self.peers.expire(now, self._peer_timeout_s):
             self._notify("handleMemberLeft", member)
-        if isinstance(event, TimerFired):
-            del self.timers[event.name]
-        chosen: Case = row.cases[0] if len(row.cases) == 1 else row.choose(self, event)
-        if chosen.term is TermChange.NEXT:
-            self.term = (self.term + 1) % 2**32  # the wire's ``!L``; ``fixed`` guards the limit instead
-        elif chosen.term is TermChange.ADOPT:
-            self.term = event.term  # type: ignore[attr-defined]  # the rows that adopt take term-carrying inputs
+        timer = event.__class__ is TimerFired
+        if timer:
+            del self.timers[event.name]  # type: ignore[attr-defined]
+        cases = row.cases
+        chosen: Case = cases[0] if len(cases) == 1 else row.choose(self, event)
+        change = chosen.term
+        if change is not _KEEP:
+            if change is _NEXT:
+                self.term = (self.term + 1) % 2**32  # the wire's ``!L``; ``fixed`` guards the limit instead
+            else:
+                self.term = event.term  # type: ignore[attr-defined]  # the rows that adopt take term-carrying inputs
         chosen.action(self, event, now)
         self.role = chosen.target
-        if isinstance(event, TimerFired) and self.POLLS.lazy_expiry:
+        if timer and self.POLLS.lazy_expiry:
             self._check_polls(now)  # riaps: any timer is the reference's shared poll timeout (B24)
 
     def _join(self, event: Join, now: float) -> None:
