@@ -110,16 +110,50 @@ class Heartbeat(Input):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class RequestVote(Input):
-    """``req``: *candidate* asks for votes in *term*."""
+class _Ballot(Input):
+    """*voter* grants (or refuses) *candidate* its vote (or pre-vote) for *term*; broadcast."""
+
+    origin: ClassVar[str] = "remote"
+    term: int
+    candidate: bytes
+    granted: bool
+    voter: bytes
+
+    def __post_init__(self) -> None:
+        name = type(self).__name__
+        check_term(name, self.term)
+        check_id(name, "candidate", self.candidate)
+        check_id(name, "voter", self.voter)
+        if not isinstance(self.granted, bool):
+            raise ValueError(f"{name}.granted must be a bool, got {self.granted!r}")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class VoteReply(_Ballot):
+    """``vot``: *voter* grants (or refuses) its vote to *candidate* for *term*; broadcast."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PreVoteReply(_Ballot):
+    """``pva`` (``fixed`` only): *voter* would (or would not) vote for *candidate* in *term*; broadcast."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class _Candidacy(Input):
+    """*candidate* asks for votes (or pre-votes) in *term*."""
 
     origin: ClassVar[str] = "remote"
     term: int
     candidate: bytes
 
     def __post_init__(self) -> None:
-        check_term("RequestVote", self.term)
-        check_id("RequestVote", "candidate", self.candidate)
+        check_term(type(self).__name__, self.term)
+        check_id(type(self).__name__, "candidate", self.candidate)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RequestVote(_Candidacy):
+    """``req``: *candidate* asks for votes in *term*."""
 
     def reply(self, *, granted: bool, voter: bytes) -> VoteReply:
         """The ``vot`` a member *voter* answers to this request."""
@@ -127,60 +161,16 @@ class RequestVote(Input):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class VoteReply(Input):
-    """``vot``: *voter* grants (or refuses) its vote to *candidate* for *term*; broadcast."""
-
-    origin: ClassVar[str] = "remote"
-    term: int
-    candidate: bytes
-    granted: bool
-    voter: bytes
-
-    def __post_init__(self) -> None:
-        check_term("VoteReply", self.term)
-        check_id("VoteReply", "candidate", self.candidate)
-        check_id("VoteReply", "voter", self.voter)
-        if not isinstance(self.granted, bool):
-            raise ValueError(f"VoteReply.granted must be a bool, got {self.granted!r}")
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class PreVoteRequest(Input):
+class PreVoteRequest(_Candidacy):
     """``pvq`` (``fixed`` only): could *candidate* win an election for *term*? Nobody's term changes.
 
     Raft's pre-vote: a member asks before it raises its term, so one that cannot win (cut off, or
     the others still hear a live leader) never disturbs the group's term.
     """
 
-    origin: ClassVar[str] = "remote"
-    term: int
-    candidate: bytes
-
-    def __post_init__(self) -> None:
-        check_term("PreVoteRequest", self.term)
-        check_id("PreVoteRequest", "candidate", self.candidate)
-
     def reply(self, *, granted: bool, voter: bytes) -> PreVoteReply:
         """The ``pva`` a member *voter* answers to this request."""
         return PreVoteReply(term=self.term, candidate=self.candidate, granted=granted, voter=voter)
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class PreVoteReply(Input):
-    """``pva`` (``fixed`` only): *voter* would (or would not) vote for *candidate* in *term*; broadcast."""
-
-    origin: ClassVar[str] = "remote"
-    term: int
-    candidate: bytes
-    granted: bool
-    voter: bytes
-
-    def __post_init__(self) -> None:
-        check_term("PreVoteReply", self.term)
-        check_id("PreVoteReply", "candidate", self.candidate)
-        check_id("PreVoteReply", "voter", self.voter)
-        if not isinstance(self.granted, bool):
-            raise ValueError(f"PreVoteReply.granted must be a bool, got {self.granted!r}")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -164,28 +164,26 @@ def _mlt(payload: bytes, sender: bytes) -> Input:
     return MemberLeave(member=member)  # type: ignore[arg-type]
 
 
-def _req(payload: bytes, sender: bytes) -> Input:
-    term, candidate = _unpack(Code.REQ, payload)
-    return RequestVote(term=term, candidate=candidate)  # type: ignore[arg-type]
+def _candidacy(code: Code, kind: type[RequestVote] | type[PreVoteRequest]) -> Callable[[bytes, bytes], Input]:
+    """The decoder of ``req`` or ``pvq``: term and candidate."""
+
+    def decode_candidacy(payload: bytes, sender: bytes) -> Input:
+        term, candidate = _unpack(code, payload)
+        return kind(term=term, candidate=candidate)  # type: ignore[arg-type]
+
+    return decode_candidacy
 
 
-def _vot(payload: bytes, sender: bytes) -> Input:
-    term, candidate, granted, voter = _unpack(Code.VOT, payload)
-    if granted not in (0, 1):
-        raise WireError(Code.VOT, "a vote of 0 (no) or 1 (yes)", f"{granted}")
-    return VoteReply(term=term, candidate=candidate, granted=granted == 1, voter=voter)  # type: ignore[arg-type]
+def _ballot(code: Code, kind: type[VoteReply] | type[PreVoteReply], what: str) -> Callable[[bytes, bytes], Input]:
+    """The decoder of ``vot`` or ``pva``: term, candidate, 0 or 1, voter."""
 
+    def decode_ballot(payload: bytes, sender: bytes) -> Input:
+        term, candidate, granted, voter = _unpack(code, payload)
+        if granted not in (0, 1):
+            raise WireError(code, f"a {what} of 0 (no) or 1 (yes)", f"{granted}")
+        return kind(term=term, candidate=candidate, granted=granted == 1, voter=voter)  # type: ignore[arg-type]
 
-def _pvq(payload: bytes, sender: bytes) -> Input:
-    term, candidate = _unpack(Code.PVQ, payload)
-    return PreVoteRequest(term=term, candidate=candidate)  # type: ignore[arg-type]
-
-
-def _pva(payload: bytes, sender: bytes) -> Input:
-    term, candidate, granted, voter = _unpack(Code.PVA, payload)
-    if granted not in (0, 1):
-        raise WireError(Code.PVA, "a pre-vote of 0 (no) or 1 (yes)", f"{granted}")
-    return PreVoteReply(term=term, candidate=candidate, granted=granted == 1, voter=voter)  # type: ignore[arg-type]
+    return decode_ballot
 
 
 def _ldr(payload: bytes, sender: bytes) -> Input:
@@ -215,8 +213,8 @@ def _ann(payload: bytes, sender: bytes) -> Input:
 
 _DECODERS: dict[Code, Callable[[bytes, bytes], Input]] = {
     Code.TIC: _tic,
-    Code.REQ: _req,
-    Code.VOT: _vot,
+    Code.REQ: _candidacy(Code.REQ, RequestVote),
+    Code.VOT: _ballot(Code.VOT, VoteReply, "vote"),
     Code.LDR: _ldr,
     Code.MSG: lambda payload, sender: GroupMessage(payload=payload),
     Code.MTL: lambda payload, sender: MessageToLeader(payload=payload, sender=sender),
@@ -226,8 +224,8 @@ _DECODERS: dict[Code, Callable[[bytes, bytes], Input]] = {
     Code.RTC: _rtc,
     Code.ANN: _ann,
     Code.MLT: _mlt,
-    Code.PVQ: _pvq,
-    Code.PVA: _pva,
+    Code.PVQ: _candidacy(Code.PVQ, PreVoteRequest),
+    Code.PVA: _ballot(Code.PVA, PreVoteReply, "pre-vote"),
 }
 
 
