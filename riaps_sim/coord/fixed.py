@@ -84,7 +84,7 @@ class FixedProtocol(SharedActions):
     """
 
     name: ClassVar[str] = "fixed"
-    TABLE: ClassVar[Table]  # FIXED_TABLE, below
+    TABLE: ClassVar[Table]  # FIXED_TABLE, set by riaps_sim.coord.fixed_table
     POLLS: ClassVar[PollRules] = FixedPolls()
     DURABLE: ClassVar[bool] = True  # term and vote survive a crash: a restarted member cannot vote twice in a term
 
