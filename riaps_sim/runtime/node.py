@@ -253,6 +253,9 @@ class Node:
         self.record(Kind.TIMER, component.instance_name, None, detail=f"{why} holds the component {seconds:g} s (blocking_join_leave, B23)")
 
     def _unstall(self, component: Component, stall: _Stall) -> None:
+        if not self.running:  # the node died or stopped while the component was held: what waited dies with it
+            self._stalls.pop(id(component), None)
+            return
         if self.clock() < stall.until:  # held again meanwhile
             self.driver.call_later(stall.until - self.clock(), lambda: self._unstall(component, stall))
             return
