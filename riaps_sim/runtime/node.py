@@ -159,6 +159,7 @@ class Node:
             member.leave()
         self.members.clear()
         self._cancel_timers()
+        self._stalls.clear()  # the node stops: a held component is let go to deactivate
         for component in self.components.values():
             self.run_handler(component, "handleDeactivate")
         self.running = False
@@ -169,6 +170,7 @@ class Node:
             member.abandon()
         self.members.clear()
         self._cancel_timers()
+        self._stalls.clear()  # what a held component had waiting dies with it
         self.running = False
 
     def _cancel_timers(self) -> None:
@@ -253,8 +255,7 @@ class Node:
         self.record(Kind.TIMER, component.instance_name, None, detail=f"{why} holds the component {seconds:g} s (blocking_join_leave, B23)")
 
     def _unstall(self, component: Component, stall: _Stall) -> None:
-        if not self.running:  # the node died or stopped while the component was held: what waited dies with it
-            self._stalls.pop(id(component), None)
+        if not self.running or self._stalls.get(id(component)) is not stall:  # the node died or stopped meanwhile
             return
         if self.clock() < stall.until:  # held again meanwhile
             self.driver.call_later(stall.until - self.clock(), lambda: self._unstall(component, stall))
