@@ -296,6 +296,7 @@ CASES: list[tuple[tuple[str, ...], Callable[[str], GroupMachine], Input, float, 
     (("fixed",), lambda p: following(p, 3), req(LIMIT, C), 2.5, F, [drop(F, 3, "vote request at the term limit", C)]),
     (("fixed",), following, req(1, C), 2.5, F, [pub(vot(1, C, True, A)), arm("election", 2.0)]),  # term 1's vote still free
     (("fixed",), following, ldr(LIMIT, C), 2.5, F, [drop(F, 1, "leader announcement at the term limit", C)]),
+    (("fixed",), lambda p: (m := follower(p), m.handle(req(2, C), 0.5), m)[-1], ldr(1, B), 0.6, F, [pub(req(2, A))]),  # leaderless, above B
     (("fixed",), following, ldr(1, SMALL), 1.0, F, [drop(F, 1, "conflicting leader of the same term with a smaller id", SMALL)]),
     (("fixed",), lambda p: following(p, 3), pvq(4, C), 0.6, F, [pub(pva(4, C, False, A))]),  # the leader is live
     (("fixed",), lambda p: following(p, 3), pvq(3, C), 2.5, F, [pub(pva(3, C, False, A))]),  # not above our term
@@ -327,7 +328,7 @@ CASES: list[tuple[tuple[str, ...], Callable[[str], GroupMachine], Input, float, 
     (("fixed",), precandidate_of_term_1, req(1, C), 2.6, F, [pub(vot(1, C, True, A)), arm("election", 2.0), state(F, 1)]),
     (("fixed",), voted_then_precandidate, req(1, D), 2.6, PRE, [pub(vot(1, D, False, A))]),  # one vote per term
     (("fixed",), precandidate, ldr(LIMIT, B), 2.1, PRE, [drop(PRE, 0, "leader announcement at the term limit", B)]),
-    (("fixed",), precandidate_of_term_1, ldr(0, C), 2.6, PRE, [drop(PRE, 1, "leader announcement for a lower term", C)]),
+    (("fixed",), precandidate_of_term_1, ldr(0, C), 2.6, PRE, [pub(req(1, A))]),  # stranded above C's term: says so
     (("fixed",), precandidate, ldr(0, B), 2.1, F, [note("handleLeaderElected", B), arm("election", 2.0), FOLLOW_B, state(F, 0)]),
     # CANDIDATE
     (("riaps",), candidate, TimerFired(name="election"), 2.9, F, [arm("election", 2.0), state(F, 1)]),

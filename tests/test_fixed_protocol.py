@@ -112,3 +112,31 @@ def test_ten_percent_loss_does_not_make_fixed_change_leaders() -> None:
         scenario = replace(Scenario.group_of(5, Groupie, WHOLE, group=FIXED, duration=600.0), network=NetworkProfile(loss=0.1))
         trace = run_scenario(scenario, seed=seed).trace
         assert len(_leader_nodes(trace, 0.0, 600.0)) == 1 and len([e for e in trace.select(kind="state") if e.detail == "leader"]) == 1
+
+
+def test_a_member_stranded_above_the_groups_term_brings_the_group_up_to_it() -> None:
+    """A member whose pre-votes pass but whose ``req`` are all lost raises its own term alone while the
+    group is leaderless; the group then elects in a lower term. Without the reminder it never follows
+    again (9 seeds of 10 stayed apart); with it, every member agrees on one leader, one per term."""
+    from test_coord_group import Cluster
+
+    stranded_runs = 0
+    for seed in range(10):
+        cluster = Cluster(5, protocol="fixed", group_min_size=5, seed=seed)
+        cluster.start()
+        cluster.run_until(10.0)
+        (leader,) = cluster.leaders()
+        stranded = (leader + 1) % 5
+
+        def lossy(now: float, src: int, dst: int, cmd: bytes, stranded: int = stranded) -> bool:
+            return 10.0 <= now < 16.0 and ((cmd == b"pvq" and src != stranded) or (cmd == b"req" and src == stranded))
+
+        cluster.loss = lossy
+        cluster.partition([leader], [i for i in range(5) if i != leader])  # the group loses its leader...
+        cluster.run_until(16.0)
+        stranded_runs += cluster.machines[stranded].term > max(m.term for i, m in enumerate(cluster.machines) if i != stranded)
+        cluster.heal()  # ...and everything flows again
+        cluster.run_until(40.0)
+        assert cluster.agreed_leader() is not None, f"seed {seed}: terms {[m.term for m in cluster.machines]}"
+        assert all(len(nodes) == 1 for nodes in cluster.leaders_by_term().values()), cluster.leaders_by_term()
+    assert stranded_runs >= 8, f"the setup stranded a member in only {stranded_runs} of 10 runs"

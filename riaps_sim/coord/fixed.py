@@ -278,6 +278,12 @@ class FixedProtocol(SharedActions):
         self.voted_for = None
         self._follow_leader(event, now)
 
+    def _remind_of_our_term(self, event: LeaderAnnounce, now: float) -> None:
+        """Stranded in a higher term than a working group's leader: publish a ``req`` of our term, as etcd's
+        Raft answers a stale leader, so that the leader adopts it, steps down, and the group elects
+        again in a term that includes us. Nobody counts the votes it draws; the term is the message."""
+        self._publish(RequestVote(term=self.term, candidate=self.member_id))
+
     # ------------------------------------------------------------------ leader
 
     def _announce_leadership(self, event: TimerFired, now: float) -> None:

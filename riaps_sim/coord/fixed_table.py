@@ -32,6 +32,12 @@ def lower_term(m: FixedProtocol, event: RequestVote | LeaderAnnounce) -> bool:
     return event.term < m.term
 
 
+def lower_term_while_leaderless(m: FixedProtocol, event: LeaderAnnounce) -> bool:
+    """A leader of a lower term while we have none: our term got ahead of a group that still works
+    (our pre-vote passed, then our ``req`` was lost), and no message of its would ever carry us back."""
+    return event.term < m.term and m.leader is None
+
+
 def higher_term(m: FixedProtocol, event: RequestVote | LeaderAnnounce) -> bool:
     """The input's term is above ours."""
     return event.term > m.term
@@ -141,12 +147,16 @@ def _vote_request(stay: Role) -> Row:
 
 
 def _leader_announcement(stay: Role) -> Row:
-    """An ``ldr`` for a follower, pre-candidate or candidate: never a lower term; between two leaders of
-    one term, the larger id (only a follower has a leader to compare)."""
+    """An ``ldr`` for a follower, pre-candidate or candidate: never a lower term (but one stranded above a
+    working group's term says so); between two leaders of one term, the larger id (only a follower has a
+    leader to compare)."""
+    stranded = (case(lower_term_while_leaderless, X._remind_of_our_term, stay),) if stay is not C else ()
+    dropped = (case(lower_term, X._drop_lower_term, stay),) if stay is not P else ()  # a pre-candidate has no leader
     rival = (case(smaller_rival_leader, X._drop_smaller_rival, stay),) if stay is F else ()
     return row(
         case(at_term_limit, X._drop_at_term_limit, stay),
-        case(lower_term, X._drop_lower_term, stay),
+        *stranded,
+        *dropped,
         *rival,
         case(higher_term, X._follow_new_term, F, ADOPT),
         case(None, X._follow_leader, F),
