@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any, ClassVar, Protocol, TypeVar
 
 from . import events, requests
@@ -165,7 +165,7 @@ class GroupMachine:
         if isinstance(event, Join):
             if self.joined:
                 raise CoordError(f"{self!r} cannot Join twice; make a new machine to rejoin")
-            return self._run(self._join, event, now)
+            return self._apply(event, now, _JOIN)
         if not self.joined or self.left:
             why = "has left the group" if self.left else "has not joined yet; send Join first"
             if event.origin == "local":
@@ -240,19 +240,6 @@ class GroupMachine:
 
     # ------------------------------------------------------------------ dispatch
 
-    def _run(self, step: Callable[..., None], event: Input, now: float, *args: Any) -> list[Command]:
-        before = (self.role, self.term)
-        self._out = []
-        self.now = now
-        step(event, now, *args)
-        if (self.role, self.term) != before:
-            self._out.append(self._trace("state"))
-        out, self._out = self._out, []
-        if self.DURABLE and (self.term, self.voted_for) != self._persisted:
-            self._persisted = (self.term, self.voted_for)
-            out.insert(0, Persist(term=self.term, voted_for=self.voted_for))
-        return out
-
     def _dispatch(self, event: Input, now: float, row: Row) -> None:
         """Age out silent peers, choose the row's case, and apply it: term change, action, role.
 
@@ -277,6 +264,7 @@ class GroupMachine:
             self._check_polls(now)  # riaps: any timer is the reference's shared poll timeout (B24)
 
     def _join(self, event: Join, now: float) -> None:
+        """Start: the first ``tic``, the heartbeat and the deadline for a leader; traced as a state, the role as it is."""
         self.joined = True
         self._publish_tic()
         self._arm("heartbeat", self._heartbeat_s, now)
@@ -341,3 +329,7 @@ class GroupMachine:
 
     def _check_polls(self, now: float) -> None:
         raise NotImplementedError  # provided by SharedActions
+
+
+#: How ``Join`` goes through ``_apply``: before it, the machine has no rows to look in.
+_JOIN = Row((Case(action=GroupMachine._join, target=Role.FOLLOWER),))

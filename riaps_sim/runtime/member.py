@@ -247,13 +247,13 @@ class GroupMember:
             command = _COMMANDS.get(frames[0])
             if command is None:
                 command = frames[0].decode("ascii", "replace")
-            origin = origin_of() if origin_of is not None else None
-            if origin is not None:
-                record(now, true_time(), name, instance, group, deliver, command, origin.source, origin.msg_id, len(frames[1]))
-            elif origin_of is None:  # a real socket: the message's digest pairs it with its send
-                record(now, true_time(), name, instance, group, deliver, command, None, message_digest(frames[0], frames[1]), len(frames[1]))
+            if origin_of is None:  # a real socket: the message's digest pairs it with its send
+                source, msg_id = None, message_digest(frames[0], frames[1])
+            elif (origin := origin_of()) is not None:
+                source, msg_id = origin.source, origin.msg_id
             else:
-                record(now, true_time(), name, instance, group, deliver, command, None, None, len(frames[1]))
+                source = msg_id = None
+            record(now, true_time(), name, instance, group, deliver, command, source, msg_id, len(frames[1]))
             try:  # self._run(event, now), inline
                 commands = self.machine.handle(event, now)
             except CoordError:
