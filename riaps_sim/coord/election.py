@@ -119,11 +119,6 @@ class Row:
                 return candidate
         raise AssertionError("unreachable: the last case has no guard")
 
-    @property
-    def targets(self) -> tuple[Role, ...]:
-        """The roles this row may lead to, in case order, each once."""
-        return tuple(dict.fromkeys(c.target for c in self.cases))
-
     def __str__(self) -> str:
         return "; ".join(str(c) for c in self.cases)
 
