@@ -565,12 +565,24 @@ CASES: list[tuple[tuple[str, ...], Callable[[str], GroupMachine], Input, float, 
     (BOTH, leader, PostToMember(payload=b"m", identity=b""), 2.2, L, [note("handleMessageFromLeader", b"m"), Result(value=True)]),
     (BOTH, follower, AskVote(topic=b"t"), 1.0, F, [Result(value=None, reason="no leader")]),
     (
-        BOTH,
+        ("riaps",),
         following,
         AskVote(topic=b"t", timeout_ms=500.0),
         1.0,
         F,
         [
+            SendToLeader(cmd=Code.RFV, payload=encode(PollRequest(poll=PollSpec(rfv_id="ABCDEFGH", topic=b"t", started_s=1.0, timeout_s=0.5)))[1]),
+            Result(value="ABCDEFGH"),
+        ],
+    ),
+    (  # fixed: the requester's own poll timer, at its deadline, ends the poll for it if no result came
+        ("fixed",),
+        following,
+        AskVote(topic=b"t", timeout_ms=500.0),
+        1.0,
+        F,
+        [
+            arm("poll", 0.5),
             SendToLeader(cmd=Code.RFV, payload=encode(PollRequest(poll=PollSpec(rfv_id="ABCDEFGH", topic=b"t", started_s=1.0, timeout_s=0.5)))[1]),
             Result(value="ABCDEFGH"),
         ],
@@ -627,13 +639,13 @@ def _expand() -> list[Any]:
 @pytest.mark.parametrize(("protocol", "setup", "event", "now", "role", "commands"), _expand())
 def test_row(protocol: str, setup: Callable[[str], GroupMachine], event: Input, now: float, role: Role, commands: list[Any]) -> None:
     """(role, input) gives the next role and exactly these commands (a durable protocol's ``Persist`` aside:
-    it comes first, exactly when term or vote changed, with the new values)."""
+    it comes first, exactly when its durable state (term, vote, configuration) changed, with the new values)."""
     m = setup(protocol)
-    before = (m.term, m.voted_for)
+    before = m.durable_state()
     got = m.handle(event, now)
     persisted = [c for c in got if isinstance(c, Persist)]
-    if m.DURABLE and (m.term, m.voted_for) != before:
-        assert got[0] == Persist(term=m.term, voted_for=m.voted_for) and len(persisted) == 1
+    if m.DURABLE and (after := m.durable_state()) != before:
+        assert got[0].state == after and len(persisted) == 1  # type: ignore[union-attr]
     else:
         assert persisted == []
     assert [c for c in got if not isinstance(c, Persist)] == commands

@@ -25,7 +25,14 @@ def test_default_timeout_is_consensus_timeout_in_seconds(rules: object) -> None:
 def test_riaps_refuses_a_request_already_past_its_timeout() -> None:
     """riaps: now - started > timeout (requester's and leader's clocks mixed) refuses the poll."""
     assert _open(RiapsPolls(), started_s=8.0, now=10.0) is None
-    assert _open(FixedPolls(), started_s=8.0, now=10.0) is not None
+    assert _open(RiapsPolls(), started_s=8.6, now=10.0) is not None
+
+
+def test_fixed_holds_a_poll_to_its_requesters_deadline() -> None:
+    """fixed: the deadline is started + timeout (the requester's), never more than timeout from now."""
+    assert _open(FixedPolls(), started_s=8.0, now=10.0) is None  # 1.5 s timeout: over at 9.5
+    assert _open(FixedPolls(), started_s=8.6, now=10.0).deadline_s == pytest.approx(10.1)
+    assert _open(FixedPolls(), started_s=30.0, now=10.0).deadline_s == 11.5  # a requester's clock far ahead
 
 
 def test_riaps_waits_for_every_ballot_and_counts_duplicates() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import random
 from collections import Counter
 
@@ -10,7 +11,7 @@ import pytest
 from riaps_sim import GroupType, Scenario, run_scenario
 from riaps_sim.analysis.checks import one_leader_per_incarnation_term
 from riaps_sim.coord import Join, RequestVote, make_machine
-from riaps_sim.coord.commands import Persist, Publish
+from riaps_sim.coord.commands import DurableState, Persist, Publish
 from riaps_sim.coord.fixed import TERM_LIMIT
 from riaps_sim.coord.wire import decode
 from riaps_sim.examples import Groupie
@@ -44,8 +45,11 @@ def test_terms_never_wrap() -> None:
 
 def test_file_storage_survives_a_new_process(tmp_path) -> None:
     path = tmp_path / "n1.state.json"
-    FileStorage(path).save("TheGroup.g1", 7, B)
-    assert FileStorage(path).load("TheGroup.g1") == (7, B)
+    state = DurableState(term=7, voted_for=B, configuration=(A, B, C))
+    FileStorage(path).save("TheGroup.g1", state)
+    assert FileStorage(path).load("TheGroup.g1") == state
+    path.write_text(json.dumps({"TheGroup.g1": [7, B.hex()]}))  # the form written before the configuration was kept
+    assert FileStorage(path).load("TheGroup.g1") == DurableState(term=7, voted_for=B)
     path.write_text("not json")
     with pytest.raises(ValueError, match="not a node state file"):
         FileStorage(path)

@@ -148,6 +148,7 @@ class SharedActions(GroupMachine):
             timeout_s=event.timeout_ms / 1000.0 if event.timeout_ms is not None else 0.0,
         )
         self.known_polls.add(spec.rfv_id)
+        self._poll_asked(spec, now)
         if self.is_leader:
             self._open_poll(spec, b"", now)
         else:
@@ -168,6 +169,13 @@ class SharedActions(GroupMachine):
         self._emit(Result(value=True))
 
     # ------------------------------------------------------------------ polls
+
+    def _poll_asked(self, spec: PollSpec, now: float) -> None:
+        """This member's component asked for the poll *spec* (a protocol that ends it for its requester overrides this)."""
+
+    def _next_poll_due(self) -> float | None:
+        """When the ``poll`` timer must fire next: the earliest deadline of a poll open here (a protocol may add its own)."""
+        return min((p.deadline_s for p in self.polls.values()), default=None)
 
     def _on_poll_request(self, event: PollRequest, now: float) -> None:
         self._open_poll(event.poll, event.sender, now)
@@ -242,13 +250,13 @@ class SharedActions(GroupMachine):
         self._emit(self._trace("vote_announced", rfv_id=rfv_id, cause=result))
 
     def _rearm_poll_timer(self, now: float) -> None:
-        """``fixed`` only: keep the ``poll`` timer on the earliest open deadline."""
+        """``fixed`` only: keep the ``poll`` timer on the earliest deadline (:meth:`_next_poll_due`)."""
         if self.POLLS.lazy_expiry:
             return
-        if not self.polls:
+        due = self._next_poll_due()
+        if due is None:
             self._cancel("poll")
             return
-        due = min(p.deadline_s for p in self.polls.values())
         if self.timers.get("poll") != due:
             self._arm("poll", max(0.0, due - now), now)
             self.timers["poll"] = due  # exactly the deadline, so the comparison above holds

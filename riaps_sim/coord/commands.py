@@ -55,6 +55,7 @@ __all__ = [
     "CALLBACKS",
     "TRACE_KINDS",
     "Persist",
+    "DurableState",
 ]
 
 #: The component callbacks a ``Notify`` may name, with the meaning of its ``args``. Payloads
@@ -209,15 +210,43 @@ class TraceEvent(Command):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class Persist(Command):
-    """Store *term* and *voted_for* where they outlive a crash, before the commands that follow run.
+class DurableState:
+    """What a member must not forget across a crash of its node, for one group.
 
-    Emitted by protocols whose term and vote are durable (``fixed``): a restarted member resumes
-    from them (``GroupMachine(durable=...)``) and cannot vote twice in one term.
+    *term* and *voted_for*: a restarted member cannot vote twice in a term. *configuration*: the
+    members it counted a majority of (``fixed``), so that a restarted member never counts a smaller
+    quorum than before it crashed: with ``groupMinSize`` below the group's size, a member that forgot
+    who it had seen would need only a majority of ``groupMinSize`` and could elect itself in a minority.
+    """
+
+    term: int
+    voted_for: bytes | None = None
+    configuration: tuple[bytes, ...] = ()
+
+    def __post_init__(self) -> None:
+        check_term("DurableState", self.term)
+        if self.voted_for is not None:
+            check_bytes("DurableState", "voted_for", self.voted_for)
+        for member in self.configuration:
+            check_bytes("DurableState", "configuration", member)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Persist(Command):
+    """Store the member's :class:`DurableState` where it outlives a crash, before the commands that follow run.
+
+    Emitted by protocols whose state is durable (``fixed``): a restarted member resumes from it
+    (``GroupMachine(durable=...)``), cannot vote twice in one term, and keeps its quorum.
     """
 
     term: int
     voted_for: bytes | None
+    configuration: tuple[bytes, ...] = ()
+
+    @property
+    def state(self) -> DurableState:
+        """What to store, as one record."""
+        return DurableState(term=self.term, voted_for=self.voted_for, configuration=self.configuration)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -30,9 +30,14 @@ lists what differs from ``riaps``):
 - **Leadership hand-over**: a leader's ``mlt`` clears every member's leader at once, and they elect
   within an election timeout instead of waiting for the leader to age out.
 - **Split votes** back off: the retry is drawn from a window that widens with each split in a row.
+- **Durable configuration**: the configuration is kept with term and vote, so a restarted member
+  counts the same quorum as before its crash (with ``groupMinSize`` below the group's size, a
+  member that forgot whom it had seen could elect itself in a minority).
 - Polls decide as soon as the outcome is certain, count each electorate member once, and expire on
-  their own timer (B17, :class:`~riaps_sim.coord.polls.FixedPolls`); ``ann`` is taken only for a
-  poll this member asked for or was asked to vote in.
+  their own timer at the **requester's** deadline (B17, :class:`~riaps_sim.coord.polls.FixedPolls`);
+  a requester that has no result by its deadline is told ``timeout`` by its own member (a lost
+  request or result ends all the same). A member's component is told a poll's result once: ``ann``
+  is taken only for a poll this member asked for or was asked to vote in, and only the first time.
 
 Safety (at most one leader per term) holds whatever ``groupMinSize`` is, as long as the group has
 been seen whole before it is partitioned; with ``groupMinSize`` at the group's size it holds always.
@@ -42,9 +47,10 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from .actions import SharedActions
+from .commands import DurableState
 from .election import Role, Table
-from .events import Heartbeat, LeaderAnnounce, MemberLeave, PollAnnounce, PreVoteReply, PreVoteRequest, RequestVote, VoteReply
+from .events import Heartbeat, LeaderAnnounce, MemberLeave, PreVoteReply, PreVoteRequest, RequestVote, VoteReply
+from .poll_ends import PollsEndOnce
 from .polls import FixedPolls, PollRules
 from .requests import TimerFired
 
@@ -76,7 +82,7 @@ def _sender(event: Any) -> bytes | None:
     return None
 
 
-class FixedProtocol(SharedActions):
+class FixedProtocol(PollsEndOnce):
     """A group member with the reference's wire format (plus ``pvq``/``pva``) and the repairs above.
 
     See :data:`~riaps_sim.coord.fixed_table.FIXED_TABLE`. Shares only the rows common to both protocols with ``riaps``; its
@@ -92,8 +98,8 @@ class FixedProtocol(SharedActions):
     RETRY_SPREAD = 1.0
 
     def __init__(self, **kwargs: Any) -> None:
+        self._configuration: dict[bytes, bytes] = {}  # slot -> the member heard in it last (restored by super())
         super().__init__(**kwargs)
-        self._configuration: dict[bytes, bytes] = {}  # slot -> the member heard in it last
         self.prevoters: dict[bytes, None] = {}  # who said yes to our pre-vote, ourselves included
         self.failed_elections = 0  # pre-votes and elections in a row that ended without a leader (the back-off)
         self._warned_min_size = False
@@ -129,12 +135,25 @@ class FixedProtocol(SharedActions):
         since = self.now - self.timing.election_max_ms / 1000.0
         return self.peers.heard_since(since) >= self.quorum
 
+    # ------------------------------------------------------------------ durable state
+
+    def durable_state(self) -> DurableState:
+        """Term, vote and the configuration (sorted: the same set is the same record)."""
+        return DurableState(term=self.term, voted_for=self.voted_for, configuration=tuple(sorted(self._configuration.values())))
+
+    def _restore(self, durable: DurableState) -> None:
+        """A restarted member counts a majority of everyone it had seen before its crash."""
+        self._configuration = {member_slot(m): m for m in durable.configuration}
+
     # ------------------------------------------------------------------ membership
 
     def _on_heartbeat(self, event: Heartbeat, now: float) -> None:
-        """As shared; the member joins the configuration, and a live view above ``groupMinSize`` is traced once."""
+        """As shared; the member joins the configuration (kept durably), and a live view above ``groupMinSize`` is traced once."""
         super()._on_heartbeat(event, now)
-        self._configuration[member_slot(event.member)] = event.member
+        slot = member_slot(event.member)
+        if self._configuration.get(slot) != event.member:
+            self._configuration[slot] = event.member
+            self._durable_changed = True
         if not self._warned_min_size and len(self.peers) > self.group_min_size:
             self._warned_min_size = True
             self._emit(
@@ -151,18 +170,12 @@ class FixedProtocol(SharedActions):
         slot = member_slot(event.member)
         if self._configuration.get(slot) == event.member:
             del self._configuration[slot]
+            self._durable_changed = True
         if event.member == self.leader and self.role is Role.FOLLOWER:
             self._notify("handleLeaderExited", event.member)
             self.leader = None
             self._disconnect()
             self._arm("election", self._rng.randrange(0, self.timing.election_min_ms) / 1000.0, now)
-
-    def _on_poll_announce(self, event: PollAnnounce, now: float) -> None:
-        """Take a result only for a poll this member knows (asked to vote in it, or requested it)."""
-        if event.rfv_id not in self.known_polls:
-            self._drop("announcement of a poll this member was not asked", rfv_id=event.rfv_id)
-            return
-        super()._on_poll_announce(event, now)
 
     # ------------------------------------------------------------------ follower: the deadline
 

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from typing import Any, ClassVar, Protocol, TypeVar
 
 from . import events, requests
-from .commands import ArmTimer, CancelTimer, Command, Disconnect, FollowLeader, Notify, Persist, Publish, TraceEvent
+from .commands import ArmTimer, CancelTimer, Command, Disconnect, DurableState, FollowLeader, Notify, Persist, Publish, TraceEvent
 from .election import Case, Role, Row, Table, TermChange, input_key
 from .errors import CoordError
 from ._checks import check_id
@@ -81,7 +81,8 @@ class GroupMachine:
     TABLE: ClassVar[Table]
     POLLS: ClassVar[PollRules]
 
-    #: Whether term and vote are durable: ``Persist`` goes out before anything else whenever they change.
+    #: Whether the member's :class:`~riaps_sim.coord.commands.DurableState` is durable: ``Persist``
+    #: goes out before anything else whenever it changes.
     DURABLE: ClassVar[bool] = False
 
     def __init__(
@@ -91,7 +92,7 @@ class GroupMachine:
         rng: RandomLike,
         timing: Timing | None = None,
         group_min_size: int = 2,
-        durable: tuple[int, bytes | None] | None = None,
+        durable: DurableState | tuple[int, bytes | None] | None = None,
     ) -> None:
         check_id(type(self).__name__, "member_id", member_id)
         if not isinstance(group_min_size, int) or isinstance(group_min_size, bool) or group_min_size < 2:
@@ -125,9 +126,13 @@ class GroupMachine:
         self._out: list[Command] = []
         self._rows_role: Role | None = None
         self._rows: dict[str, Row] = {}
+        if isinstance(durable, tuple):  # (term, voted_for), as stored before the configuration was
+            durable = DurableState(term=durable[0], voted_for=durable[1])
         if durable is not None and self.DURABLE:  # a restarted member resumes its term and vote
-            self.term, self.voted_for = durable
+            self.term, self.voted_for = durable.term, durable.voted_for
+            self._restore(durable)
         self._persisted: tuple[int, bytes | None] = (self.term, self.voted_for)
+        self._durable_changed = False  # set by a subclass when durable state beyond term and vote changed
 
     # ------------------------------------------------------------------ public
 
@@ -195,10 +200,18 @@ class GroupMachine:
         if self.role is not role or self.term != term:
             self._out.append(self._trace("state"))
         out, self._out = self._out, []
-        if self.DURABLE and (self.term, self.voted_for) != self._persisted:  # written before any vote leaves
-            self._persisted = (self.term, self.voted_for)
-            out.insert(0, Persist(term=self.term, voted_for=self.voted_for))
+        if self.DURABLE and (self._durable_changed or (self.term, self.voted_for) != self._persisted):  # written before any vote leaves
+            self._persisted, self._durable_changed = (self.term, self.voted_for), False
+            state = self.durable_state()
+            out.insert(0, Persist(term=state.term, voted_for=state.voted_for, configuration=state.configuration))
         return out
+
+    def durable_state(self) -> DurableState:
+        """What this member must not forget across a crash (a protocol with more to keep extends it)."""
+        return DurableState(term=self.term, voted_for=self.voted_for)
+
+    def _restore(self, durable: DurableState) -> None:
+        """Resume what :meth:`durable_state` kept beyond term and vote (a protocol with more to keep overrides it)."""
 
     @property
     def group_size(self) -> int:

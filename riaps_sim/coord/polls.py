@@ -4,10 +4,15 @@
 minus the unit bug B3; ``FixedPolls`` fixes B17. Both are stateless rule objects; the open polls
 live in the machine as :class:`Poll` records.
 
-Deadline choice (both rules): ``deadline = now + timeout`` on the **leader's** clock, where
-*timeout* is the request's ``timeout_s`` or, if 0, the group's ``consensusTimeout`` in seconds
-(B3 fixed). The reference computes ``started + timeout - (now - started)``, which subtracts the
-transit delay twice and mixes the requester's and the leader's clocks.
+Deadlines: *timeout* is the request's ``timeout_s`` or, if 0, the group's ``consensusTimeout``
+in seconds (B3 fixed). The reference computes ``started + timeout - (now - started)``, which
+subtracts the transit delay twice and mixes the requester's and the leader's clocks (``RiapsPolls``
+keeps it). ``FixedPolls`` holds the poll to its **requester's** deadline, ``started + timeout``:
+a request that reaches the leader late (held by a partition, slow links) gets only the time its
+requester still waits, and one already past it is announced ``timeout`` at once. That reads the
+requester's clock on the leader, as RIAPS nodes do (their clocks are synchronised); a skewed
+requester's poll ends early or late by the skew, never later than *timeout* after it reached the
+leader.
 """
 
 from __future__ import annotations
@@ -127,12 +132,20 @@ class FixedPolls(PollRules):
     - the result is decided as soon as it is certain: ``yes`` once ``yes >= threshold``,
       ``no`` once the outstanding ballots can no longer reach it (majority: threshold
       ``size//2 + 1``; consensus: ``size``, so one ``no`` decides); ``timeout`` at the deadline,
-      enforced by a dedicated timer;
-    - no comparison of the requester's clock with the leader's.
+      enforced by a dedicated timer, and for any ballot that arrives at or after it;
+    - the deadline is the requester's, ``started + timeout``, and never more than *timeout* after
+      the request reached the leader; a request already past it is announced ``timeout``.
     """
 
     name = "fixed"
     lazy_expiry = False
+
+    def _in_time(self, spec: PollSpec, now: float, timeout: float) -> bool:
+        return spec.started_s + timeout > now
+
+    def _deadline(self, spec: PollSpec, now: float, timeout: float) -> float:
+        """The requester's deadline, but at most *timeout* from now (a requester whose clock is behind)."""
+        return min(spec.started_s + timeout, now + timeout)
 
     def count(self, poll: Poll, voter: bytes, vote: str) -> str:
         if voter not in poll.electorate:
@@ -145,11 +158,11 @@ class FixedPolls(PollRules):
         return ""
 
     def decide(self, poll: Poll, now: float) -> str | None:
+        if now >= poll.deadline_s:  # first: a ballot that arrives at or after the deadline decides nothing
+            return "timeout"
         threshold = poll.size // 2 + 1 if poll.spec.kind == "majority" else poll.size
         if poll.yes >= threshold:
             return "yes"
         if poll.yes + (poll.size - poll.count) < threshold:
             return "no"
-        if now >= poll.deadline_s:
-            return "timeout"
         return None

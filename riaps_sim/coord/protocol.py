@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from .commands import DurableState
 from .fixed import FixedProtocol
 from .machine import GroupMachine, RandomLike
 from .planted import DoubleVoteProtocol
@@ -21,7 +22,7 @@ def make_machine(
     rng: RandomLike,
     timing: Timing | None = None,
     group_min_size: int = 2,
-    durable: tuple[int, bytes | None] | None = None,
+    durable: DurableState | tuple[int, bytes | None] | None = None,
 ) -> GroupMachine:
     """A new machine of the protocol called *protocol* (``'riaps'`` or ``'fixed'``).
 
@@ -30,8 +31,9 @@ def make_machine(
     protocol : str
         A key of :data:`PROTOCOLS`.
     member_id, rng, timing, group_min_size, durable
-        As for :class:`~riaps_sim.coord.machine.GroupMachine` (*durable*: the term and vote a
-        restarted member resumes from, for protocols that keep them).
+        As for :class:`~riaps_sim.coord.machine.GroupMachine` (*durable*: the
+        :class:`~riaps_sim.coord.commands.DurableState` a restarted member resumes from, for
+        protocols that keep it).
 
     Raises
     ------

@@ -310,7 +310,7 @@ class GroupMember:
         )
 
     def _persist(self, c: cmd.Persist) -> None:
-        self.node.storage.save(self.group_name, c.term, c.voted_for)
+        self.node.storage.save(self.group_name, c.state)
 
     def _publish(self, c: cmd.Publish) -> None:
         self._send(c.cmd.value.decode(), self.pub, lambda: self.pub.sendGroup(c.cmd.value, c.payload), c.cmd.value, c.payload)
