@@ -25,6 +25,7 @@ from riaps_sim.coord import (
     CastVote,
     CoordError,
     Disconnect,
+    DurableState,
     FollowLeader,
     GroupMachine,
     GroupMessage,
@@ -88,12 +89,14 @@ class LowRandom:
         return list(population[:k])
 
 
-def machine(protocol: str, gms: int | None = None) -> GroupMachine:
-    return make_machine(protocol, member_id=A, rng=LowRandom(), group_min_size=gms or (2 if protocol == "riaps" else 3))
+def machine(protocol: str, gms: int | None = None, durable: DurableState | None = None) -> GroupMachine:
+    return make_machine(protocol, member_id=A, rng=LowRandom(), group_min_size=gms or (2 if protocol == "riaps" else 3), durable=durable)
 
 
-def follower(protocol: str, peers: Sequence[bytes] = (A, B, C)) -> GroupMachine:
-    m = machine(protocol)
+def follower(protocol: str, peers: Sequence[bytes] = (A, B, C), term: int = 0) -> GroupMachine:
+    """Joined at *term* with *peers* in view, all heard at 0 s. For fixed, the peers are its configuration
+    already (a group it has seen whole; a member joins it only once heard over 1.5 heartbeats)."""
+    m = machine(protocol, durable=DurableState(term=term, configuration=tuple(peers)))
     m.handle(Join(), 0.0)
     for p in peers:
         m.handle(Heartbeat(member=p), 0.0)
@@ -101,7 +104,7 @@ def follower(protocol: str, peers: Sequence[bytes] = (A, B, C)) -> GroupMachine:
 
 
 def following(protocol: str, term: int = 1) -> GroupMachine:
-    m = follower(protocol)
+    m = follower(protocol, term=term - 1 if protocol == "fixed" else 0)  # fixed moves at most MAX_TERM_STEP terms on one message
     m.handle(LeaderAnnounce(term=term, leader=B, host=HOST_B[0], port=HOST_B[1]), 0.5)
     return m
 

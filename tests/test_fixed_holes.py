@@ -6,11 +6,16 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+import zmq
 
 from riaps_sim import Component, GroupType, Scenario, run_scenario
 from riaps_sim.analysis.checks import one_leader_per_incarnation_term
+from riaps_sim.coord import Heartbeat, LeaderAnnounce, Persist, encode
+from riaps_sim.coord.fixed import MAX_TERM_STEP
 from riaps_sim.examples import Groupie
 from riaps_sim.faults import CRASHED, Crash, Duplicate, Heal, Partition, Restart
+from riaps_sim.runtime import Node
+from riaps_sim.runtime.sim import Simulation
 from riaps_sim.scenario import NodeSpec
 
 FIXED = GroupType(name="TheGroup", protocol="fixed")
@@ -114,3 +119,87 @@ def test_a_duplicated_announcement_tells_each_member_the_result_once() -> None:
         assert {e.node for e in trace.select(kind="vote_announced") if e.component} == set(NODES), f"seed {seed}: not everyone was told"
         dropped = [e for e in trace.select(kind="drop") if "second result" in (e.detail or "")]
         assert dropped, f"seed {seed}: no duplicate announcement reached a member (the fault did nothing)"
+
+
+# ---------------------------------------------------------------------- a rogue member: forged term, heartbeat flood
+
+
+def _rogue_world(seed: int) -> tuple[Simulation, Any, list[Node]]:
+    """Five ``fixed`` members (``groupMinSize`` 5) with a leader at 10 s, and a rogue PUB connected into every sub port."""
+    sim = Simulation([GroupType(name="TheGroup", protocol="fixed")], seed=seed)
+    for i in range(5):
+        sim.add_node(f"n{i}", {"groupie": lambda: Groupie(min_size=5)})
+    sim.network.add_host("rogue")
+    sim.run(until=10)
+    nodes = list(sim.nodes.values())
+    assert sum(n.members[0].machine.is_leader for n in nodes) == 1
+    rogue = sim.network.host("rogue")
+    pub = rogue.context.socket(zmq.PUB)
+    port = pub.bind_to_random_port(f"tcp://{rogue.address}")
+    for node in nodes:
+        node.members[0].sub.update(rogue.address, port)
+    sim.run(until=sim.now + 0.5)
+    return sim, pub, nodes
+
+
+def _leaders(nodes: list[Node]) -> list[tuple[str, int]]:
+    return [(n.name, n.members[0].machine.term) for n in nodes if n.members[0].machine.is_leader]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("seed", range(3))
+def test_one_forged_leader_announcement_of_a_huge_term_does_not_stop_the_group(seed: int) -> None:
+    """A stray ``ldr`` of term 2**32 - 2 is dropped (more than MAX_TERM_STEP ahead): terms stay put, the leader leads on,
+    and when it crashes the others elect again."""
+    sim, pub, nodes = _rogue_world(seed)
+    (before,) = _leaders(nodes)
+    pub.send_multipart(list(encode(LeaderAnnounce(term=2**32 - 2, leader=b"\x66" * 16, host="10.9.9.9", port=9999))))
+    sim.run(until=sim.now + 5)
+    assert _leaders(nodes) == [before]
+    assert max(n.members[0].machine.term for n in nodes) < MAX_TERM_STEP
+    drops = [e for e in sim.trace.select(kind="drop") if "terms ahead" in (e.detail or "")]
+    assert len(drops) == 5, drops
+    sim.network.crash(before[0])
+    sim.run(until=sim.now + 15)
+    survivors = [n for n in nodes if n.name != before[0]]
+    assert len(_leaders(survivors)) == 1
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("seed", range(3))
+def test_a_one_second_heartbeat_flood_from_200_made_up_ids_does_not_grow_the_quorum(seed: int) -> None:
+    """``tic``s from 200 made-up ids, ten times each over one second, fill the live view for a while but never the
+    configuration; the quorum stays 3 and, when the leader crashes after the flood, the others elect again."""
+    sim, pub, nodes = _rogue_world(seed)
+    (before,) = _leaders(nodes)
+    fakes = [bytes([10, 0, 9, 9]) + i.to_bytes(12, "big") for i in range(200)]
+    for _ in range(10):
+        for fake in fakes:
+            pub.send_multipart(list(encode(Heartbeat(member=fake))))
+        sim.run(until=sim.now + 0.1)
+    assert all(n.members[0].machine.group_size > 100 for n in nodes), "the flood did not reach the members"
+    assert all(n.members[0].machine.quorum == 3 for n in nodes)  # type: ignore[attr-defined]
+    sim.run(until=sim.now + 5)  # the made-up ids age out of view
+    assert all(n.members[0].machine.group_size == 5 for n in nodes)
+    sim.network.crash(before[0])
+    sim.run(until=sim.now + 15)
+    survivors = [n for n in nodes if n.name != before[0]]
+    assert len(_leaders(survivors)) == 1
+
+
+def test_a_member_joins_the_configuration_once_heard_over_one_and_a_half_heartbeats() -> None:
+    """One ``tic`` (or a burst) does not make a member part of the quorum; ``tic``s 1.5 heartbeats apart do."""
+    import random
+
+    from riaps_sim.coord import Join, make_machine
+
+    me, other = b"\x0a" * 16, b"\x0b" * 16
+    m = make_machine("fixed", member_id=me, rng=random.Random(0), group_min_size=2)
+    m.handle(Join(), 0.0)
+    m.handle(Heartbeat(member=me), 0.0)
+    for at in (0.0, 0.5, 1.0, 1.4):
+        m.handle(Heartbeat(member=other), at)
+    assert set(m.configuration.values()) == {me}  # type: ignore[attr-defined]
+    out = m.handle(Heartbeat(member=other), 1.5)
+    assert set(m.configuration.values()) == {me, other}  # type: ignore[attr-defined]
+    assert isinstance(out[0], Persist) and out[0].configuration == tuple(sorted((me, other)))

@@ -54,10 +54,21 @@ from .poll_ends import PollsEndOnce
 from .polls import FixedPolls, PollRules
 from .requests import TimerFired
 
-__all__ = ["FixedProtocol", "TERM_LIMIT", "member_slot"]
+__all__ = ["FixedProtocol", "TERM_LIMIT", "MAX_TERM_STEP", "JOIN_CONFIRM_HEARTBEATS", "member_slot"]
 
 #: Terms are below this: the wire's ``!L`` holds 2**32 - 1, and a term never wraps.
 TERM_LIMIT = 2**32 - 1
+
+#: The most a member's term moves on one message (a higher-term ``req`` or ``ldr``): a forged or
+#: stray term far ahead (an old deployment's process, a key holder) is dropped, so it cannot use up
+#: the terms left and stop every election. Elections with pre-vote raise the term by one, so a
+#: working group never comes near it; a member more than this many terms behind its group (a node
+#: whose state file is that old) must have its state reset (``riaps-sim state``).
+MAX_TERM_STEP = 2**16
+
+#: A member joins the configuration once heard over this many heartbeat periods: heartbeats from
+#: made-up ids in a short burst do not grow the quorum (a member's ``tic``s come one heartbeat apart).
+JOIN_CONFIRM_HEARTBEATS = 1.5
 
 
 #: How a drop names the input it refuses.
@@ -99,6 +110,7 @@ class FixedProtocol(PollsEndOnce):
 
     def __init__(self, **kwargs: Any) -> None:
         self._configuration: dict[bytes, bytes] = {}  # slot -> the member heard in it last (restored by super())
+        self._first_heard: dict[bytes, float] = {}  # members in view not yet in the configuration -> first heard (s)
         super().__init__(**kwargs)
         self.prevoters: dict[bytes, None] = {}  # who said yes to our pre-vote, ourselves included
         self.failed_elections = 0  # pre-votes and elections in a row that ended without a leader (the back-off)
@@ -148,11 +160,14 @@ class FixedProtocol(PollsEndOnce):
     # ------------------------------------------------------------------ membership
 
     def _on_heartbeat(self, event: Heartbeat, now: float) -> None:
-        """As shared; the member joins the configuration (kept durably), and a live view above ``groupMinSize`` is traced once."""
+        """As shared; a member heard over ``JOIN_CONFIRM_HEARTBEATS`` heartbeats joins the configuration (kept
+        durably), and a live view above ``groupMinSize`` is traced once."""
         super()._on_heartbeat(event, now)
-        slot = member_slot(event.member)
-        if self._configuration.get(slot) != event.member:
-            self._configuration[slot] = event.member
+        member, slot = event.member, member_slot(event.member)
+        known = self._configuration.get(slot)
+        if known != member and (known is not None or member == self.member_id or self._heard_long_enough(member, now)):
+            self._configuration[slot] = member  # a new member's slot, or a restarted node's member in its old one
+            self._first_heard.pop(member, None)
             self._durable_changed = True
         if not self._warned_min_size and len(self.peers) > self.group_min_size:
             self._warned_min_size = True
@@ -163,6 +178,14 @@ class FixedProtocol(PollsEndOnce):
                     "has been seen whole, a minority could elect; set groupMinSize to the group's size",
                 )
             )
+
+    def _heard_long_enough(self, member: bytes, now: float) -> bool:
+        """*member* was first heard at least ``JOIN_CONFIRM_HEARTBEATS`` heartbeats ago (members not yet confirmed
+        are remembered while in view, so a burst of made-up ids costs memory only while it lasts)."""
+        first = self._first_heard.setdefault(member, now)
+        if len(self._first_heard) > 2 * len(self.peers) + 8:
+            self._first_heard = {m: t for m, t in self._first_heard.items() if m in self.peers}
+        return now - first >= JOIN_CONFIRM_HEARTBEATS * self._heartbeat_s
 
     def _on_member_leave(self, event: MemberLeave, now: float) -> None:
         """Forget the member; if it was our leader, drop it at once and elect within an election timeout (hand-over)."""
@@ -326,8 +349,9 @@ class FixedProtocol(PollsEndOnce):
 
     # ------------------------------------------------------------------ drops
 
-    def _drop_at_term_limit(self, event: Any, now: float) -> None:
-        self._drop(f"{_WHAT[type(event)]} at the term limit", peer=_sender(event))
+    def _drop_out_of_reach(self, event: Any, now: float) -> None:
+        where = "at the term limit" if event.term >= TERM_LIMIT else f"more than {MAX_TERM_STEP} terms ahead"
+        self._drop(f"{_WHAT[type(event)]} {where}", peer=_sender(event))
 
     def _drop_lower_term(self, event: Any, now: float) -> None:
         self._drop(f"{_WHAT[type(event)]} for a lower term", peer=_sender(event))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from .actions import ANSWER_PORT, every_role, shared_rows
 from .election import Role, Row, Table, TermChange, case, row
 from .events import LeaderAnnounce, PreVoteReply, PreVoteRequest, RequestVote, VoteReply
-from .fixed import TERM_LIMIT, FixedProtocol
+from .fixed import MAX_TERM_STEP, TERM_LIMIT, FixedProtocol
 from .requests import TimerFired
 
 __all__ = ["FIXED_TABLE"]
@@ -17,9 +17,10 @@ ADOPT, NEXT = TermChange.ADOPT, TermChange.NEXT
 # ---------------------------------------------------------------------- guards
 
 
-def at_term_limit(m: FixedProtocol, event: RequestVote | LeaderAnnounce) -> bool:
-    """The input's term is at the limit: accepting it would end every election."""
-    return event.term >= TERM_LIMIT
+def term_out_of_reach(m: FixedProtocol, event: RequestVote | LeaderAnnounce) -> bool:
+    """The input's term is at the limit, or more than ``MAX_TERM_STEP`` above ours: one forged or
+    stray message must not move the group's term so far that no election is left."""
+    return event.term >= TERM_LIMIT or event.term > m.term + MAX_TERM_STEP
 
 
 def no_term_left(m: FixedProtocol, event: TimerFired) -> bool:
@@ -54,8 +55,8 @@ def leader_is_live(m: FixedProtocol, event: RequestVote) -> bool:
 
 
 def could_vote_for(m: FixedProtocol, event: PreVoteRequest) -> bool:
-    """Pre-vote: its term is above ours and below the limit, and we hear no live leader."""
-    return m.term < event.term < TERM_LIMIT and not m.leader_is_live
+    """Pre-vote: its term is above ours, within reach (below the limit, at most ``MAX_TERM_STEP`` ahead), and we hear no live leader."""
+    return m.term < event.term < TERM_LIMIT and event.term <= m.term + MAX_TERM_STEP and not m.leader_is_live
 
 
 def larger_rival_prevote(m: FixedProtocol, event: PreVoteRequest) -> bool:
@@ -137,7 +138,7 @@ def _vote_request(stay: Role) -> Row:
     """A ``req`` for a follower (with stickiness) or a pre-candidate (which has no leader to stick to)."""
     sticky = (case(leader_is_live, X._drop_while_leader_lives, stay),) if stay is F else ()  # the term is not adopted either
     return row(
-        case(at_term_limit, X._drop_at_term_limit, stay),
+        case(term_out_of_reach, X._drop_out_of_reach, stay),
         case(lower_term, X._drop_lower_term, stay),
         *sticky,
         case(higher_term, X._forget_leader_and_grant, F, ADOPT),
@@ -154,7 +155,7 @@ def _leader_announcement(stay: Role) -> Row:
     dropped = (case(lower_term, X._drop_lower_term, stay),) if stay is not P else ()  # a pre-candidate has no leader
     rival = (case(smaller_rival_leader, X._drop_smaller_rival, stay),) if stay is F else ()
     return row(
-        case(at_term_limit, X._drop_at_term_limit, stay),
+        case(term_out_of_reach, X._drop_out_of_reach, stay),
         *stranded,
         *dropped,
         *rival,
@@ -201,7 +202,7 @@ FIXED_TABLE: Table = {
     (C, "PreVoteRequest"): _prevote_request(C),
     (C, "PreVoteReply"): row(X._ignore, to=C),
     (C, "RequestVote"): row(
-        case(at_term_limit, X._drop_at_term_limit, C),
+        case(term_out_of_reach, X._drop_out_of_reach, C),
         case(higher_term, X._forget_leader_and_grant, F, ADOPT),
         case(rival_of_our_term, X._refuse, C),
         case(None, X._ignore, C),  # our own req, or an older one: the wait is not extended
@@ -223,14 +224,14 @@ FIXED_TABLE: Table = {
     (L, "PreVoteRequest"): row(X._refuse_prevote, to=L),  # a leader hears itself: always live
     (L, "PreVoteReply"): row(X._ignore, to=L),
     (L, "RequestVote"): row(
-        case(at_term_limit, X._drop_at_term_limit, L),
+        case(term_out_of_reach, X._drop_out_of_reach, L),
         case(higher_term, X._step_down_and_grant, F, ADOPT),  # yields (B6); pre-vote let only a possible winner get here
         case(None, X._ignore, L),
     ),
     (L, "VoteReply"): row(X._ignore, to=L),
     (L, "LeaderAnnounce"): row(
         case(own_announcement, X._ignore, L),
-        case(at_term_limit, X._drop_at_term_limit, L),
+        case(term_out_of_reach, X._drop_out_of_reach, L),
         case(higher_term, X._step_down_and_follow_new_term, F, ADOPT),
         case(larger_leader_of_our_term, X._step_down_and_follow, F),
         case(None, X._ignore, L),
