@@ -35,7 +35,7 @@ class RunResult:
     until: float
     trace: Trace
     wall_s: float
-    start: float = 0.0  #: the run's time 0 on the trace's clock (the wall clock in the real world)
+    start: float = 0.0  #: the run's time 0 on the trace's clock (0.0 in both worlds: real traces count from the run's start too)
     network: Any = None  #: simulation: the ``Network`` the run went over; ``None`` in the real world
     interrupted: bool = False  #: the run was cut short (Ctrl-C); the trace covers what happened until then
     components: dict[str, dict[str, Any]] | None = None  #: simulation: every node's component instances at the end, by node and name
@@ -255,5 +255,5 @@ def run_real(
     if run.interrupted:
         until = max(0.0, min(until, time.time() - run.t0)) if run.t0 is not None else 0.0
     return RunResult(
-        scenario, "real", seed, until, trace, time.perf_counter() - started, start=run.t0 or 0.0, interrupted=run.interrupted, secure=run.secure
+        scenario, "real", seed, until, trace, time.perf_counter() - started, interrupted=run.interrupted, secure=run.secure
     )
