@@ -21,7 +21,8 @@ from riaps_sim.component import Component
 from riaps_sim.examples import Groupie
 from riaps_sim.faults import ClockSkew, Crash, Delay, Duplicate, FaultSchedule, Heal, Loss, Partition, Restart
 from riaps_sim.model import GroupType
-from riaps_sim.runtime.faultlayer import FaultContext, FaultSocket, LinkFaults, source_endpoint
+from riaps_sim.net import Uniform
+from riaps_sim.runtime.faultlayer import FaultContext, FaultSocket, LinkFaults, LinkProfile, source_endpoint
 from riaps_sim.runtime.process import LEADER, NodePlan, RealRun, fault_text
 from riaps_sim.runtime.real import RealDriver
 from riaps_sim.trace import Kind, Trace
@@ -33,9 +34,9 @@ DEADLINE_S = 10.0
 class Receiver:
     """Node "b": a ROUTER proxy bound on b's address, received through a ``RealDriver`` loop."""
 
-    def __init__(self, context: zmq.Context, seed: int = 1) -> None:
+    def __init__(self, context: zmq.Context, seed: int = 1, profile: LinkProfile | None = None) -> None:
         self.drops: list[tuple[str, str]] = []
-        self.faults = LinkFaults("b", ADDRESSES, random.Random(seed), on_drop=lambda cause, peer: self.drops.append((cause, peer)))
+        self.faults = LinkFaults("b", ADDRESSES, random.Random(seed), on_drop=lambda cause, peer: self.drops.append((cause, peer)), profile=profile)
         self.context = FaultContext(context, self.faults, source_host=ADDRESSES["b"])
         self.socket = self.context.socket(zmq.ROUTER)
         self.port = self.socket.bind_to_random_port(f"tcp://{ADDRESSES['b']}")
@@ -199,6 +200,41 @@ def test_loss_rate_follows_the_seeded_generator(context: zmq.Context, receiver: 
     got = receiver.payloads("a")
     assert got == sorted(got, key=int), "what is not lost stays in order"
     assert receiver.run_until(lambda: receiver.payloads("c") == [b"c is not lossy"])
+
+
+def test_a_profile_loses_from_every_other_node_with_the_seeded_generator(context: zmq.Context) -> None:
+    """A run's ``LinkProfile`` is in force from the start, on every peer, with no fault applied."""
+    n, rate = 1000, 0.3
+    receiver = Receiver(context, profile=LinkProfile(loss=rate))
+    a = sender(context, "a", receiver)
+    for payload in numbered(n):
+        a.send(payload)
+    draws = random.Random(1)
+    expected_lost = sum(draws.random() < rate for _ in range(n))
+    assert receiver.run_until(lambda: len(receiver.payloads("a")) + receiver.faults.dropped["loss"] == n)
+    assert receiver.faults.dropped["loss"] == expected_lost and 0.2 * n < expected_lost < 0.4 * n
+    assert {peer for cause, peer in receiver.drops} == {"a"} and {cause for cause, _ in receiver.drops} == {"loss"}
+    got = receiver.payloads("a")
+    assert got == sorted(got, key=int), "without reorder, what is not lost stays in order"
+
+
+@pytest.mark.parametrize("reorder", [False, True])
+def test_a_profile_latency_is_drawn_per_message_and_may_reorder(context: zmq.Context, reorder: bool) -> None:
+    low, high, n = 0.05, 0.25, 100
+    receiver = Receiver(context, profile=LinkProfile(Uniform(low, high), reorder=reorder))
+    a = sender(context, "a", receiver)
+    sent = {}
+    for payload in numbered(n):
+        sent[payload] = time.monotonic()
+        a.send(payload)
+    assert receiver.run_until(lambda: len(receiver.payloads("a")) == n)
+    got = receiver.payloads("a")
+    assert sorted(got, key=int) == numbered(n)
+    assert all(at - sent[p] >= low for _, p, at in receiver.got), "a message came sooner than the profile's lowest latency"
+    if reorder:
+        assert got != numbered(n), "with reorder, 100 draws from 50..250 ms sent at once never overtook each other"
+    else:
+        assert got == numbered(n), "without reorder, messages of one peer stay in order (as over TCP)"
 
 
 def test_duplicates_arrive_next_to_their_original(context: zmq.Context, receiver: Receiver) -> None:

@@ -14,8 +14,15 @@ makes (``tcp://src:0;dst:port``), so a ROUTER also sees the connecting node's ad
 ``127.0.0.1``.
 
 Order: messages from one peer stay in order (held and delayed ones queue per peer and per socket,
-and later messages from that peer queue behind them), as TCP keeps them. Held messages are
-released in order on heal; dropped ones are counted and reported through ``on_drop``.
+and later messages from that peer queue behind them), as TCP keeps them, unless the run's
+``LinkProfile`` allows reordering. Held messages are released in order on heal; dropped ones are
+counted and reported through ``on_drop``.
+
+A run's ``LinkProfile`` (what a scenario's ``NetworkProfile`` says of its LAN) applies to every
+message from every other node, all run long: each one draws its one-way latency from the profile's
+distribution (added to what loopback or the bridge takes, well under a millisecond) and is lost
+with the profile's probability (a ``drop`` with cause ``loss``, as in simulation); with *reorder*
+a message may overtake an earlier one from the same peer whose draw was longer. Faults add to it.
 
 Cost: with no fault in force and nothing queued, ``recv_multipart`` is one attribute test and a
 call to the real socket; only while a fault is in force are frames received uncopied to read the
@@ -28,6 +35,8 @@ messages are held); a firewall in namespace mode (``riaps_sim.runtime.netns``) d
 
 from __future__ import annotations
 
+import heapq
+import itertools
 import logging
 import random
 import time
@@ -39,8 +48,9 @@ from typing import Any
 import zmq
 
 from ..faults import Delay, Duplicate, Fault, Heal, Loss, Partition
+from ..net.latency import Latency, as_latency
 
-__all__ = ["LinkFaults", "FaultContext", "FaultSocket", "PeerFate", "source_endpoint", "full_sides", "MAX_QUEUED"]
+__all__ = ["LinkFaults", "LinkProfile", "FaultContext", "FaultSocket", "PeerFate", "source_endpoint", "full_sides", "MAX_QUEUED"]
 
 log = logging.getLogger("riaps_sim.runtime")
 
@@ -53,15 +63,47 @@ as a full ZeroMQ queue drops them, so a long partition cannot exhaust memory."""
 
 
 @dataclass(frozen=True, slots=True)
+class LinkProfile:
+    """The network between any two nodes of a real run: one-way *latency* (seconds or a distribution
+    from ``riaps_sim.net``), *loss* probability, and whether messages may be *reordered*.
+
+    The real counterpart of a scenario's ``NetworkProfile``, applied by every node's fault layer.
+    """
+
+    latency: Latency | float = 0.0
+    loss: float = 0.0
+    reorder: bool = False
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "latency", as_latency(self.latency))
+        _rate("profile loss", self.loss)
+
+    @property
+    def drawn_latency(self) -> Latency | None:
+        """The latency to draw for each message, or ``None`` if it is always 0."""
+        latency = self.latency
+        assert isinstance(latency, Latency)  # made one in __post_init__
+        return None if latency.constant and latency.mean == 0 else latency
+
+    @property
+    def empty(self) -> bool:
+        """Whether it changes nothing (no latency, no loss)."""
+        return not self.loss and self.drawn_latency is None
+
+
+@dataclass(frozen=True, slots=True)
 class PeerFate:
     """What happens to messages from one peer: *block* ``"hold"``/``"drop"``/``None``, loss and
-    duplication probabilities, and an added *delay_s* in seconds."""
+    duplication probabilities, an added *delay_s* in seconds, and a *latency* distribution drawn
+    for each message (the run's profile), whose draws may *reorder* messages."""
 
     node: str
     block: str | None = None
     loss: float = 0.0
     duplicate: float = 0.0
     delay_s: float = 0.0
+    latency: Latency | None = None
+    reorder: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,10 +147,17 @@ class LinkFaults:
     on_drop:
         Called as ``on_drop(cause, peer_node)`` for each message dropped (``"partition"``, ``"loss"``,
         ``"hwm"``).
+    profile:
+        The run's ``LinkProfile``, in force on messages from every other node all along.
     """
 
     def __init__(
-        self, node: str, addresses: Mapping[str, str], rng: random.Random | None = None, on_drop: Callable[[str, str], None] | None = None
+        self,
+        node: str,
+        addresses: Mapping[str, str],
+        rng: random.Random | None = None,
+        on_drop: Callable[[str, str], None] | None = None,
+        profile: LinkProfile | None = None,
     ) -> None:
         names = list(addresses.values())
         if len(set(names)) != len(names):
@@ -127,6 +176,8 @@ class LinkFaults:
         self._loss: dict[str, float] = {}
         self._duplicate: dict[str, float] = {}
         self._delay: dict[str, float] = {}
+        self.profile = profile if profile is not None and not profile.empty else None
+        self._compile()
 
     def __repr__(self) -> str:
         return f"<LinkFaults {self.node} fates={ {f.node: f for f in self.fates.values()} } dropped={dict(self.dropped)}>"
@@ -200,11 +251,17 @@ class LinkFaults:
     def _compile(self) -> None:
         """Recompute each peer's fate (by address) from the faults in force."""
         fates: dict[str, PeerFate] = {}
+        profile = self.profile
         for name, address in self.addresses.items():
             if name == self.node:
                 continue
             block = next((cut.mode for cut in self._cuts if cut.blocks(name, self.node)), None)
-            fate = PeerFate(name, block, self._loss.get(name, 0.0), self._duplicate.get(name, 0.0), self._delay.get(name, 0.0))
+            loss = self._loss.get(name, 0.0)
+            latency, reorder = None, False
+            if profile is not None:
+                loss = 1.0 - (1.0 - loss) * (1.0 - profile.loss)  # the profile's loss and a fault's, independently
+                latency, reorder = profile.drawn_latency, profile.reorder
+            fate = PeerFate(name, block, loss, self._duplicate.get(name, 0.0), self._delay.get(name, 0.0), latency, reorder)
             if fate != PeerFate(name):
                 fates[address] = fate
         self.fates = fates
@@ -246,15 +303,17 @@ class FaultSocket:
     that held or delayed messages have become deliverable without new input.
     """
 
-    __slots__ = ("zmq_socket", "faults", "source_host", "_queues", "_ready", "_pending", "__weakref__")
+    __slots__ = ("zmq_socket", "faults", "source_host", "_queues", "_scattered", "_order", "_ready", "_pending", "__weakref__")
 
     def __init__(self, zmq_socket: zmq.Socket[Any], faults: LinkFaults, source_host: str | None = None) -> None:
         self.zmq_socket = zmq_socket
         self.faults = faults
         self.source_host = source_host
         self._queues: dict[str, deque[tuple[float, list[bytes]]]] = {}  # peer address -> (due, frames)
+        self._scattered: list[tuple[float, int, str, list[bytes]]] = []  # (due, order, address, frames): a heap, reordering allowed
+        self._order = itertools.count()
         self._ready: deque[list[bytes]] = deque()
-        self._pending = 0  # messages in _queues and _ready
+        self._pending = 0  # messages in _queues, _scattered and _ready
 
     def __repr__(self) -> str:
         return f"<FaultSocket over {self.zmq_socket!r} pending={self._pending}>"
@@ -294,6 +353,7 @@ class FaultSocket:
     def close(self, linger: int | None = None) -> None:
         """Close the real socket; what is still held or delayed is lost with it."""
         self._queues.clear()
+        self._scattered.clear()
         self._ready.clear()
         self._pending = 0
         self.zmq_socket.close(linger)
@@ -352,7 +412,7 @@ class FaultSocket:
         if self._ready:
             return 0.0
         fates = self.faults.fates
-        best: float | None = None
+        best: float | None = self._scattered[0][0] if self._scattered else None
         for address, queue in self._queues.items():
             fate = fates.get(address)
             if fate is not None and fate.block == "hold":
@@ -376,7 +436,7 @@ class FaultSocket:
 
     def _take(self) -> bool:
         """Move what is due to the ready queue, reading the real socket until one is ready or it is empty."""
-        if self._queues:
+        if self._queues or self._scattered:
             self._release(time.monotonic())
         while not self._ready:
             try:
@@ -417,10 +477,16 @@ class FaultSocket:
             copies = 2
             faults.duplicated += 1
         self._pending += copies
-        if queue is None and fate.block is None and not fate.delay_s:
+        delay_s = fate.delay_s + (fate.latency.sample(faults.rng) if fate.latency is not None else 0.0)
+        if queue is None and fate.block is None and not delay_s:
             self._ready.extend([data] + [list(data)] * (copies - 1))
             return
-        due = time.monotonic() + fate.delay_s
+        due = time.monotonic() + delay_s
+        if fate.reorder and fate.block is None and not queue:  # may overtake: each copy on its own
+            assert address is not None  # a fate is found by address
+            for copy in [data] + [list(data)] * (copies - 1):
+                heapq.heappush(self._scattered, (due, next(self._order), address, copy))
+            return
         if queue is None:
             queue = self._queues[address] = deque()  # type: ignore[index]
         elif queue and queue[-1][0] > due:
@@ -429,6 +495,14 @@ class FaultSocket:
 
     def _release(self, now: float) -> None:
         fates = self.faults.fates
+        scattered = self._scattered
+        while scattered and scattered[0][0] <= now:
+            due, _, address, data = heapq.heappop(scattered)
+            fate = fates.get(address)
+            if fate is not None and fate.block == "hold":  # a partition began meanwhile: it waits for the heal
+                self._queues.setdefault(address, deque()).append((due, data))
+            else:
+                self._ready.append(data)
         for address in list(self._queues):
             fate = fates.get(address)
             if fate is not None and fate.block == "hold":

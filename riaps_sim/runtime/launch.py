@@ -42,13 +42,15 @@ class NodeFaults:
     a restarted node catches up). ``t0`` is ``None`` for the nodes started with the run: they learn
     it from the parent once every node has booted (``Start``); ``addresses`` tells the senders of
     received messages apart; ``message_layer`` wraps the node's context in the fault layer
-    (``riaps_sim.runtime.faultlayer``).
+    (``riaps_sim.runtime.faultlayer``), which applies *profile* (the run's network: latency, loss,
+    reordering) to every message from another node.
     """
 
     t0: float | None
     faults: tuple[Fault, ...] = ()
     addresses: Mapping[str, str] = field(default_factory=dict)
     message_layer: bool = False
+    profile: Any = None  #: a ``faultlayer.LinkProfile``, or ``None``
 
 
 @dataclass(frozen=True)

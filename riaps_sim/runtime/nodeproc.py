@@ -160,7 +160,7 @@ class NodeProcess:
         from .node import node_random
 
         name = self.launch.plan.name
-        layer = LinkFaults(name, faults.addresses, node_random(self.launch.seed, f"{name}/faults"), on_drop=self._record_drop)
+        layer = LinkFaults(name, faults.addresses, node_random(self.launch.seed, f"{name}/faults"), on_drop=self._record_drop, profile=faults.profile)
         return layer, FaultContext(self.context, layer, source_host=self.launch.plan.host)
 
     def _record_drop(self, cause: str, peer: str) -> None:

@@ -37,6 +37,7 @@ from typing import Any
 from ..faults import LEADER, Crash, Fault, FaultSchedule, Pause, Restart, Roles, Unresolved, resolve
 from ..model import GroupType
 from ..trace import Kind, Trace
+from .faultlayer import LinkProfile
 from .launch import BeaconSettings, NodeFaults, NodeLaunch, NodePlan, Observed, Start
 from .realfaults import RealFaultPlan, complete_sides
 from .reports import LeaderTracker, Triggers
@@ -84,6 +85,9 @@ class RealRun:
     measure_loop:
         Have every node write ``loop`` rows: how long each received message took to handle, how
         late each timer ran, how long the process took to boot (``riaps_sim.runtime.probe``).
+    network:
+        The network between the nodes (``faultlayer.LinkProfile``: latency distribution, loss,
+        reordering), applied by every node's message layer to what it receives from the others.
     progress:
         Called with a line of text as ``run`` goes on: who leads when it changes, each fault as it
         is applied, and every few seconds how the run stands (``riaps_sim.runtime.status``).
@@ -99,6 +103,7 @@ class RealRun:
         keys: Any = GENERATE,
         trace_all: bool = False,
         measure_loop: bool = False,
+        network: LinkProfile | None = None,
         progress: Callable[[str], None] | None = None,
     ) -> None:
         if isolation not in ISOLATIONS:
@@ -120,6 +125,7 @@ class RealRun:
         self.trace_all = trace_all
         self.measure_loop = measure_loop
         self.progress = progress
+        self.network = network
         run_id = uuid.uuid4()
         self.run_id = run_id.hex[:6]
         self.app = f"riaps-sim-{run_id.hex[:12]}"
@@ -363,7 +369,7 @@ class RealRun:
             from .netns import Firewall, NamespaceNet, NetnsUnavailable, cleanup_stale, unavailable_reason
 
             firewall_kinds = Firewall.HANDLES
-        plan = RealFaultPlan(schedule, names, firewall_kinds)
+        plan = RealFaultPlan(schedule, names, firewall_kinds, profile=self.network)
         if self.isolation == "netns":
             reason = unavailable_reason(firewall=plan.needs_firewall)
             if reason is not None:
