@@ -272,7 +272,7 @@ def run_real(
     ``ValueError`` saying what and why, never dropped in silence. A calibration describes the real
     system and is not needed here. *progress* is called with a line of text as the run goes on.
     """
-    from .runtime.faultlayer import LinkProfile
+    from .runtime.linkfaults import LinkProfile
     from .runtime.process import NodePlan, RealRun
 
     check_real(scenario)

@@ -50,7 +50,7 @@ class NodeFaults:
     faults: tuple[Fault, ...] = ()
     addresses: Mapping[str, str] = field(default_factory=dict)
     message_layer: bool = False
-    profile: Any = None  #: a ``faultlayer.LinkProfile``, or ``None``
+    profile: Any = None  #: a ``linkfaults.LinkProfile``, or ``None``
 
 
 @dataclass(frozen=True)

@@ -36,7 +36,7 @@ import uuid
 from collections.abc import Iterable, Mapping, Sequence
 
 from ..faults import Fault, Heal, Loss, Partition
-from .faultlayer import full_sides
+from .linkfaults import full_sides
 
 __all__ = [
     "PREFIX",

@@ -37,8 +37,8 @@ from typing import Any
 from ..faults import LEADER, Crash, Fault, FaultSchedule, Pause, Restart, Roles, Unresolved, resolve
 from ..model import GroupType
 from ..trace import Kind, Trace
-from .faultlayer import LinkProfile
 from .launch import BeaconSettings, NodeFaults, NodeLaunch, NodePlan, Observed, Start
+from .linkfaults import LinkProfile
 from .realfaults import RealFaultPlan, complete_sides
 from .reports import LeaderTracker, Triggers
 from .shipping import ByValue
@@ -86,7 +86,7 @@ class RealRun:
         Have every node write ``loop`` rows: how long each received message took to handle, how
         late each timer ran, how long the process took to boot (``riaps_sim.runtime.probe``).
     network:
-        The network between the nodes (``faultlayer.LinkProfile``: latency distribution, loss,
+        The network between the nodes (``linkfaults.LinkProfile``: latency distribution, loss,
         reordering), applied by every node's message layer to what it receives from the others.
     progress:
         Called with a line of text as ``run`` goes on: who leads when it changes, each fault as it

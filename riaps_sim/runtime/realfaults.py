@@ -21,8 +21,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from ..faults import ClockSkew, Delay, Duplicate, Fault, FaultSchedule, Heal, Loss, Partition, is_role
-from .faultlayer import LinkProfile
 from .launch import NodeFaults
+from .linkfaults import LinkProfile
 
 __all__ = ["RealFaultPlan", "MESSAGE_FAULTS", "complete_sides"]
 
