@@ -46,6 +46,7 @@ __all__ = [
     "NetnsUnavailable",
     "unavailable_reason",
     "release_namespaces",
+    "open_net",
     "cleanup_stale",
     "enter_namespace",
     "list_namespaces",
@@ -333,3 +334,14 @@ class Firewall:
             if rules != self._current[node]:
                 self.net.set_rules(node, rules)
                 self._current[node] = rules
+
+
+def open_net(nodes: Sequence[str], run_id: str, firewall: bool) -> tuple[NamespaceNet, Firewall | None]:
+    """A run's namespaces, made after checking that they can be (``NetnsUnavailable`` says what is
+    missing) and removing what runs of dead processes left; with *firewall*, its ``Firewall`` too."""
+    reason = unavailable_reason(firewall=firewall)
+    if reason is not None:
+        raise NetnsUnavailable(f"isolation='netns' is not possible: {reason}")
+    cleanup_stale()
+    net = NamespaceNet(nodes, run_id, firewall=firewall).create()
+    return net, Firewall(net) if firewall else None

@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import heapq
 import logging
 import signal
 import threading
@@ -37,6 +36,7 @@ from typing import Any
 from ..faults import LEADER, Crash, Fault, FaultSchedule, Pause, Restart, Roles, Unresolved, resolve
 from ..model import GroupType
 from ..trace import Kind, Trace
+from .agenda import Agenda
 from .launch import BeaconSettings, NodeFaults, NodeLaunch, NodePlan, Observed, Start
 from .linkfaults import LinkProfile
 from .realfaults import RealFaultPlan, complete_sides
@@ -141,13 +141,11 @@ class RealRun:
         self._plan: RealFaultPlan | None = None
         self._triggers = Triggers(())
         self._status: RunStatus | None = None
-        self._due: list[tuple[float, int, Fault]] = []  # (wall-clock time, order, fault), a heap
-        self._order = 0
+        self._agenda = Agenda()
         self._firewall: Any = None
         self._end: float | None = None
         self._spawned: dict[str, int] = {}  # processes started per node (the next one's restart count)
         self._crashed: list[str] = []  # nodes down, the most recent crash last (for @crashed)
-        self._pauses: list[tuple[float, str]] = []  # (when to resume, node), a heap
 
     def __repr__(self) -> str:
         security = "insecure" if self.keys is None else "curve"
@@ -326,25 +324,24 @@ class RealRun:
         Between two turns the parent waits for the nodes' reports, not longer than the next due time.
         """
         assert self.t0 is not None and self._end is not None
-        self._due = [(self.t0 + f.at, i, f) for i, f in enumerate(schedule) if f.at is not None and f.at <= duration_s]
-        heapq.heapify(self._due)
-        self._order = len(schedule)
+        agenda = self._agenda
+        for fault in schedule:
+            if fault.at is not None and fault.at <= duration_s:
+                agenda.add_fault(self.t0 + fault.at, fault)
         while True:
             now = time.time()
-            while self._due and self._due[0][0] <= now:
-                self._apply(heapq.heappop(self._due)[2])
-            while self._pauses and self._pauses[0][0] <= now:
-                self.supervisor.resume(heapq.heappop(self._pauses)[1])
+            for fault in agenda.due_faults(now):
+                self._apply(fault)
+            for name in agenda.due_resumes(now):
+                self.supervisor.resume(name)
             self._report_deaths()
             if self._status is not None:
                 self._status.update(now - self.t0, self.current_leader(), len(self.supervisor.alive()))
             if now >= self._end:
                 break
-            next_at = min([self._end] + [d[0] for d in self._due[:1]] + [p[0] for p in self._pauses[:1]])
-            self._take_reports(max(0.0, min(0.25, next_at - now)))
-        for _, name in self._pauses:
+            self._take_reports(max(0.0, min(0.25, agenda.next_at(self._end) - now)))
+        for name in agenda.paused():
             self.supervisor.resume(name)
-        self._pauses.clear()
         self._report_deaths()
 
     def _take_reports(self, timeout_s: float = 0.0) -> None:
@@ -358,28 +355,18 @@ class RealRun:
         self.leaders.feed(event)
         if self._triggers and self.t0 is not None:
             for when, fault in self._triggers.seen(event):
-                heapq.heappush(self._due, (self.t0 + when, self._order, fault))
-                self._order += 1
+                self._agenda.add_fault(self.t0 + when, fault)
 
     def _prepare(self, schedule: FaultSchedule) -> RealFaultPlan:
         """Split the schedule; in netns mode, make the namespaces and move the nodes there."""
         names = list(self.plans)
-        firewall_kinds: tuple[type[Fault], ...] = ()
-        if self.isolation == "netns":
-            from .netns import Firewall, NamespaceNet, NetnsUnavailable, cleanup_stale, unavailable_reason
+        if self.isolation != "netns":
+            plan = RealFaultPlan(schedule, names, profile=self.network)
+        else:
+            from .netns import Firewall, open_net
 
-            firewall_kinds = Firewall.HANDLES
-        plan = RealFaultPlan(schedule, names, firewall_kinds, profile=self.network)
-        if self.isolation == "netns":
-            reason = unavailable_reason(firewall=plan.needs_firewall)
-            if reason is not None:
-                raise NetnsUnavailable(f"isolation='netns' is not possible: {reason}")
-            cleanup_stale()
-        if self.isolation == "netns":
-            self.net = NamespaceNet(names, self.run_id, firewall=plan.needs_firewall)
-            self.net.create()
-            if plan.needs_firewall:
-                self._firewall = Firewall(self.net)
+            plan = RealFaultPlan(schedule, names, Firewall.HANDLES, profile=self.network)
+            self.net, self._firewall = open_net(names, self.run_id, plan.needs_firewall)
             self.plans = {n: dataclasses.replace(p, host=self.net.addresses[n]) for n, p in self.plans.items()}
         plan.check_addresses({n: p.host for n, p in self.plans.items()})
         self._plan = plan
@@ -417,7 +404,7 @@ class RealRun:
             self._spawn(resolved.node, remaining, self._plan.for_node(resolved.node, self.t0, hosts))
         elif isinstance(resolved, Pause):
             self.supervisor.pause(resolved.node)
-            heapq.heappush(self._pauses, (time.time() + resolved.duration_s, resolved.node))
+            self._agenda.add_resume(time.time() + resolved.duration_s, resolved.node)
         elif self._firewall is not None and self._plan.is_firewalls(resolved):
             self._firewall.apply(resolved)
         elif self._plan.is_parents(fault):  # the nodes could not know it in advance: send it, resolved
@@ -463,9 +450,8 @@ class RealRun:
 
     def stop(self, timeout_s: float = 10.0) -> None:
         """Ask every node to stop (SIGTERM), then kill what is still running after *timeout_s*."""
-        for _, name in self._pauses:  # a stopped process would not hear SIGTERM
+        for name in self._agenda.paused():  # a stopped process would not hear SIGTERM
             self.supervisor.resume(name)
-        self._pauses.clear()
         self.supervisor.stop(timeout_s)
         self.faults.close()
 
