@@ -27,6 +27,7 @@ import dataclasses
 import functools
 import logging
 import os
+import select
 import signal
 import sys
 import threading
@@ -64,6 +65,7 @@ class NodeProcess:
         self.launch = launch
         self.t0 = t0
         self.orphaned = False  #: the parent went away while this node ran
+        self.unsent = 0  #: reports dropped because the parent was not reading them
         self.context = zmq.Context()
         self.driver = RealDriver(clock_offset_s=launch.clock_offset_s, t0_s=t0, origin_s=0.0 if t0 is None else t0)
         self.trace = StreamingTrace(launch.trace_path, keep_heartbeats=launch.trace_all, writer=str(os.getpid()))
@@ -200,11 +202,17 @@ class NodeProcess:
                 self.driver.stop()
 
         def send(report: Observed) -> None:
-            if not self.orphaned:
-                try:
-                    control.send(report)
-                except (OSError, ValueError):
-                    self.orphaned = True
+            if self.orphaned:
+                return
+            if not select.select([], [control.fileno()], [], 0)[1]:  # the parent is not reading: never block the loop
+                self.unsent += 1
+                if self.unsent == 1:
+                    log.warning("node %s: the parent reads no reports; dropping them rather than waiting", self.launch.plan.name)
+                return
+            try:
+                control.send(report)
+            except (OSError, ValueError):
+                self.orphaned = True
 
         Reporter(send, self.launch.report_first).attach(self.trace)
         self.driver.watch(control.fileno(), take)
