@@ -456,7 +456,11 @@ class RealRun:
         self.faults.close()
 
     def trace(self) -> Trace:
-        """Every node's trace so far and the faults, merged in time order (a torn last line is skipped)."""
+        """Every node's trace so far and the faults, merged in time order (a torn last line is skipped).
+
+        After ``run`` this includes what the nodes recorded as they were stopped; ``run`` itself
+        returns the trace up to the run's end.
+        """
         return self.files.trace()
 
     def __enter__(self) -> RealRun:
