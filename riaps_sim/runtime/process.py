@@ -234,7 +234,9 @@ class RealRun:
         self.leaders.forget(name)
 
     def restart(self, name: str, duration_s: float) -> None:
-        """Start a fresh process for a killed node."""
+        """Start a fresh process for a killed node (of a run already started)."""
+        if self.t0 is None:
+            raise RuntimeError("restart() restarts a node of a started run: start() or run() first")
         self._record_fault(f"restart {name}")
         self._spawn(name, duration_s, NodeFaults(self.t0))
 
