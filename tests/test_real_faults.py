@@ -8,9 +8,14 @@ with ``RealRun.run`` and a ``FaultSchedule`` and check the merged trace afterwar
 
 from __future__ import annotations
 
+import os
 import random
+import signal
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 import zmq
@@ -447,3 +452,67 @@ def test_run_refuses_bad_arguments_with_the_value_named(tmp_path) -> None:
         RealRun([GroupType(name="TheGroup")], tmp_path, isolation="bridge")
     with pytest.raises(RuntimeError, match="run"):
         RealRun([GroupType(name="TheGroup")], tmp_path, isolation="netns").start(1.0)
+
+
+PAUSED_SCRIPT = """
+import sys
+from riaps_sim.examples import Groupie
+from riaps_sim.faults import FaultSchedule, Pause
+from riaps_sim.model import GroupType
+from riaps_sim.runtime.process import NodePlan, RealRun
+
+run = RealRun([GroupType(name="TheGroup")], sys.argv[1])
+for i in range(2):
+    run.add_node(NodePlan(f"n{i}", f"127.0.0.{i + 51}", {"groupie": (Groupie, {})}))
+run.run(60.0, FaultSchedule([Pause(at=0.5, node="n0", duration_s=60.0)]))
+"""
+
+
+def _children(pid: int) -> list[int]:
+    """Pids of the node processes whose parent is *pid*."""
+    out = []
+    for entry in Path("/proc").iterdir():
+        try:
+            ours = entry.name.isdigit() and b"riaps_sim.runtime.nodeproc" in (entry / "cmdline").read_bytes()
+            if ours and int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1]) == pid:
+                out.append(int(entry.name))
+        except OSError:
+            continue
+    return out
+
+
+def _gone(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"
+    except OSError:
+        return True
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="PR_SET_PDEATHSIG and /proc are Linux's")
+def test_a_paused_node_ends_when_its_parent_is_killed(tmp_path: Path) -> None:
+    """SIGKILL of the parent while a node is paused (SIGSTOP): the kernel resumes it, and every node ends."""
+    script = tmp_path / "paused.py"
+    script.write_text(PAUSED_SCRIPT, encoding="utf-8")
+    out = tmp_path / "out"
+    parent = subprocess.Popen([sys.executable, str(script), str(out)])
+    nodes: list[int] = []
+    try:
+        deadline = time.monotonic() + 60.0
+        while not ((out / "faults.jsonl").exists() and "pause n0" in (out / "faults.jsonl").read_text()):
+            assert time.monotonic() < deadline and parent.poll() is None, "the pause was never applied"
+            time.sleep(0.1)
+        nodes = _children(parent.pid)
+        assert len(nodes) == 2
+        parent.kill()
+        parent.wait(10)
+        deadline = time.monotonic() + 60.0
+        while not all(_gone(pid) for pid in nodes) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert all(_gone(pid) for pid in nodes), "a node outlived its killed parent"
+    finally:
+        if parent.poll() is None:
+            parent.kill()
+        for pid in nodes + _children(parent.pid):  # never leave a stopped node behind, even when the test fails
+            if not _gone(pid):
+                os.kill(pid, signal.SIGKILL)

@@ -340,6 +340,24 @@ def run_node(launch: NodeLaunch, control: Connection | None = None) -> None:
     process.run()
 
 
+def _continue_when_orphaned() -> None:
+    """Have the kernel send SIGCONT to this process when its parent dies (Linux ``PR_SET_PDEATHSIG``).
+
+    A node paused by a ``Pause`` fault (SIGSTOP) would otherwise never see its control connection
+    close and would stay stopped, holding its namespace; resumed, it stops and cleans up like the
+    others. SIGCONT does nothing to a running process, so a parent thread ending early is harmless.
+    """
+    if not sys.platform.startswith("linux"):
+        return
+    import ctypes
+
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, int(signal.SIGCONT), 0, 0, 0)  # 1 = PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        log.debug("prctl(PR_SET_PDEATHSIG) unavailable; a paused node outlives a killed parent")
+
+
 def main(argv: list[str] | None = None) -> int:
     """``python -m riaps_sim.runtime.nodeproc FD``: receive a ``NodeLaunch`` on descriptor *FD* and run it."""
     args = sys.argv[1:] if argv is None else argv
@@ -347,6 +365,7 @@ def main(argv: list[str] | None = None) -> int:
         print("usage: python -m riaps_sim.runtime.nodeproc CONTROL_FD (started by riaps_sim's RealRun)", file=sys.stderr)
         return 2
     control = Connection(int(args[0]))
+    _continue_when_orphaned()
     try:
         launch = control.recv()
     except EOFError:
