@@ -19,9 +19,9 @@ Names: ``rsim-<pid>-<run id>-n<i>`` for node *i* and ``rsim-<pid>-<run id>-hub``
 process that made them. Clean-up: ``destroy`` (also run by ``atexit``, and by ``RealRun`` on SIGTERM
 and on errors) kills what still runs in the namespaces and deletes them. If the parent is killed
 outright (SIGKILL), its node processes see their control connection close, stop, and each removes
-its own namespace and the hub (``release_namespaces``); the firewall chains live inside the
-namespaces and go with them. ``cleanup_stale`` removes whatever is still left of a run whose
-creating process is gone (a node paused at that moment, for instance).
+its own namespace and the hub (``release_namespaces``; a paused node is resumed by the kernel for
+it, see ``nodeproc``); the firewall chains live inside the namespaces and go with them.
+``cleanup_stale`` removes whatever is still left of a run whose creating process is gone.
 """
 
 from __future__ import annotations
