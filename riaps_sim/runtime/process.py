@@ -25,11 +25,9 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import logging
-import signal
-import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -44,8 +42,8 @@ from .reports import LeaderTracker, Triggers
 from .shipping import ByValue
 from .simfaults import refusal_text
 from .status import RunStatus
-from .supervisor import NodeHandle, NodeSupervisor
-from .tracefiles import StreamingTrace, TraceFiles
+from .supervisor import NodeHandle, NodeSupervisor, sigterm_as_exit
+from .tracefiles import StreamingTrace, TraceFiles, up_to
 
 __all__ = ["NodePlan", "NodeFaults", "RealRun", "StreamingTrace", "fault_text", "LEADER", "ISOLATIONS"]
 
@@ -290,7 +288,7 @@ class RealRun:
         for fault in schedule:
             if fault.at is not None and fault.at > duration_s:
                 log.warning("fault %s at %g s comes after the run's end (%g s); it will not be applied", fault.describe(), fault.at, duration_s)
-        with _sigterm_as_exit(), contextlib.ExitStack() as cleanup:
+        with sigterm_as_exit(), contextlib.ExitStack() as cleanup:
             cleanup.callback(self._destroy_net)  # last: after the nodes have stopped
             cleanup.callback(self.stop)
             plan = self._prepare(schedule)
@@ -309,14 +307,7 @@ class RealRun:
                 self.interrupted = True
                 log.info("interrupted: stopping the node processes")
         end = min(duration_s, self.now()) if self.t0 is not None else duration_s
-        return self._within(self.trace(), end)
-
-    @staticmethod
-    def _within(trace: Trace, end: float) -> Trace:
-        """*trace* up to the run's *end* (what comes after is the nodes being stopped)."""
-        if all(e.when <= end for e in trace):
-            return trace
-        return Trace([e for e in trace if e.when <= end], keep_heartbeats=trace.keep_heartbeats, tallies=trace.tallies())
+        return up_to(self.trace(), end)  # what comes after the end is the nodes being stopped
 
     def _follow(self, schedule: FaultSchedule, duration_s: float) -> None:
         """Apply the faults as they fall due, end pauses, and watch for deaths until the run's end.
@@ -475,20 +466,3 @@ class RealRun:
 def fault_text(fault: Fault, nodes: list[str]) -> str:
     """The trace's wording of *fault*, the simulation's (see ``Fault.describe``)."""
     return fault.describe(nodes)
-
-
-@contextlib.contextmanager
-def _sigterm_as_exit() -> Iterator[None]:
-    """While a run goes on in the main thread, SIGTERM raises ``SystemExit`` so clean-up runs."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-
-    def handler(signum: int, frame: Any) -> None:
-        raise SystemExit(128 + signum)
-
-    previous = signal.signal(signal.SIGTERM, handler)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)

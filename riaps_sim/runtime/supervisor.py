@@ -14,13 +14,16 @@ so modules the parent can import by name, the child can too.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from multiprocessing.connection import Connection, wait
 from typing import Any, cast
@@ -28,7 +31,7 @@ from typing import Any, cast
 from .launch import NodeLaunch, Ready
 from .shipping import ByValue
 
-__all__ = ["NodeHandle", "NodeSupervisor", "Death"]
+__all__ = ["NodeHandle", "NodeSupervisor", "Death", "sigterm_as_exit"]
 
 log = logging.getLogger("riaps_sim.runtime")
 
@@ -233,3 +236,20 @@ class NodeSupervisor:
             if handle.exitcode in (0, -signal.SIGTERM, 128 + signal.SIGTERM):
                 self._settled.add(handle.pid)
             handle.close()
+
+
+@contextlib.contextmanager
+def sigterm_as_exit() -> Iterator[None]:
+    """While a run goes on in the main thread, SIGTERM raises ``SystemExit`` so clean-up runs."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum: int, frame: Any) -> None:
+        raise SystemExit(128 + signum)
+
+    previous = signal.signal(signal.SIGTERM, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)

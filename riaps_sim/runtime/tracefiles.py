@@ -21,7 +21,7 @@ from typing import Any
 
 from ..trace import Tally, TallyKey, Trace, TraceEvent
 
-__all__ = ["StreamingTrace", "TraceFiles"]
+__all__ = ["StreamingTrace", "TraceFiles", "up_to"]
 
 
 class StreamingTrace(Trace):
@@ -169,3 +169,10 @@ class TraceFiles:
             tallies = tail.tallies()
             merged.append(Trace(tail.events, keep_heartbeats=not tallies, tallies=tallies))
         return Trace.merge(merged)
+
+
+def up_to(trace: Trace, end: float) -> Trace:
+    """*trace* without the events after *end* (seconds), its tallies kept (the same trace if nothing is later)."""
+    if all(e.when <= end for e in trace):
+        return trace
+    return Trace([e for e in trace if e.when <= end], keep_heartbeats=trace.keep_heartbeats, tallies=trace.tallies())
