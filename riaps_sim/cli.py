@@ -12,6 +12,11 @@ from typing import Any
 from .scenario import BUILTIN, ScenarioError, load_scenario
 
 
+def _say(line: str) -> None:
+    """A progress line of a real run, on stderr (stdout keeps the summary)."""
+    print(f"riaps-sim: {line}", file=sys.stderr, flush=True)
+
+
 def _run(args: argparse.Namespace) -> int:
     from .runner import run_scenario
 
@@ -38,6 +43,7 @@ def _run(args: argparse.Namespace) -> int:
         keys=args.keys,
         insecure=args.insecure,
         calibration=calibration,
+        progress=_say if args.mode == "real" else None,
     )
     summary = result.summary()
     print(summary)
@@ -137,6 +143,14 @@ def _node(args: argparse.Namespace) -> int:
     spec = next((n for n in scenario.nodes if n.name == args.name), None)
     if spec is None:
         raise ScenarioError(f"scenario {scenario.name!r} has no node {args.name!r}; its nodes are {scenario.node_names()}")
+    unapplied = [f"{len(scenario.faults)} fault(s)"] if scenario.faults else []
+    unapplied += ["a network profile"] if scenario.network is not None else []
+    unapplied += ["a topology"] if scenario.topology is not None else []
+    if unapplied:
+        raise ScenarioError(
+            f"riaps-sim node runs one node with no run around it and cannot apply the scenario's {' and '.join(unapplied)}; "
+            "remove them from the file for the hosts, or run the whole scenario on one machine with 'riaps-sim run --mode real'"
+        )
     host = args.host or spec.address
     if host is None:
         raise ScenarioError(f"node {args.name!r} has no address in the scenario; give --host with this machine's IPv4 address")

@@ -11,7 +11,9 @@ each way (1 ms host to host). A ``NetworkProfile`` says what the LAN is like ins
   TCP never does; this models a network or a transport that may);
 - *discovery_delay_s*: how long discovery takes to tell the nodes of a new endpoint.
 
-It describes the simulation only: the real world has the network it has.
+A real run applies *latency*, *loss* and *reorder* too, in each node's message layer, on top of
+the network it has (``riaps_sim.runtime.linkfaults.LinkProfile``), so a loss study stays one on
+real ZeroMQ; it refuses a *discovery_delay_s* other than the default, which it cannot honour.
 """
 
 from __future__ import annotations
@@ -37,7 +39,7 @@ LATENCY_KINDS: dict[str, type[Latency]] = {
 
 @dataclass(frozen=True)
 class NetworkProfile:
-    """The simulated LAN: one-way *latency* (seconds or a distribution), *loss*, *reorder*, *discovery_delay_s*."""
+    """The LAN: one-way *latency* (seconds or a distribution), *loss*, *reorder*, *discovery_delay_s* (see the module)."""
 
     latency: Latency | float = 0.001
     loss: float = 0.0

@@ -35,7 +35,7 @@ class RunResult:
     until: float
     trace: Trace
     wall_s: float
-    start: float = 0.0  #: the run's time 0 on the trace's clock (the wall clock in the real world)
+    start: float = 0.0  #: the run's time 0 on the trace's clock (0.0 in both worlds: real traces count from the run's start too)
     network: Any = None  #: simulation: the ``Network`` the run went over; ``None`` in the real world
     interrupted: bool = False  #: the run was cut short (Ctrl-C); the trace covers what happened until then
     components: dict[str, dict[str, Any]] | None = None  #: simulation: every node's component instances at the end, by node and name
@@ -136,6 +136,7 @@ def run_scenario(
     keys: Any = None,
     insecure: bool = False,
     calibration: Any = None,
+    progress: Any = None,
 ) -> RunResult:
     """Run *scenario* in *mode* (``"sim"`` or ``"real"``) to *until* seconds (default: its duration).
 
@@ -153,6 +154,7 @@ def run_scenario(
     Real runs are authenticated: CURVE on every port with a ZAP allow-list and signed discovery
     beacons, with *keys* (an ``AppKeys``, or a folder made by ``riaps-sim keys new``; default: the
     scenario's, else fresh material for the run). *insecure* turns that off, and the summary says so.
+    *progress* (real world) is called with a line of text as the run goes on (who leads, faults).
     """
     if mode not in MODES:
         raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
@@ -163,7 +165,7 @@ def run_scenario(
     trace_all = scenario.trace_all if trace_all is None else trace_all
     if mode == "sim":
         return run_sim(scenario, seed, until, out, trace_all=trace_all, calibration=calibration)
-    return run_real(scenario, seed, until, out, isolation=isolation, keys=keys, insecure=insecure, trace_all=trace_all)
+    return run_real(scenario, seed, until, out, isolation=isolation, keys=keys, insecure=insecure, trace_all=trace_all, progress=progress)
 
 
 def run_sim(
@@ -221,6 +223,30 @@ def app_keys(keys: Any = None, insecure: bool = False) -> Any:
     return AppKeys.load(keys)
 
 
+def check_real(scenario: Scenario) -> None:
+    """Refuse a scenario that asks the real world for what it cannot do, naming each field and why.
+
+    Real runs apply a ``NetworkProfile``'s latency, loss and reordering; they cannot lay out a
+    topology's links or slow discovery down to a chosen delay.
+    """
+    from .netprofile import NetworkProfile
+
+    problems = []
+    if scenario.topology is not None:
+        problems.append(
+            "topology: a graph of links with their own latency and loss exists in simulation only (use network=NetworkProfile(...) for one LAN)"
+        )
+    profile = scenario.network
+    default_delay = NetworkProfile().discovery_delay_s
+    if profile is not None and profile.discovery_delay_s != default_delay:
+        problems.append(
+            f"network.discovery_delay_s={profile.discovery_delay_s:g}: real discovery takes what its beacons take "
+            f"(leave it at the default {default_delay:g} to run in both worlds)"
+        )
+    if problems:
+        raise ValueError(f"scenario {scenario.name!r} cannot run on real ZeroMQ as written; " + "; ".join(problems))
+
+
 def run_real(
     scenario: Scenario,
     seed: int,
@@ -231,6 +257,7 @@ def run_real(
     insecure: bool = False,
     trace_all: bool = False,
     measure_loop: bool = False,
+    progress: Any = None,
 ) -> RunResult:
     """Run *scenario* as one OS process per node on real ZeroMQ, on loopback or in network namespaces.
 
@@ -238,8 +265,19 @@ def run_real(
     removed once the trace is read. Ctrl-C ends the run early with the trace so far
     (``RunResult.interrupted``). *measure_loop* has every node write ``loop`` rows to the trace
     (handler service times, timer lateness, boot time), as ``riaps_sim.calibration`` needs.
+
+    The scenario's ``NetworkProfile`` is applied by every node's message layer (latency drawn per
+    message, loss, reordering), so a loss study stays one in the real world. What the real world
+    cannot honour (a topology, a discovery delay) is refused before anything starts, with a
+    ``ValueError`` saying what and why, never dropped in silence. A calibration describes the real
+    system and is not needed here. *progress* is called with a line of text as the run goes on.
     """
+    from .runtime.linkfaults import LinkProfile
     from .runtime.process import NodePlan, RealRun
+
+    check_real(scenario)
+    profile = scenario.network
+    link = LinkProfile(profile.latency, profile.loss, profile.reorder) if profile is not None else None
 
     started = time.perf_counter()
     with contextlib.ExitStack() as stack:
@@ -247,13 +285,19 @@ def run_real(
         out_dir = Path(out) / "nodes" if out is not None else Path(str(scratch))
         material = app_keys(keys if keys is not None else scenario.keys, insecure or scenario.insecure)
         run = RealRun(
-            list(scenario.group_types), out_dir, seed=seed, isolation=isolation, keys=material, trace_all=trace_all, measure_loop=measure_loop
+            list(scenario.group_types),
+            out_dir,
+            seed=seed,
+            isolation=isolation,
+            keys=material,
+            trace_all=trace_all,
+            measure_loop=measure_loop,
+            network=link,
+            progress=progress,
         )
         for i, spec in enumerate(scenario.nodes):
             run.add_node(NodePlan(spec.name, spec.address or f"127.0.0.{i + 1}", dict(spec.components), start_s=spec.start_s))
         trace = run.run(until, FaultSchedule(scenario.faults))
     if run.interrupted:
         until = max(0.0, min(until, time.time() - run.t0)) if run.t0 is not None else 0.0
-    return RunResult(
-        scenario, "real", seed, until, trace, time.perf_counter() - started, start=run.t0 or 0.0, interrupted=run.interrupted, secure=run.secure
-    )
+    return RunResult(scenario, "real", seed, until, trace, time.perf_counter() - started, interrupted=run.interrupted, secure=run.secure)

@@ -6,8 +6,10 @@ alone, so one analysis serves both worlds and a simulated run can be laid beside
 Columns (``TraceEvent`` fields):
 
 =========== ==============================================================================
-time        seconds on the observing node's clock (skewed and drifting in simulation)
-true_time   seconds of true virtual time in simulation; ``None`` in the real world
+time        seconds on the observing node's clock, from the run's time 0 in both worlds
+            (skewed and drifting where a fault or the simulation says so)
+true_time   seconds of true virtual time in simulation; ``None`` in the real world unless a
+            clock-skew fault moved the node's clock (then the wall clock from time 0)
 node        the node that observed the event
 component   the component instance, or ``None`` for node-level events
 group       ``"<type>.<instance>"``, or ``None``

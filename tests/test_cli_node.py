@@ -86,6 +86,7 @@ def test_three_node_commands_elect_a_leader(tmp_path: Path, form: str) -> None:
     outputs = [p.communicate(timeout=60) for p in processes]
     assert [p.returncode for p in processes] == [0, 0, 0], outputs
     assert "node a of 'three hosts' on 127.0.0.21" in outputs[0][0]
+    assert all("TheGroup.g1: leader elected: 127.0.0.2" in out for out, _ in outputs), "a node did not say who leads"
     trace = Trace.merge(Trace.from_jsonl(tmp_path / "out" / f"{name}.jsonl") for name in "abc")
     assert first_leader_time(trace) is not None
     assert {e.node for e in trace.select(kind="group_joined")} == {"a", "b", "c"}
@@ -107,3 +108,13 @@ def test_node_command_names_an_unknown_node(tmp_path: Path) -> None:
     scenario.write_text(SCENARIO.format())
     result = subprocess.run([sys.executable, "-m", "riaps_sim.cli", "node", str(scenario), "--name", "z"], capture_output=True, text=True, timeout=60)
     assert result.returncode == 2 and "has no node 'z'; its nodes are ['a', 'b', 'c']" in result.stderr
+
+
+def test_node_command_refuses_what_a_lone_node_cannot_apply(tmp_path: Path) -> None:
+    """Faults and a network profile need a run around the nodes: the node command says so instead of ignoring them."""
+    scenario = tmp_path / "hosts.toml"
+    scenario.write_text(SCENARIO.format() + '\n[[fault]]\nkind = "crash"\nat = 2.0\nnode = "b"\n[network]\nloss = 0.1\n')
+    result = subprocess.run(
+        [sys.executable, "-m", "riaps_sim.cli", "node", str(scenario), "--name", "a", "--insecure"], capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 2 and "cannot apply the scenario's 1 fault(s) and a network profile" in result.stderr, result.stderr

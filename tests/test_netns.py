@@ -4,7 +4,7 @@ Each node runs in its own namespace on a bridge; partitions are iptables rules i
 namespaces. Every test checks that nothing it made is left: no namespace, no link, no rule, also
 after a run that fails on purpose and after one stopped by SIGTERM. The tests skip, saying why,
 when namespaces cannot be made here (not root, or ``ip netns add`` not permitted) or iptables is
-missing.
+missing; the runs without firewall faults need no iptables.
 """
 
 from __future__ import annotations
@@ -183,3 +183,67 @@ def test_a_netns_run_stopped_by_sigterm_leaves_nothing(netns: None, tmp_path) ->
 
 def _has_fault(path: Path) -> bool:
     return path.exists() and '"fault"' in path.read_text(encoding="utf-8")
+
+
+@pytest.fixture
+def namespaces() -> None:
+    """Skip unless namespaces can be made here (iptables not needed: the run has no firewall fault)."""
+    reason = unavailable_reason()
+    if reason is not None:
+        pytest.skip(reason)
+
+
+PLAIN_SCRIPT = SCRIPT.replace('run.run(60.0, FaultSchedule([Partition(at=0.5, sides=[["n0"]])]))', "run.run(60.0)")  # no firewall
+
+
+@pytest.mark.slow
+def test_the_nodes_remove_their_namespaces_when_their_parent_is_killed(namespaces: None, tmp_path) -> None:
+    """SIGKILL of a netns run's parent: its node processes stop and remove the namespaces themselves."""
+    assert "run.run(60.0)" in PLAIN_SCRIPT
+    script = tmp_path / "netns_run.py"
+    script.write_text(PLAIN_SCRIPT, encoding="utf-8")
+    child = subprocess.Popen([sys.executable, str(script), str(tmp_path / "out")], cwd=ROOT)
+    try:
+        deadline = time.monotonic() + 60.0
+        while not _joined(tmp_path / "out", 2):  # both nodes run in their namespaces
+            assert time.monotonic() < deadline and child.poll() is None, "the nodes never joined their group"
+            time.sleep(0.1)
+        assert len(leftovers(child.pid)) == 3
+        child.kill()
+        child.wait(10)
+        deadline = time.monotonic() + 60.0
+        while leftovers(child.pid) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert leftovers(child.pid) == [], "the orphaned nodes left their namespaces"
+    finally:
+        if child.poll() is None:
+            child.kill()
+            child.wait(10)
+        for name in leftovers(child.pid):  # never leave the machine dirty, even when the test fails
+            subprocess.run(["ip", "netns", "del", name], capture_output=True)
+
+
+def _joined(folder: Path, nodes: int) -> bool:
+    files = list(folder.glob("n*.jsonl"))
+    return len(files) == nodes and all('"group_joined"' in f.read_text(encoding="utf-8") for f in files)
+
+
+def test_a_missing_tool_is_one_line_naming_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    """`riaps-sim run --isolation netns` with partitions but no iptables: one line, what to install, exit 1, nothing made."""
+    from riaps_sim.cli import main
+    from riaps_sim.runtime import netns as netns_module
+
+    real_which = shutil.which
+    monkeypatch.setattr(netns_module.shutil, "which", lambda name, *a, **k: None if name.startswith("iptables") else real_which(name, *a, **k))
+    scenario = tmp_path / "cut.toml"
+    scenario.write_text(
+        '[scenario]\nduration = 5\n[[group]]\nname = "TheGroup"\n'
+        '[[node]]\nname = "n"\ncount = 2\ncomponents = { m = { class = "riaps_sim.examples:Groupie" } }\n'
+        '[[fault]]\nkind = "partition"\nat = 1.0\nsides = [["n0"]]\n'
+    )
+    status = main(["run", str(scenario), "--mode", "real", "--isolation", "netns", "--out", str(tmp_path / "out")])
+    err = capsys.readouterr().err
+    assert status == 1 and "Traceback" not in err, err
+    (line,) = [x for x in err.splitlines() if "not possible" in x]
+    assert ("apt-get install -y iptables" in line) if os.geteuid() == 0 else ("root" in line), line
+    assert leftovers(os.getpid()) == []

@@ -1,4 +1,4 @@
-"""A scenario's network profile and node start times shape the simulated run as stated."""
+"""A scenario's network profile and node start times shape the run as stated, simulated or real."""
 
 from __future__ import annotations
 
@@ -14,10 +14,10 @@ from riaps_sim.netprofile import NetworkProfile
 from riaps_sim.scenario import NodeSpec, ScenarioError, load_scenario
 
 
-def _heard(profile: NetworkProfile, duration: float = 3.0) -> list[dict]:
+def _heard(profile: NetworkProfile, duration: float = 3.0, mode: str = "sim") -> list[dict]:
     nodes = tuple(NodeSpec(f"n{i}", {"talker": (FastProbe, {})}) for i in range(2))
     scenario = Scenario("profile", (GroupType(name="TheGroup"),), nodes, duration=duration, seed=2, network=profile)
-    heard = [e.data for e in run_scenario(scenario).trace.select(kind="app") if e.data["sender"] != e.node]
+    heard = [e.data for e in run_scenario(scenario, mode=mode).trace.select(kind="app") if e.data["sender"] != e.node]
     return [{**d, "latency": d["now"] - d["sent"]} for d in heard]
 
 
@@ -77,3 +77,28 @@ def test_a_profile_and_a_topology_do_not_mix() -> None:
     base = Scenario.group_of(2, FastProbe)
     with pytest.raises(ScenarioError, match="either a topology or a network profile"):
         Scenario(base.name, base.group_types, base.nodes, topology=nx.Graph(), network=NetworkProfile())
+
+
+@pytest.mark.slow
+def test_the_real_world_applies_the_profile_too() -> None:
+    """Latency drawn per message and loss, on real ZeroMQ: the same experiment as in simulation."""
+    heard = _heard(NetworkProfile(latency=Uniform(low=0.02, high=0.04), loss=0.3), duration=4.0, mode="real")
+    assert len(heard) > 100, "the probes hardly heard each other"
+    assert min(d["latency"] for d in heard) >= 0.02, "a message came sooner than the profile's lowest latency"
+    for sender in ("n0", "n1"):
+        seqs = [d["seq"] for d in heard if d["sender"] == sender]
+        share = len(seqs) / (max(seqs) - min(seqs) + 1)
+        assert 0.55 < share < 0.85, f"{share:.2f} of {sender}'s messages arrived; the profile loses 0.3"
+
+
+def test_what_the_real_world_cannot_honour_is_refused_before_it_starts() -> None:
+    import networkx as nx
+
+    base = Scenario.group_of(2, FastProbe)
+    slow_discovery = Scenario(base.name, base.group_types, base.nodes, network=NetworkProfile(discovery_delay_s=0.5))
+    with pytest.raises(ValueError, match=r"discovery_delay_s=0.5: real discovery"):
+        run_scenario(slow_discovery, mode="real")
+    graph = nx.Graph()
+    graph.add_edge("n0", "n1", latency=0.01)
+    with pytest.raises(ValueError, match=r"topology: .* simulation only"):
+        run_scenario(Scenario(base.name, base.group_types, base.nodes, topology=graph), mode="real")

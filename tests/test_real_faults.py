@@ -8,9 +8,14 @@ with ``RealRun.run`` and a ``FaultSchedule`` and check the merged trace afterwar
 
 from __future__ import annotations
 
+import os
 import random
+import signal
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 import zmq
@@ -21,7 +26,8 @@ from riaps_sim.component import Component
 from riaps_sim.examples import Groupie
 from riaps_sim.faults import ClockSkew, Crash, Delay, Duplicate, FaultSchedule, Heal, Loss, Partition, Restart
 from riaps_sim.model import GroupType
-from riaps_sim.runtime.faultlayer import FaultContext, FaultSocket, LinkFaults, source_endpoint
+from riaps_sim.net import Uniform
+from riaps_sim.runtime.faultlayer import FaultContext, FaultSocket, LinkFaults, LinkProfile, source_endpoint
 from riaps_sim.runtime.process import LEADER, NodePlan, RealRun, fault_text
 from riaps_sim.runtime.real import RealDriver
 from riaps_sim.trace import Kind, Trace
@@ -33,9 +39,9 @@ DEADLINE_S = 10.0
 class Receiver:
     """Node "b": a ROUTER proxy bound on b's address, received through a ``RealDriver`` loop."""
 
-    def __init__(self, context: zmq.Context, seed: int = 1) -> None:
+    def __init__(self, context: zmq.Context, seed: int = 1, profile: LinkProfile | None = None) -> None:
         self.drops: list[tuple[str, str]] = []
-        self.faults = LinkFaults("b", ADDRESSES, random.Random(seed), on_drop=lambda cause, peer: self.drops.append((cause, peer)))
+        self.faults = LinkFaults("b", ADDRESSES, random.Random(seed), on_drop=lambda cause, peer: self.drops.append((cause, peer)), profile=profile)
         self.context = FaultContext(context, self.faults, source_host=ADDRESSES["b"])
         self.socket = self.context.socket(zmq.ROUTER)
         self.port = self.socket.bind_to_random_port(f"tcp://{ADDRESSES['b']}")
@@ -199,6 +205,41 @@ def test_loss_rate_follows_the_seeded_generator(context: zmq.Context, receiver: 
     got = receiver.payloads("a")
     assert got == sorted(got, key=int), "what is not lost stays in order"
     assert receiver.run_until(lambda: receiver.payloads("c") == [b"c is not lossy"])
+
+
+def test_a_profile_loses_from_every_other_node_with_the_seeded_generator(context: zmq.Context) -> None:
+    """A run's ``LinkProfile`` is in force from the start, on every peer, with no fault applied."""
+    n, rate = 1000, 0.3
+    receiver = Receiver(context, profile=LinkProfile(loss=rate))
+    a = sender(context, "a", receiver)
+    for payload in numbered(n):
+        a.send(payload)
+    draws = random.Random(1)
+    expected_lost = sum(draws.random() < rate for _ in range(n))
+    assert receiver.run_until(lambda: len(receiver.payloads("a")) + receiver.faults.dropped["loss"] == n)
+    assert receiver.faults.dropped["loss"] == expected_lost and 0.2 * n < expected_lost < 0.4 * n
+    assert {peer for cause, peer in receiver.drops} == {"a"} and {cause for cause, _ in receiver.drops} == {"loss"}
+    got = receiver.payloads("a")
+    assert got == sorted(got, key=int), "without reorder, what is not lost stays in order"
+
+
+@pytest.mark.parametrize("reorder", [False, True])
+def test_a_profile_latency_is_drawn_per_message_and_may_reorder(context: zmq.Context, reorder: bool) -> None:
+    low, high, n = 0.05, 0.25, 100
+    receiver = Receiver(context, profile=LinkProfile(Uniform(low, high), reorder=reorder))
+    a = sender(context, "a", receiver)
+    sent = {}
+    for payload in numbered(n):
+        sent[payload] = time.monotonic()
+        a.send(payload)
+    assert receiver.run_until(lambda: len(receiver.payloads("a")) == n)
+    got = receiver.payloads("a")
+    assert sorted(got, key=int) == numbered(n)
+    assert all(at - sent[p] >= low for _, p, at in receiver.got), "a message came sooner than the profile's lowest latency"
+    if reorder:
+        assert got != numbered(n), "with reorder, 100 draws from 50..250 ms sent at once never overtook each other"
+    else:
+        assert got == numbered(n), "without reorder, messages of one peer stay in order (as over TCP)"
 
 
 def test_duplicates_arrive_next_to_their_original(context: zmq.Context, receiver: Receiver) -> None:
@@ -365,8 +406,8 @@ def test_every_kind_of_fault_reaches_the_node_processes(tmp_path) -> None:
         "restart n1",
         "heal",
     ]
-    t0 = run.t0
-    assert t0 is not None
+    t0 = 0.0  # real traces count from the run's time 0, as simulated ones do
+    assert run.t0 is not None and all(e.when < 60.0 for e in trace)
     drops = trace.select(kind=Kind.DROP)
     lost = [e for e in drops if e.detail == "loss"]
     assert lost and {(e.node, e.peer) for e in lost} == {("n1", "n0")}
@@ -411,3 +452,67 @@ def test_run_refuses_bad_arguments_with_the_value_named(tmp_path) -> None:
         RealRun([GroupType(name="TheGroup")], tmp_path, isolation="bridge")
     with pytest.raises(RuntimeError, match="run"):
         RealRun([GroupType(name="TheGroup")], tmp_path, isolation="netns").start(1.0)
+
+
+PAUSED_SCRIPT = """
+import sys
+from riaps_sim.examples import Groupie
+from riaps_sim.faults import FaultSchedule, Pause
+from riaps_sim.model import GroupType
+from riaps_sim.runtime.process import NodePlan, RealRun
+
+run = RealRun([GroupType(name="TheGroup")], sys.argv[1])
+for i in range(2):
+    run.add_node(NodePlan(f"n{i}", f"127.0.0.{i + 51}", {"groupie": (Groupie, {})}))
+run.run(60.0, FaultSchedule([Pause(at=0.5, node="n0", duration_s=60.0)]))
+"""
+
+
+def _children(pid: int) -> list[int]:
+    """Pids of the node processes whose parent is *pid*."""
+    out = []
+    for entry in Path("/proc").iterdir():
+        try:
+            ours = entry.name.isdigit() and b"riaps_sim.runtime.nodeproc" in (entry / "cmdline").read_bytes()
+            if ours and int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1]) == pid:
+                out.append(int(entry.name))
+        except OSError:
+            continue
+    return out
+
+
+def _gone(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"
+    except OSError:
+        return True
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="PR_SET_PDEATHSIG and /proc are Linux's")
+def test_a_paused_node_ends_when_its_parent_is_killed(tmp_path: Path) -> None:
+    """SIGKILL of the parent while a node is paused (SIGSTOP): the kernel resumes it, and every node ends."""
+    script = tmp_path / "paused.py"
+    script.write_text(PAUSED_SCRIPT, encoding="utf-8")
+    out = tmp_path / "out"
+    parent = subprocess.Popen([sys.executable, str(script), str(out)])
+    nodes: list[int] = []
+    try:
+        deadline = time.monotonic() + 60.0
+        while not ((out / "faults.jsonl").exists() and "pause n0" in (out / "faults.jsonl").read_text()):
+            assert time.monotonic() < deadline and parent.poll() is None, "the pause was never applied"
+            time.sleep(0.1)
+        nodes = _children(parent.pid)
+        assert len(nodes) == 2
+        parent.kill()
+        parent.wait(10)
+        deadline = time.monotonic() + 60.0
+        while not all(_gone(pid) for pid in nodes) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert all(_gone(pid) for pid in nodes), "a node outlived its killed parent"
+    finally:
+        if parent.poll() is None:
+            parent.kill()
+        for pid in nodes + _children(parent.pid):  # never leave a stopped node behind, even when the test fails
+            if not _gone(pid):
+                os.kill(pid, signal.SIGKILL)

@@ -172,6 +172,8 @@ def test_py_scenario_with_an_inline_class_runs_for_real_from_the_cli(tmp_path: P
     )
     assert done.returncode == 0, done.stdout + done.stderr
     assert "PicklingError" not in done.stderr and "Traceback" not in done.stderr
+    progress = [line for line in done.stderr.splitlines() if line.startswith("riaps-sim: [")]  # a real run says how it goes
+    assert any("leader: n" in line for line in progress) and any("fault: crash n" in line for line in progress), done.stderr
     trace = Trace.from_jsonl(out / "trace.jsonl")
     assert {e.node for e in trace.select(kind="group_joined")} == {"n0", "n1", "n2"}
     crashed = [e.detail for e in trace.select(kind="fault") if (e.detail or "").startswith("crash ")]

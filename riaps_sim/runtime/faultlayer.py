@@ -4,8 +4,8 @@
 ZeroMQ sockets with the subset of the pyzmq API the group ports use, and they decide the fate of
 each *received* message by the node that sent it: pass it on, drop it (partition in drop mode,
 random loss), hold it (partition in hold mode, until the heal), delay it (until it is due), or
-duplicate it. One ``LinkFaults`` object per node holds the faults in force; every socket of the
-node's context consults it.
+duplicate it. One ``LinkFaults`` object per node (``riaps_sim.runtime.linkfaults``) holds the
+faults in force; every socket of the node's context consults it.
 
 How a sender is known: libzmq exposes the sender's IP address on every received frame as the
 ``"Peer-Address"`` property. Each node of a loopback run has its own ``127.0.0.x`` address, and a
@@ -14,8 +14,15 @@ makes (``tcp://src:0;dst:port``), so a ROUTER also sees the connecting node's ad
 ``127.0.0.1``.
 
 Order: messages from one peer stay in order (held and delayed ones queue per peer and per socket,
-and later messages from that peer queue behind them), as TCP keeps them. Held messages are
-released in order on heal; dropped ones are counted and reported through ``on_drop``.
+and later messages from that peer queue behind them), as TCP keeps them, unless the run's
+``LinkProfile`` allows reordering. Held messages are released in order on heal; dropped ones are
+counted and reported through ``on_drop``.
+
+A run's ``LinkProfile`` (what a scenario's ``NetworkProfile`` says of its LAN) applies to every
+message from every other node, all run long: each one draws its one-way latency from the profile's
+distribution (added to what loopback or the bridge takes, well under a millisecond) and is lost
+with the profile's probability (a ``drop`` with cause ``loss``, as in simulation); with *reorder*
+a message may overtake an earlier one from the same peer whose draw was longer. Faults add to it.
 
 Cost: with no fault in force and nothing queued, ``recv_multipart`` is one attribute test and a
 call to the real socket; only while a fault is in force are frames received uncopied to read the
@@ -28,19 +35,19 @@ messages are held); a firewall in namespace mode (``riaps_sim.runtime.netns``) d
 
 from __future__ import annotations
 
+import heapq
+import itertools
 import logging
-import random
 import time
-from collections import Counter, deque
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from collections import deque
+from collections.abc import Sequence
 from typing import Any
 
 import zmq
 
-from ..faults import Delay, Duplicate, Fault, Heal, Loss, Partition
+from .linkfaults import LinkFaults, LinkProfile, PeerFate, full_sides
 
-__all__ = ["LinkFaults", "FaultContext", "FaultSocket", "PeerFate", "source_endpoint", "full_sides", "MAX_QUEUED"]
+__all__ = ["LinkFaults", "LinkProfile", "FaultContext", "FaultSocket", "PeerFate", "source_endpoint", "full_sides", "MAX_QUEUED"]
 
 log = logging.getLogger("riaps_sim.runtime")
 
@@ -50,182 +57,6 @@ _POLLIN = zmq.POLLIN
 MAX_QUEUED = 100_000
 """Messages a socket holds or delays at most; more from a faulted peer are dropped (cause ``"hwm"``),
 as a full ZeroMQ queue drops them, so a long partition cannot exhaust memory."""
-
-
-@dataclass(frozen=True, slots=True)
-class PeerFate:
-    """What happens to messages from one peer: *block* ``"hold"``/``"drop"``/``None``, loss and
-    duplication probabilities, and an added *delay_s* in seconds."""
-
-    node: str
-    block: str | None = None
-    loss: float = 0.0
-    duplicate: float = 0.0
-    delay_s: float = 0.0
-
-
-@dataclass(frozen=True, slots=True)
-class _Cut:
-    """One partition, seen by name: each node's side index; one-way cuts only side 0 -> side 1."""
-
-    side_of: Mapping[str, int]
-    one_way: bool
-    mode: str
-
-    def blocks(self, source: str, target: str) -> bool:
-        a = self.side_of.get(source)
-        b = self.side_of.get(target)
-        if a is None or b is None or a == b:
-            return False
-        return not self.one_way or (a == 0 and b == 1)
-
-
-def full_sides(sides: Sequence[Iterable[str]], nodes: Iterable[str]) -> list[list[str]]:
-    """The partition's sides with a lone side completed by every other node (as the simulation does)."""
-    out = [list(side) for side in sides]
-    if len(out) == 1:
-        named = set(out[0])
-        out.append([n for n in nodes if n not in named])
-    return out
-
-
-class LinkFaults:
-    """The faults in force on messages arriving at one node, by sending node.
-
-    Parameters
-    ----------
-    node:
-        This node's name.
-    addresses:
-        Every node's IP address by name (this node's included); a message's ``Peer-Address`` is
-        looked up here. Messages from unknown addresses are never faulted.
-    rng:
-        The generator of loss and duplication draws (seed it from the node's seed for repeatable
-        draws; the protocol's own generator is left alone).
-    on_drop:
-        Called as ``on_drop(cause, peer_node)`` for each message dropped (``"partition"``, ``"loss"``,
-        ``"hwm"``).
-    """
-
-    def __init__(
-        self, node: str, addresses: Mapping[str, str], rng: random.Random | None = None, on_drop: Callable[[str, str], None] | None = None
-    ) -> None:
-        names = list(addresses.values())
-        if len(set(names)) != len(names):
-            dup = sorted({a for a in names if names.count(a) > 1})
-            raise ValueError(f"nodes share address(es) {dup}; message-level faults need one address per node (127.0.0.x on loopback)")
-        self.node = node
-        self.addresses = dict(addresses)
-        self.rng = rng if rng is not None else random.Random(0)
-        self.on_drop = on_drop
-        self.active = False
-        self.fates: dict[str, PeerFate] = {}
-        self.dropped: Counter[str] = Counter()
-        self.duplicated = 0
-        self._by_address = {address: name for name, address in addresses.items()}
-        self._cuts: list[_Cut] = []
-        self._loss: dict[str, float] = {}
-        self._duplicate: dict[str, float] = {}
-        self._delay: dict[str, float] = {}
-
-    def __repr__(self) -> str:
-        return f"<LinkFaults {self.node} fates={ {f.node: f for f in self.fates.values()} } dropped={dict(self.dropped)}>"
-
-    # -- changing the faults --------------------------------------------------------------------
-
-    def partition(self, sides: Sequence[Iterable[str]], one_way: bool = False, mode: str = "hold") -> None:
-        """Cut traffic between *sides* (node names; a lone side is cut from every other node)."""
-        if mode not in ("hold", "drop"):
-            raise ValueError(f"partition mode must be 'hold' or 'drop', got {mode!r}")
-        groups = full_sides(sides, self.addresses)
-        if one_way and len(groups) != 2:
-            raise ValueError(f"a one-way partition needs exactly two sides, got {len(groups)}")
-        self._cuts.append(_Cut({n: i for i, side in enumerate(groups) for n in side}, one_way, mode))
-        self._compile()
-
-    def heal(self) -> None:
-        """End every partition: held messages become deliverable, in order."""
-        self._cuts.clear()
-        self._compile()
-
-    def set_loss(self, peer: str, rate: float) -> None:
-        """Lose each message from *peer* with probability *rate* (0 ends it)."""
-        self._set(self._loss, peer, _rate("loss", rate))
-
-    def set_duplicate(self, peer: str, rate: float) -> None:
-        """Deliver each message from *peer* twice with probability *rate* (0 ends it)."""
-        self._set(self._duplicate, peer, _rate("duplication", rate))
-
-    def set_delay(self, peer: str, delay_s: float) -> None:
-        """Hold each message from *peer* *delay_s* seconds before delivering it (0 ends it)."""
-        if not delay_s >= 0:
-            raise ValueError(f"delay must be >= 0 seconds, got {delay_s!r}")
-        self._set(self._delay, peer, float(delay_s))
-
-    def apply(self, fault: Fault) -> bool:
-        """Apply the receive-side part of a schedule *fault*; return whether it changed anything here.
-
-        ``Partition`` and ``Heal`` concern every node; ``Loss``, ``Duplicate`` and ``Delay`` concern
-        their *b* node (and their *a* node unless one-way). Other faults are not this layer's.
-        """
-        if isinstance(fault, Partition):
-            self.partition(fault.sides, one_way=fault.one_way, mode=fault.mode)
-            return True
-        if isinstance(fault, Heal):
-            self.heal()
-            return True
-        if isinstance(fault, (Loss, Duplicate, Delay)):
-            peers = [fault.a] if fault.b == self.node else []
-            if fault.a == self.node and not fault.one_way:
-                peers.append(fault.b)
-            for peer in peers:
-                if isinstance(fault, Loss):
-                    self.set_loss(peer, fault.rate)
-                elif isinstance(fault, Duplicate):
-                    self.set_duplicate(peer, fault.rate)
-                else:
-                    self.set_delay(peer, fault.latency_s)
-            return bool(peers)
-        return False
-
-    def _set(self, table: dict[str, float], peer: str, value: float) -> None:
-        if peer not in self.addresses:
-            raise ValueError(f"unknown node {peer!r}; nodes are {sorted(self.addresses)}")
-        if value:
-            table[peer] = value
-        else:
-            table.pop(peer, None)
-        self._compile()
-
-    def _compile(self) -> None:
-        """Recompute each peer's fate (by address) from the faults in force."""
-        fates: dict[str, PeerFate] = {}
-        for name, address in self.addresses.items():
-            if name == self.node:
-                continue
-            block = next((cut.mode for cut in self._cuts if cut.blocks(name, self.node)), None)
-            fate = PeerFate(name, block, self._loss.get(name, 0.0), self._duplicate.get(name, 0.0), self._delay.get(name, 0.0))
-            if fate != PeerFate(name):
-                fates[address] = fate
-        self.fates = fates
-        self.active = bool(fates)
-
-    # -- used by the sockets ----------------------------------------------------------------------
-
-    def node_of(self, address: str | None) -> str | None:
-        """The node name of a peer address, or ``None`` if unknown."""
-        return self._by_address.get(address) if address is not None else None
-
-    def drop(self, cause: str, peer: str) -> None:
-        self.dropped[cause] += 1
-        if self.on_drop is not None:
-            self.on_drop(cause, peer)
-
-
-def _rate(what: str, rate: float) -> float:
-    if not 0 <= rate <= 1:
-        raise ValueError(f"{what} rate must be between 0 and 1, got {rate!r}")
-    return float(rate)
 
 
 def source_endpoint(endpoint: str, source_host: str | None) -> str:
@@ -246,15 +77,17 @@ class FaultSocket:
     that held or delayed messages have become deliverable without new input.
     """
 
-    __slots__ = ("zmq_socket", "faults", "source_host", "_queues", "_ready", "_pending", "__weakref__")
+    __slots__ = ("zmq_socket", "faults", "source_host", "_queues", "_scattered", "_order", "_ready", "_pending", "__weakref__")
 
     def __init__(self, zmq_socket: zmq.Socket[Any], faults: LinkFaults, source_host: str | None = None) -> None:
         self.zmq_socket = zmq_socket
         self.faults = faults
         self.source_host = source_host
         self._queues: dict[str, deque[tuple[float, list[bytes]]]] = {}  # peer address -> (due, frames)
+        self._scattered: list[tuple[float, int, str, list[bytes]]] = []  # (due, order, address, frames): a heap, reordering allowed
+        self._order = itertools.count()
         self._ready: deque[list[bytes]] = deque()
-        self._pending = 0  # messages in _queues and _ready
+        self._pending = 0  # messages in _queues, _scattered and _ready
 
     def __repr__(self) -> str:
         return f"<FaultSocket over {self.zmq_socket!r} pending={self._pending}>"
@@ -294,6 +127,7 @@ class FaultSocket:
     def close(self, linger: int | None = None) -> None:
         """Close the real socket; what is still held or delayed is lost with it."""
         self._queues.clear()
+        self._scattered.clear()
         self._ready.clear()
         self._pending = 0
         self.zmq_socket.close(linger)
@@ -352,7 +186,7 @@ class FaultSocket:
         if self._ready:
             return 0.0
         fates = self.faults.fates
-        best: float | None = None
+        best: float | None = self._scattered[0][0] if self._scattered else None
         for address, queue in self._queues.items():
             fate = fates.get(address)
             if fate is not None and fate.block == "hold":
@@ -376,7 +210,7 @@ class FaultSocket:
 
     def _take(self) -> bool:
         """Move what is due to the ready queue, reading the real socket until one is ready or it is empty."""
-        if self._queues:
+        if self._queues or self._scattered:
             self._release(time.monotonic())
         while not self._ready:
             try:
@@ -417,10 +251,16 @@ class FaultSocket:
             copies = 2
             faults.duplicated += 1
         self._pending += copies
-        if queue is None and fate.block is None and not fate.delay_s:
+        delay_s = fate.delay_s + (fate.latency.sample(faults.rng) if fate.latency is not None else 0.0)
+        if queue is None and fate.block is None and not delay_s:
             self._ready.extend([data] + [list(data)] * (copies - 1))
             return
-        due = time.monotonic() + fate.delay_s
+        due = time.monotonic() + delay_s
+        if fate.reorder and fate.block is None and not queue:  # may overtake: each copy on its own
+            assert address is not None  # a fate is found by address
+            for copy in [data] + [list(data)] * (copies - 1):
+                heapq.heappush(self._scattered, (due, next(self._order), address, copy))
+            return
         if queue is None:
             queue = self._queues[address] = deque()  # type: ignore[index]
         elif queue and queue[-1][0] > due:
@@ -429,6 +269,14 @@ class FaultSocket:
 
     def _release(self, now: float) -> None:
         fates = self.faults.fates
+        scattered = self._scattered
+        while scattered and scattered[0][0] <= now:
+            due, _, address, data = heapq.heappop(scattered)
+            fate = fates.get(address)
+            if fate is not None and fate.block == "hold":  # a partition began meanwhile: it waits for the heal
+                self._queues.setdefault(address, deque()).append((due, data))
+            else:
+                self._ready.append(data)
         for address in list(self._queues):
             fate = fates.get(address)
             if fate is not None and fate.block == "hold":

@@ -14,8 +14,9 @@ from typing import Any
 
 from ..faults import Fault
 from ..model import GroupType
+from ..trace import TraceEvent
 
-__all__ = ["NodePlan", "NodeFaults", "BeaconSettings", "NodeLaunch", "Start", "Ready"]
+__all__ = ["NodePlan", "NodeFaults", "BeaconSettings", "NodeLaunch", "Start", "Ready", "Observed"]
 
 
 @dataclass(frozen=True)
@@ -41,13 +42,15 @@ class NodeFaults:
     a restarted node catches up). ``t0`` is ``None`` for the nodes started with the run: they learn
     it from the parent once every node has booted (``Start``); ``addresses`` tells the senders of
     received messages apart; ``message_layer`` wraps the node's context in the fault layer
-    (``riaps_sim.runtime.faultlayer``).
+    (``riaps_sim.runtime.faultlayer``), which applies *profile* (the run's network: latency, loss,
+    reordering) to every message from another node.
     """
 
     t0: float | None
     faults: tuple[Fault, ...] = ()
     addresses: Mapping[str, str] = field(default_factory=dict)
     message_layer: bool = False
+    profile: Any = None  #: a ``linkfaults.LinkProfile``, or ``None``
 
 
 @dataclass(frozen=True)
@@ -69,6 +72,11 @@ class NodeLaunch:
     node's earlier processes in this run (each incarnation draws its own random numbers).
     *measure_loop* has the node write ``loop`` rows (handler service times, timer lateness, and
     its boot time from *launched_at*, the wall-clock time the parent started it) to its trace.
+    *report_first* names the trace kinds whose first event the node reports to its parent
+    (``Observed``), for faults triggered by them; roles are always reported when there is a parent.
+    *tally_every_s* is how often the node writes its heartbeat counts to its trace file, so that a
+    node killed with SIGKILL loses at most that much of them. *netns_cleanup* names the network
+    namespaces the node removes if its parent dies (its own and the run's hub).
     """
 
     plan: NodePlan
@@ -86,6 +94,9 @@ class NodeLaunch:
     restarts: int = 0
     measure_loop: bool = False
     launched_at: float | None = None
+    report_first: tuple[str, ...] = ()
+    tally_every_s: float = 1.0
+    netns_cleanup: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -100,3 +111,13 @@ class Ready:
     """Node to parent: booted, waiting for ``Start``."""
 
     pid: int
+
+
+@dataclass(frozen=True)
+class Observed:
+    """Node to parent: a trace event the parent follows as it happens (a role changed, a trigger's first event).
+
+    The parent learns who leads from these, not from the trace files, which anyone may be reading.
+    """
+
+    event: TraceEvent

@@ -15,9 +15,13 @@ over TCP loss shows as delay (beacons, over UDP, are really lost). A one-way par
 what the first side sends to the second, but TCP needs acknowledgements back, so its streams stall
 both ways once their windows fill.
 
-Clean-up: ``destroy`` (also run by ``atexit``, and by ``RealRun`` on SIGTERM and on errors) kills
-what still runs in the namespaces and deletes them. ``cleanup_stale`` removes what a crashed run of
-a dead process left behind: names carry the creating process id.
+Names: ``rsim-<pid>-<run id>-n<i>`` for node *i* and ``rsim-<pid>-<run id>-hub``, *pid* being the
+process that made them. Clean-up: ``destroy`` (also run by ``atexit``, and by ``RealRun`` on SIGTERM
+and on errors) kills what still runs in the namespaces and deletes them. If the parent is killed
+outright (SIGKILL), its node processes see their control connection close, stop, and each removes
+its own namespace and the hub (``release_namespaces``; a paused node is resumed by the kernel for
+it, see ``nodeproc``); the firewall chains live inside the namespaces and go with them.
+``cleanup_stale`` removes whatever is still left of a run whose creating process is gone.
 """
 
 from __future__ import annotations
@@ -32,14 +36,17 @@ import uuid
 from collections.abc import Iterable, Mapping, Sequence
 
 from ..faults import Fault, Heal, Loss, Partition
-from .faultlayer import full_sides
+from .linkfaults import full_sides
 
 __all__ = [
     "PREFIX",
     "NamespaceNet",
     "Firewall",
     "NamespaceError",
+    "NetnsUnavailable",
     "unavailable_reason",
+    "release_namespaces",
+    "open_net",
     "cleanup_stale",
     "enter_namespace",
     "list_namespaces",
@@ -64,12 +71,22 @@ def _ip(*args: str, check: bool = True, stdin: str | None = None) -> subprocess.
     return result
 
 
-def unavailable_reason() -> str | None:
-    """Why namespaces cannot be used here (not root, no ``ip``, not permitted), or ``None`` if they can."""
+class NetnsUnavailable(ValueError):
+    """Namespace isolation cannot run on this machine: the message says what is missing and how to get it."""
+
+
+def unavailable_reason(firewall: bool = False) -> str | None:
+    """Why namespaces cannot be used here (not root, no ``ip``, not permitted; with *firewall*, no
+    ``iptables``), or ``None`` if they can."""
     if os.geteuid() != 0:
         return "network namespaces need root (run as root, or use isolation='loopback')"
     if shutil.which("ip") is None:
-        return "the `ip` command (iproute2) is missing: apt-get install -y iproute2"
+        return "the `ip` command (iproute2) is missing: install it (apt-get install -y iproute2), or use isolation='loopback'"
+    if firewall and shutil.which("iptables-restore") is None:
+        return (
+            "partition and loss faults in namespaces are firewall rules, and `iptables` is not installed: "
+            "install it (apt-get install -y iptables), or use isolation='loopback', where each node's message layer applies them"
+        )
     probe = f"{PREFIX}-{os.getpid()}-probe{uuid.uuid4().hex[:6]}"
     result = _ip("netns", "add", probe, check=False)
     if result.returncode != 0:
@@ -108,6 +125,15 @@ def _kill_inside(namespace: str) -> None:
 def _delete(namespace: str) -> None:
     _kill_inside(namespace)
     _ip("netns", "del", namespace, check=False)
+
+
+def release_namespaces(names: Iterable[str]) -> None:
+    """Delete the named namespaces without killing what runs in them (a node process cleaning up after its parent).
+
+    A namespace a process still runs in lives on, unnamed, until that process ends.
+    """
+    for name in names:
+        _ip("netns", "del", name, check=False)
 
 
 def cleanup_stale(prefix: str = PREFIX) -> list[str]:
@@ -182,8 +208,9 @@ class NamespaceNet:
 
     def create(self) -> NamespaceNet:
         """Make the hub, the bridge and every node's namespace; on failure, undo what was made and raise."""
-        if self.with_firewall and shutil.which("iptables-restore") is None:
-            raise NamespaceError("firewall faults need iptables: apt-get install -y iptables")
+        reason = unavailable_reason(firewall=self.with_firewall)
+        if reason is not None:
+            raise NetnsUnavailable(f"isolation='netns' is not possible: {reason}")
         atexit.register(self.destroy)
         try:
             self._add(self.hub)
@@ -222,6 +249,10 @@ class NamespaceNet:
 
     def namespace(self, node: str) -> str:
         return self.namespaces[node]
+
+    def owned_by(self, node: str) -> tuple[str, ...]:
+        """What *node*'s process removes if the run's parent dies: its namespace and the hub."""
+        return (self.namespaces[node], self.hub)
 
     def set_rules(self, node: str, rules: Iterable[str]) -> None:
         """Replace the ``RSIM`` chain of *node*'s namespace with *rules* (``iptables -A RSIM`` arguments)."""
@@ -303,3 +334,14 @@ class Firewall:
             if rules != self._current[node]:
                 self.net.set_rules(node, rules)
                 self._current[node] = rules
+
+
+def open_net(nodes: Sequence[str], run_id: str, firewall: bool) -> tuple[NamespaceNet, Firewall | None]:
+    """A run's namespaces, made after checking that they can be (``NetnsUnavailable`` says what is
+    missing) and removing what runs of dead processes left; with *firewall*, its ``Firewall`` too."""
+    reason = unavailable_reason(firewall=firewall)
+    if reason is not None:
+        raise NetnsUnavailable(f"isolation='netns' is not possible: {reason}")
+    cleanup_stale()
+    net = NamespaceNet(nodes, run_id, firewall=firewall).create()
+    return net, Firewall(net) if firewall else None

@@ -8,11 +8,17 @@ socket pair) on which it receives, in order:
 1. its ``NodeLaunch`` (shipped with cloudpickle, so components defined in a notebook or a script
    arrive with their code);
 2. ``Start(t0)``, when every node of the run has booted and said ``Ready``: the node starts its
-   components at wall-clock *t0*, the run's time 0, as every simulated node starts at 0;
+   components at wall-clock *t0*, the run's time 0, as every simulated node starts at 0; its
+   clock, and so its trace, counts seconds from *t0*;
 3. faults, as the parent resolves them (a ``@leader`` fault is resolved when it falls due).
 
-The connection closing means the parent is gone: the node stops. ``riaps-sim node`` runs
-``run_node`` in its own process instead, with no parent and no control connection.
+On the same connection the node reports to its parent (``Observed``): its members' role changes
+and the first event of each kind a triggered fault waits for (``riaps_sim.runtime.reports``).
+
+The connection closing means the parent is gone: the node stops, and a node in a network
+namespace removes its namespace and the run's hub (nobody else is left to). ``riaps-sim node``
+runs ``run_node`` in its own process instead, with no parent and no control connection: its
+clock keeps epoch seconds, and it prints who leads whenever that changes.
 """
 
 from __future__ import annotations
@@ -21,6 +27,7 @@ import dataclasses
 import functools
 import logging
 import os
+import select
 import signal
 import sys
 import threading
@@ -30,8 +37,9 @@ from pathlib import Path
 from typing import Any
 
 from ..faults import ClockSkew, Fault
-from ..trace import Kind
-from .launch import NodeLaunch, Ready, Start
+from ..trace import Kind, TraceEvent
+from .launch import NodeLaunch, Observed, Ready, Start
+from .reports import Reporter
 from .storage import FileStorage
 from .tracefiles import StreamingTrace
 
@@ -56,9 +64,11 @@ class NodeProcess:
 
         self.launch = launch
         self.t0 = t0
+        self.orphaned = False  #: the parent went away while this node ran
+        self.unsent = 0  #: reports dropped because the parent was not reading them
         self.context = zmq.Context()
-        self.driver = RealDriver(clock_offset_s=launch.clock_offset_s, t0_s=t0)
-        self.trace = StreamingTrace(launch.trace_path, keep_heartbeats=launch.trace_all)
+        self.driver = RealDriver(clock_offset_s=launch.clock_offset_s, t0_s=t0, origin_s=0.0 if t0 is None else t0)
+        self.trace = StreamingTrace(launch.trace_path, keep_heartbeats=launch.trace_all, writer=str(os.getpid()))
         self.zap = self._authenticator()  # before any port exists: libzmq admits everyone without it
         self.discovery = self._discovery()
         self.layer, node_context = self._fault_layer()
@@ -93,6 +103,11 @@ class NodeProcess:
         node.probe = probe
         self.driver.probe = probe
         return probe
+
+    def _write_tallies(self) -> None:
+        """Write the heartbeat counts now and again in ``tally_every_s``: a SIGKILL loses at most that much."""
+        self.trace.write_tallies()
+        self.driver.call_later(self.launch.tally_every_s, self._write_tallies)
 
     def _flush_probe(self) -> None:
         from .probe import FLUSH_EVERY_S
@@ -147,7 +162,7 @@ class NodeProcess:
         from .node import node_random
 
         name = self.launch.plan.name
-        layer = LinkFaults(name, faults.addresses, node_random(self.launch.seed, f"{name}/faults"), on_drop=self._record_drop)
+        layer = LinkFaults(name, faults.addresses, node_random(self.launch.seed, f"{name}/faults"), on_drop=self._record_drop, profile=faults.profile)
         return layer, FaultContext(self.context, layer, source_host=self.launch.plan.host)
 
     def _record_drop(self, cause: str, peer: str) -> None:
@@ -172,7 +187,7 @@ class NodeProcess:
                 self.driver.call_at(self.t0 + fault.at, functools.partial(self.apply, fault))
 
     def listen(self, control: Connection) -> None:
-        """Apply the faults the parent sends on *control*; stop when the parent is gone."""
+        """Report roles and triggers to the parent on *control*, apply the faults it sends; stop when it is gone."""
 
         def take() -> None:
             try:
@@ -182,10 +197,40 @@ class NodeProcess:
                         self.apply(message)
             except (EOFError, OSError):
                 log.warning("node %s: the run's parent is gone; stopping", self.launch.plan.name)
+                self.orphaned = True
                 self.driver.unwatch(control.fileno())
                 self.driver.stop()
 
+        def send(report: Observed) -> None:
+            if self.orphaned:
+                return
+            if not select.select([], [control.fileno()], [], 0)[1]:  # the parent is not reading: never block the loop
+                self.unsent += 1
+                if self.unsent == 1:
+                    log.warning("node %s: the parent reads no reports; dropping them rather than waiting", self.launch.plan.name)
+                return
+            try:
+                control.send(report)
+            except (OSError, ValueError):
+                self.orphaned = True
+
+        Reporter(send, self.launch.report_first).attach(self.trace)
         self.driver.watch(control.fileno(), take)
+
+    def announce_leaders(self, out: Any = None) -> None:
+        """Print a line whenever a group's leader changes, as this node's components are told (``riaps-sim node``)."""
+        name = self.launch.plan.name
+
+        def say(event: TraceEvent) -> None:
+            if event.component is None:
+                return
+            what = "elected" if event.kind == Kind.LEADER_ELECTED else "exited"
+            print(
+                f"[{name} {time.strftime('%H:%M:%S')}] {event.group}: leader {what}: {_member_text(event.peer)}", file=out or sys.stdout, flush=True
+            )
+
+        self.trace.watch(Kind.LEADER_ELECTED, say)
+        self.trace.watch(Kind.LEADER_EXITED, say)
 
     # -- the loop ------------------------------------------------------------------------------------------
 
@@ -201,6 +246,8 @@ class NodeProcess:
         driver.watch(self.discovery.fileno(), lambda: self.discovery.receive(time.time()))
         self._schedule_faults()
         self._beacon()
+        if not self.launch.trace_all:
+            driver.call_later(self.launch.tally_every_s, self._write_tallies)
         if self.probe is not None:
             self._flush_probe()
         duration_s = self.launch.duration_s
@@ -227,6 +274,21 @@ class NodeProcess:
             self.zap.close()
         self.trace.close()
         close_context(self.context)
+        if self.orphaned and self.launch.netns_cleanup:
+            from .netns import release_namespaces
+
+            release_namespaces(self.launch.netns_cleanup)
+
+
+def _member_text(peer: str | None) -> str:
+    """A member id (hex) as a person reads it: the address its first four bytes hold, and the id."""
+    if not peer or len(peer) < 8:
+        return peer or "?"
+    try:
+        address = ".".join(str(b) for b in bytes.fromhex(peer[:8]))
+    except ValueError:
+        return peer
+    return f"{address} (member {peer})"
 
 
 def close_context(context: Any, timeout_s: float = 1.0) -> None:
@@ -273,7 +335,27 @@ def run_node(launch: NodeLaunch, control: Connection | None = None) -> None:
     process = NodeProcess(launch, t0, ready_at)
     if control is not None:
         process.listen(control)
+    else:
+        process.announce_leaders()
     process.run()
+
+
+def _continue_when_orphaned() -> None:
+    """Have the kernel send SIGCONT to this process when its parent dies (Linux ``PR_SET_PDEATHSIG``).
+
+    A node paused by a ``Pause`` fault (SIGSTOP) would otherwise never see its control connection
+    close and would stay stopped, holding its namespace; resumed, it stops and cleans up like the
+    others. SIGCONT does nothing to a running process, so a parent thread ending early is harmless.
+    """
+    if not sys.platform.startswith("linux"):
+        return
+    import ctypes
+
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, int(signal.SIGCONT), 0, 0, 0)  # 1 = PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        log.debug("prctl(PR_SET_PDEATHSIG) unavailable; a paused node outlives a killed parent")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -283,6 +365,7 @@ def main(argv: list[str] | None = None) -> int:
         print("usage: python -m riaps_sim.runtime.nodeproc CONTROL_FD (started by riaps_sim's RealRun)", file=sys.stderr)
         return 2
     control = Connection(int(args[0]))
+    _continue_when_orphaned()
     try:
         launch = control.recv()
     except EOFError:

@@ -6,8 +6,11 @@ Timers sit on a heap ordered by due time, then by the order they were set, so ti
 order; ready sockets are served in the order they were watched. The loop waits in ``poll`` for the
 next timer, socket or held message coming due, never in a sleep.
 
-The node's clock can be skewed (fault injection): it reads ``t0 + offset + rate * (now - t0)``
-seconds, *now* being the wall clock and *t0* the run's start, as the simulation's host clock reads
+The node's clock counts from an *origin*: in a ``RealRun`` the run's time 0, so that a real
+node's clock, its trace and its components read seconds since the run's start, as a simulated
+node's do; a node with no run around it (``riaps-sim node``) keeps the epoch as origin. The clock
+can be skewed (fault injection): it reads ``(t0 - origin) + offset + rate * (now - t0)`` seconds,
+*now* being the wall clock and *t0* the run's start, as the simulation's host clock reads
 ``offset + rate * true time``. Timers run on the node's clock, so at rate 2 a 1 s timer fires after
 0.5 s of true time.
 """
@@ -48,11 +51,15 @@ class RealDriver:
     t0_s:
         The wall-clock time (seconds since the epoch) the rate is measured from: the run's start.
         Default: now.
+    origin_s:
+        The wall-clock time at which the node's clock reads 0 (before skew): a run's time 0 puts
+        real traces on the simulation's time axis; the default 0.0 keeps epoch seconds.
     """
 
-    def __init__(self, clock_offset_s: float = 0.0, clock_rate: float = 1.0, t0_s: float | None = None) -> None:
+    def __init__(self, clock_offset_s: float = 0.0, clock_rate: float = 1.0, t0_s: float | None = None, origin_s: float = 0.0) -> None:
         self.poller = zmq.Poller()
         self.t0_s = time.time() if t0_s is None else t0_s
+        self.origin_s = origin_s
         self.clock_offset_s = 0.0
         self.clock_rate = 1.0
         self._skewed = False
@@ -70,7 +77,7 @@ class RealDriver:
     # -- the clock -----------------------------------------------------------------------------------
 
     def set_clock(self, offset_s: float, rate: float = 1.0) -> None:
-        """Make the node's clock read ``t0 + offset_s + rate * (wall - t0)`` seconds from now on."""
+        """Make the node's clock read ``(t0 - origin) + offset_s + rate * (wall - t0)`` seconds from now on."""
         if not rate > 0:
             raise ValueError(f"clock rate must be > 0 (1.0 is a perfect clock), got {rate!r}")
         self.clock_offset_s = float(offset_s)
@@ -79,13 +86,13 @@ class RealDriver:
 
     def clock(self) -> float:
         if self.clock_rate == 1.0:
-            return time.time() + self.clock_offset_s
+            return time.time() - self.origin_s + self.clock_offset_s
         t0 = self.t0_s
-        return t0 + self.clock_offset_s + self.clock_rate * (time.time() - t0)
+        return t0 - self.origin_s + self.clock_offset_s + self.clock_rate * (time.time() - t0)
 
     def true_time(self) -> float | None:
-        """The wall clock once this node's clock has been skewed (so merged traces keep true order), else ``None``."""
-        return time.time() if self._skewed else None
+        """The wall clock from the origin once this node's clock has been skewed (so merged traces keep true order), else ``None``."""
+        return time.time() - self.origin_s if self._skewed else None
 
     # -- timers ----------------------------------------------------------------------------------------
 

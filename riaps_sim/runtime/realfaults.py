@@ -6,7 +6,8 @@ A schedule is split once, before the nodes start (``RealFaultPlan``):
 - ``Partition``, ``Heal``, ``Loss``, ``Duplicate``, ``Delay``: every node's message-level fault
   layer, at its time, by the node's own timer (``riaps_sim.runtime.faultlayer``); in network
   namespaces, partitions and loss are the firewall's instead (``riaps_sim.runtime.netns``);
-- ``ClockSkew``: the named node's driver clock.
+- ``ClockSkew``: the named node's driver clock;
+- the run's ``LinkProfile`` (a scenario's ``NetworkProfile``): every node's message layer, all run long.
 
 A fault that names a role (``@leader``, ``@followers``...) or falls due after a trace event
 cannot be known in advance: the parent resolves it when it falls due and sends the resolved fault
@@ -21,6 +22,7 @@ from dataclasses import dataclass, field
 
 from ..faults import ClockSkew, Delay, Duplicate, Fault, FaultSchedule, Heal, Loss, Partition, is_role
 from .launch import NodeFaults
+from .linkfaults import LinkProfile
 
 __all__ = ["RealFaultPlan", "MESSAGE_FAULTS", "complete_sides"]
 
@@ -39,6 +41,7 @@ class RealFaultPlan:
     nodes: Sequence[str]
     firewall_kinds: tuple[type[Fault], ...] = ()
     sent: list[Fault] = field(default_factory=list)  #: faults resolved at run time and sent to the nodes
+    profile: LinkProfile | None = None  #: the run's network, applied by every node's message layer
 
     @property
     def layer_kinds(self) -> tuple[type[Fault], ...]:
@@ -46,8 +49,8 @@ class RealFaultPlan:
 
     @property
     def message_layer(self) -> bool:
-        """Whether the nodes need their message-level fault layer at all."""
-        return any(isinstance(f, self.layer_kinds) for f in self.schedule)
+        """Whether the nodes need their message-level fault layer at all (faults of its kinds, or a profile)."""
+        return (self.profile is not None and not self.profile.empty) or any(isinstance(f, self.layer_kinds) for f in self.schedule)
 
     @property
     def needs_firewall(self) -> bool:
@@ -74,7 +77,7 @@ class RealFaultPlan:
     def for_node(self, node: str, t0: float | None, hosts: Mapping[str, str]) -> NodeFaults:
         """What a node process is given at its start (a restarted node also gets what was sent since)."""
         faults = sorted(self.own_faults(node) + self.sent, key=lambda f: f.at or 0.0)
-        return NodeFaults(t0, tuple(faults), dict(hosts), self.message_layer)
+        return NodeFaults(t0, tuple(faults), dict(hosts), self.message_layer, self.profile)
 
     def is_parents(self, fault: Fault) -> bool:
         """Whether the parent must apply (or resolve and send) *fault*: roles, triggers, crashes, restarts, pauses."""

@@ -14,13 +14,16 @@ so modules the parent can import by name, the child can too.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from multiprocessing.connection import Connection, wait
 from typing import Any, cast
@@ -28,7 +31,7 @@ from typing import Any, cast
 from .launch import NodeLaunch, Ready
 from .shipping import ByValue
 
-__all__ = ["NodeHandle", "NodeSupervisor", "Death"]
+__all__ = ["NodeHandle", "NodeSupervisor", "Death", "sigterm_as_exit"]
 
 log = logging.getLogger("riaps_sim.runtime")
 
@@ -40,6 +43,7 @@ class NodeHandle:
         self.name = name
         self.popen = popen
         self.control = control
+        self.hung_up = False  #: the node's end of the control connection has closed (it has ended)
 
     def __repr__(self) -> str:
         state = "alive" if self.is_alive() else f"exit {self.exitcode}"
@@ -78,6 +82,16 @@ class NodeHandle:
         except (OSError, ValueError):
             return False
         return True
+
+    def receive(self) -> list[Any]:
+        """What the node has sent since the last call (without waiting); nothing once it has hung up."""
+        out: list[Any] = []
+        try:
+            while not self.hung_up and self.control.poll():
+                out.append(self.control.recv())
+        except (EOFError, OSError):
+            self.hung_up = True
+        return out
 
     def close(self) -> None:
         self.control.close()
@@ -160,6 +174,21 @@ class NodeSupervisor:
             if handle.is_alive():
                 handle.send(message)
 
+    def receive(self, timeout_s: float = 0.0) -> list[tuple[str, Any]]:
+        """``(node, message)`` for what the nodes sent, waiting up to *timeout_s* seconds for the first.
+
+        Without anything to listen to (no node still connected), it waits the *timeout_s* out.
+        """
+        listening = {h.control: h for h in self.handles.values() if not h.hung_up and not h.control.closed}
+        if not listening:
+            time.sleep(timeout_s)  # the parent's own pace, not a node's: nothing can arrive meanwhile
+            return []
+        out: list[tuple[str, Any]] = []
+        for ready in wait(list(listening), timeout=timeout_s):
+            handle = listening[cast(Connection, ready)]
+            out.extend((handle.name, message) for message in handle.receive())
+        return out
+
     def await_ready(self, names: list[str], timeout_s: float = 60.0) -> None:
         """Wait until every named node has said ``Ready``; fail if one dies or *timeout_s* passes."""
         waiting = {self.handles[n].control: n for n in names}
@@ -207,3 +236,20 @@ class NodeSupervisor:
             if handle.exitcode in (0, -signal.SIGTERM, 128 + signal.SIGTERM):
                 self._settled.add(handle.pid)
             handle.close()
+
+
+@contextlib.contextmanager
+def sigterm_as_exit() -> Iterator[None]:
+    """While a run goes on in the main thread, SIGTERM raises ``SystemExit`` so clean-up runs."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum: int, frame: Any) -> None:
+        raise SystemExit(128 + signum)
+
+    previous = signal.signal(signal.SIGTERM, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)

@@ -3,20 +3,25 @@
 Every node process writes its events as JSON lines as they happen (``StreamingTrace``), so a node
 killed with SIGKILL leaves its trace up to the moment it died. The parent reads what is new in each
 file since it last looked (``TraceFiles``: whole lines only, a line still being written waits for
-the next look) and keeps the roles it has seen (``LeaderTracker``), so asking who leads now costs
-the new events only, not a re-read of every file.
+the next look), so reading the trace again costs the new lines only, not a re-read of every file.
+Who leads is not read here: the nodes report it to the parent (``riaps_sim.runtime.reports``).
+
+Heartbeat counts (tallies) are written as snapshots, every second while the node runs and once
+more at its end, each line naming its writer (the process); the reader keeps each writer's latest
+snapshot. A node killed with SIGKILL thus loses at most its last second of counts, and a
+restarted node's new process adds its counts to those of the one before.
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from ..trace import Kind, Tally, TallyKey, Trace, TraceEvent
+from ..trace import Tally, TallyKey, Trace, TraceEvent
 
-__all__ = ["StreamingTrace", "TraceFiles", "LeaderTracker", "Role"]
+__all__ = ["StreamingTrace", "TraceFiles", "up_to"]
 
 
 class StreamingTrace(Trace):
@@ -24,12 +29,15 @@ class StreamingTrace(Trace):
 
     Heartbeat sends and deliveries are counted, not written, unless *keep_heartbeats* (as in
     simulation, see ``riaps_sim.trace``): 32 members would otherwise write a thousand lines a
-    second each. The counts are written as ``tally`` lines when the trace is closed; a node killed
-    with SIGKILL loses its counts, never its rows.
+    second each. The counts are written as ``tally`` lines, a snapshot of them all signed by
+    *writer*, whenever ``write_tallies`` is called (a node does so every second) and when the trace
+    is closed; a node killed with SIGKILL loses the counts since its last snapshot, never its rows.
     """
 
-    def __init__(self, path: str | Path, keep_heartbeats: bool = False) -> None:
+    def __init__(self, path: str | Path, keep_heartbeats: bool = False, writer: str = "") -> None:
         super().__init__(keep_heartbeats=keep_heartbeats)
+        self.writer = writer
+        self._tallied: dict[TallyKey, int] = {}  # the counts of the last snapshot written
         path = Path(path)
         torn = path.exists() and path.stat().st_size > 0 and not path.read_bytes().endswith(b"\n")
         self._out = path.open("a", encoding="utf-8", buffering=1)
@@ -69,24 +77,41 @@ class StreamingTrace(Trace):
         for index in range(start, len(self)):
             out.write(json.dumps(self[index]._asdict(), separators=(",", ":")) + "\n")
 
+    def write_tallies(self) -> None:
+        """Write a snapshot of the heartbeat counts that changed since the last one."""
+        out = self._out
+        if out.closed:
+            return
+        for key, tally in self.tallies().items():
+            if self._tallied.get(key) != tally.count:
+                self._tallied[key] = tally.count
+                out.write(json.dumps({"tally": {**key._asdict(), **asdict(tally)}, "writer": self.writer}, separators=(",", ":")) + "\n")
+
     def close(self) -> None:
         if self._out.closed:
             return
-        for key, tally in self.tallies().items():
-            self._out.write(json.dumps({"tally": {**key._asdict(), **asdict(tally)}}, separators=(",", ":")) + "\n")
+        self.write_tallies()
         self._out.close()
 
 
 class _Tail:
     """The complete lines of one growing file read so far: its events and its tallies."""
 
-    __slots__ = ("path", "offset", "events", "tallies")
+    __slots__ = ("path", "offset", "events", "_summed", "_latest")
 
     def __init__(self, path: Path) -> None:
         self.path = path
         self.offset = 0
         self.events: list[TraceEvent] = []
-        self.tallies: dict[TallyKey, Tally] = {}
+        self._summed: dict[TallyKey, Tally] = {}  # unsigned tally lines, added up
+        self._latest: dict[tuple[str, TallyKey], Tally] = {}  # each writer's latest snapshot of a key
+
+    def tallies(self) -> dict[TallyKey, Tally]:
+        """The counts of every writer of the file, each writer's latest snapshot, added up."""
+        out = dict(self._summed)
+        for (_, key), tally in self._latest.items():
+            out[key] = out[key].combined(tally) if key in out else tally
+        return out
 
     def read_new(self) -> list[TraceEvent]:
         with self.path.open("rb") as f:
@@ -104,7 +129,11 @@ class _Tail:
                     counted = dict(fields["tally"])
                     key = TallyKey(*(counted.pop(name) for name in TallyKey._fields))
                     tally = Tally(**counted)
-                    self.tallies[key] = self.tallies[key].combined(tally) if key in self.tallies else tally
+                    writer = fields.get("writer")
+                    if writer is not None:
+                        self._latest[(str(writer), key)] = tally
+                    else:
+                        self._summed[key] = self._summed[key].combined(tally) if key in self._summed else tally
                 else:
                     new.append(TraceEvent(**fields))
             except (ValueError, TypeError, KeyError):
@@ -135,31 +164,15 @@ class TraceFiles:
 
     def trace(self) -> Trace:
         self.update()
-        return Trace.merge(Trace(t.events, keep_heartbeats=not t.tallies, tallies=t.tallies) for _, t in sorted(self._tails.items()))
+        merged = []
+        for _, tail in sorted(self._tails.items()):
+            tallies = tail.tallies()
+            merged.append(Trace(tail.events, keep_heartbeats=not tallies, tallies=tallies))
+        return Trace.merge(merged)
 
 
-@dataclass(frozen=True, slots=True)
-class Role:
-    """A member's latest role as its ``state`` events tell it."""
-
-    node: str
-    member: str
-    role: str
-    term: int
-
-
-class LeaderTracker:
-    """Who leads now, from the ``state`` events seen so far (fed incrementally)."""
-
-    def __init__(self) -> None:
-        self._roles: dict[str, Role] = {}
-
-    def feed(self, events: list[TraceEvent]) -> None:
-        for event in events:
-            if event.kind == Kind.STATE and event.peer:
-                self._roles[event.peer] = Role(event.node, event.peer, event.detail or "", event.term or 0)
-
-    def leader(self, alive: set[str]) -> str | None:
-        """The node whose member leads among the *alive* nodes (the highest term wins), or ``None``."""
-        leading = [(r.term, r.node) for r in self._roles.values() if r.role == "leader" and r.node in alive]
-        return max(leading)[1] if leading else None
+def up_to(trace: Trace, end: float) -> Trace:
+    """*trace* without the events after *end* (seconds), its tallies kept (the same trace if nothing is later)."""
+    if all(e.when <= end for e in trace):
+        return trace
+    return Trace([e for e in trace if e.when <= end], keep_heartbeats=trace.keep_heartbeats, tallies=trace.tallies())
