@@ -61,11 +61,19 @@ and a heartbeat delivered to a node that is not a member of the group, stays a r
 deliveries still see what matters. ``counts()``, ``message_counts()`` and ``tallies()`` include the
 counted events; ``select`` and iteration give rows only. ``to_jsonl`` writes tallies after the rows
 as lines ``{"tally": {...}}``, which ``from_jsonl`` reads back.
+
+Files (``trace.jsonl``) are strict JSON (RFC 8259), one object per line, readable by ``jq``,
+JavaScript or any strict parser: never ``NaN`` or ``Infinity``. Where a number has no finite value,
+the file holds ``null``: a tally's ``latency_min`` is ``null`` when none of its deliveries was timed
+(``timed`` is 0, as for every ``send`` tally; in memory it is ``inf``), and a number in an app
+event's ``data`` that is NaN or infinite is written as ``null``. ``from_jsonl`` also reads files
+written before this rule, which held ``Infinity`` there.
 """
 
 from __future__ import annotations
 
 import json
+import math
 from collections import Counter, deque
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import asdict, dataclass
@@ -73,7 +81,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any, NamedTuple, overload
 
-__all__ = ["Kind", "TraceEvent", "Trace", "Tally", "TallyKey", "HEARTBEATS"]
+__all__ = ["Kind", "TraceEvent", "Trace", "Tally", "TallyKey", "HEARTBEATS", "event_line", "tally_line", "tally_from_json"]
 
 #: The periodic messages a trace may count instead of storing: member and leader heartbeats.
 HEARTBEATS = frozenset({"tic", "ldr"})
@@ -185,6 +193,39 @@ class Tally:
             min(self.latency_min, other.latency_min),
             max(self.latency_max, other.latency_max),
         )
+
+
+def _finite(value: Any) -> Any:
+    """*value* with every NaN or infinite float, at any depth of lists and dicts, replaced by ``None``."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_finite(v) for v in value]
+    return value
+
+
+def event_line(event: TraceEvent) -> str:
+    """*event* as one line of strict JSON (no NaN or Infinity: see the module's "Files")."""
+    fields = event._asdict()
+    if event.data is not None:
+        fields["data"] = _finite(event.data)
+    return json.dumps(fields, separators=(",", ":"), allow_nan=False) + "\n"
+
+
+def tally_from_json(fields: Mapping[str, Any]) -> tuple[TallyKey, Tally]:
+    """The key and tally of a ``tally_line``'s ``"tally"`` object (``latency_min`` ``null`` or ``Infinity``: none timed)."""
+    counted = dict(fields)
+    key = TallyKey(*(counted.pop(name) for name in TallyKey._fields))
+    if counted.get("latency_min") is None:
+        counted["latency_min"] = float("inf")
+    return key, Tally(**counted)
+
+
+def tally_line(key: TallyKey, tally: Tally) -> str:
+    """A tally as one line ``{"tally": {...}}`` of strict JSON; ``latency_min`` is ``null`` when no delivery was timed."""
+    return json.dumps({"tally": _finite({**key._asdict(), **asdict(tally)})}, separators=(",", ":"), allow_nan=False) + "\n"
 
 
 class Trace:
@@ -441,11 +482,11 @@ class Trace:
         return merged
 
     def jsonl_lines(self) -> Iterator[str]:
-        """The lines ``to_jsonl`` writes: one JSON object per event, then one per tally."""
+        """The lines ``to_jsonl`` writes: one strict JSON object per event (``event_line``), then one per tally (``tally_line``)."""
         for event in self._events:
-            yield json.dumps(event._asdict(), separators=(",", ":")) + "\n"
+            yield event_line(event)
         for key, tally in self._tallies.items():
-            yield json.dumps({"tally": {**key._asdict(), **asdict(tally)}}, separators=(",", ":")) + "\n"
+            yield tally_line(key, tally)
 
     def to_jsonl(self, path: str | Path) -> None:
         """Write one JSON object per line."""
@@ -454,7 +495,7 @@ class Trace:
 
     @classmethod
     def from_jsonl(cls, path: str | Path) -> Trace:
-        """Read a trace written by ``to_jsonl``; a bad line raises ``ValueError`` naming file and line."""
+        """Read a trace written by ``to_jsonl`` (older files with ``Infinity`` too); a bad line raises ``ValueError`` naming file and line."""
         events = []
         tallies: dict[TallyKey, Tally] = {}
         with Path(path).open(encoding="utf-8") as lines:
@@ -462,9 +503,8 @@ class Trace:
                 try:
                     fields = json.loads(line)
                     if "tally" in fields:
-                        counted = dict(fields["tally"])
-                        key = TallyKey(*(counted.pop(name) for name in TallyKey._fields))
-                        tallies[key] = Tally(**counted)
+                        key, tally = tally_from_json(fields["tally"])
+                        tallies[key] = tally
                         continue
                     if fields["kind"] not in _KINDS:
                         raise ValueError(f"unknown kind {fields['kind']!r}")

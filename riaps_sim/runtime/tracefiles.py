@@ -10,11 +10,11 @@ the new events only, not a re-read of every file.
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..trace import Kind, Tally, TallyKey, Trace, TraceEvent
+from ..trace import Kind, Tally, TallyKey, Trace, TraceEvent, event_line, tally_from_json, tally_line
 
 __all__ = ["StreamingTrace", "TraceFiles", "LeaderTracker", "Role"]
 
@@ -67,13 +67,13 @@ class StreamingTrace(Trace):
         if out.closed:
             return
         for index in range(start, len(self)):
-            out.write(json.dumps(self[index]._asdict(), separators=(",", ":")) + "\n")
+            out.write(event_line(self[index]))
 
     def close(self) -> None:
         if self._out.closed:
             return
         for key, tally in self.tallies().items():
-            self._out.write(json.dumps({"tally": {**key._asdict(), **asdict(tally)}}, separators=(",", ":")) + "\n")
+            self._out.write(tally_line(key, tally))
         self._out.close()
 
 
@@ -101,9 +101,7 @@ class _Tail:
             try:
                 fields = json.loads(line)
                 if "tally" in fields:
-                    counted = dict(fields["tally"])
-                    key = TallyKey(*(counted.pop(name) for name in TallyKey._fields))
-                    tally = Tally(**counted)
+                    key, tally = tally_from_json(fields["tally"])
                     self.tallies[key] = self.tallies[key].combined(tally) if key in self.tallies else tally
                 else:
                     new.append(TraceEvent(**fields))
