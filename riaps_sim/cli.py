@@ -46,6 +46,9 @@ def _run(args: argparse.Namespace) -> int:
         from .calibration import load_calibration
 
         calibration = load_calibration(args.calibration)
+    if calibration is not None and scenario.topology is not None and calibration.shapes_network:
+        raise UsageError(f"scenario {scenario.name!r} has a topology of its own: a calibration's link latencies apply to the default LAN only")
+    _check_isolation(scenario, args.isolation)
     keys = _load_keys(args.keys) if args.keys else None
     out = args.out if args.out else Path("out") / f"{scenario.name}-{args.mode}"
     print(f"riaps-sim: running {scenario.name!r} ({scenario.description or 'no description'}) in {args.mode} mode", flush=True)
@@ -94,6 +97,23 @@ def _undefined_group_types(trace: Any, scenario: str) -> bool:
     return bool(joins)
 
 
+def _check_isolation(scenario: Any, isolation: str | None) -> None:
+    """``--isolation netns`` needs root, ``ip`` and (for partitions and loss) ``iptables``: say so before anything runs."""
+    if isolation != "netns":
+        return
+    import shutil
+
+    from .runtime.netns import Firewall, unavailable_reason
+
+    reason = unavailable_reason()
+    if reason is not None:
+        raise UsageError(f"--isolation netns: {reason}")
+    if shutil.which("iptables-restore") is None and any(isinstance(f, Firewall.HANDLES) for f in scenario.faults):
+        raise UsageError(
+            "--isolation netns: this scenario's partitions and loss are firewall rules, which need iptables: apt-get install -y iptables (or use --isolation loopback)"
+        )
+
+
 def _load_keys(directory: str | Path) -> Any:
     """The key material in *directory*, or a ``UsageError`` saying what is wrong with it (before anything runs)."""
     from .security import AppKeys, KeyFileError
@@ -124,6 +144,7 @@ def _calibrate(args: argparse.Namespace) -> int:
     from .calibration import calibrate, write_calibration
 
     scenario = load_scenario(args.scenario)
+    _check_isolation(scenario, args.isolation)
     out = args.out if args.out else Path("out") / f"calibration-{scenario.name}.toml"
     print(f"riaps-sim: calibrating from {args.runs} real run(s) of {scenario.name!r} on {args.isolation}", flush=True)
     made = calibrate(

@@ -281,3 +281,15 @@ def test_old_trace_files_with_infinity_are_still_read(tmp_path: Path) -> None:
     assert list(trace) == [event]
     (counted,) = trace.tallies().values()
     assert counted == Tally(2, 0, 0.0, 1.0, 0, 0.0, math.inf, 0.0)
+
+
+def test_namespaces_that_cannot_work_here_are_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
+    """--isolation netns without root, ip or (for partitions) iptables: one line, exit 2, before anything runs."""
+    import shutil
+
+    from riaps_sim.runtime.netns import unavailable_reason
+
+    if unavailable_reason() is None and shutil.which("iptables-restore") is not None:
+        pytest.skip("namespaces and iptables work here: the run would start")
+    status, out, err = _status(["run", "default", "--mode", "real", "--isolation", "netns"], capsys)
+    assert status == 2 and out == "" and err.startswith("riaps-sim: --isolation netns: ") and "Traceback" not in err
