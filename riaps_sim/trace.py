@@ -19,7 +19,8 @@ msg_id      a string shared by a message's send, deliver and drop events (the ne
 size        bytes on the wire, or ``None``
 term        the election term where it matters, or ``None``
 detail      the rest in words: the drop cause, the new role, the vote result, the fault
-data        an application event's fields (``Component.record``), or ``None``
+data        an application event's fields (``Component.record``), a failed join's
+            (``error``), or ``None``
 =========== ==============================================================================
 
 What each kind carries (the runtimes write these; the analysis reads them):
@@ -42,7 +43,9 @@ What each kind carries (the runtimes write these; the analysis reads them):
   the intended receiver as ``peer``; the real world's fault layer records it at the receiver, with
   the sender as ``peer``. A malformed message is recorded by the member that received it.
 - ``fault``: ``detail`` describes it, e.g. ``crash n3``, ``partition n1 | n2,n3``, ``heal``.
-- ``error``: ``detail`` says what failed; ``loop crashed: ...`` marks a node loop that died.
+- ``error``: ``detail`` says what failed; ``loop crashed: ...`` marks a node loop that died. A
+  ``joinGroup`` that named a group type the scenario does not define carries ``data``
+  ``{"unknown_group_type": ..., "defined": [...]}`` (the verdict counts it as a failed join).
 - ``loop``: a real node's loop measurements, written only when asked (``measure_loop``, as
   ``riaps-sim calibrate`` does): ``data`` holds ``service_s`` (seconds each received message took
   to handle) and ``timer_late_s`` (how late each timer ran) since the previous ``loop`` row, and
