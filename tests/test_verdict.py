@@ -129,6 +129,17 @@ def test_sweep_exits_on_liveness_unless_left_out(capsys: pytest.CaptureFixture[s
     assert "verdict: OK: 0 of 1 run(s) failed" in capsys.readouterr().out
 
 
+@pytest.mark.slow  # over a quarter of a second (pytest --durations=0)
+def test_explore_exits_on_liveness_unless_left_out(capsys: pytest.CaptureFixture[str]) -> None:
+    """explore counts a liveness failure as `run --check` does, and `--no-liveness` leaves it out (and says so)."""
+    argv = ["explore", "default", "--schedules", "6", "--seed", "3", "--jobs", "1", "--no-shrink"]
+    assert main(argv) == 1  # one of these six schedules ends with no leader agreed after its last fault
+    out = capsys.readouterr().out
+    assert "leader_after_faults                           1" in out and out.endswith("verdict: BAD: 1 of 6 schedule(s) failed\n")
+    assert main([*argv, "--no-liveness"]) == 0
+    assert capsys.readouterr().out.endswith("verdict: OK: 0 of 6 schedule(s) failed; liveness left out (--no-liveness)\n")
+
+
 UNDEFINED = """
 from riaps_sim import Component, GroupType, Scenario
 from riaps_sim.scenario import NodeSpec
