@@ -304,3 +304,11 @@ def test_namespaces_that_cannot_work_here_are_a_usage_error(capsys: pytest.Captu
         pytest.skip("namespaces and iptables work here: the run would start")
     status, out, err = _status(["run", "default", "--mode", "real", "--isolation", "netns"], capsys)
     assert status == 2 and out == "" and err.startswith("riaps-sim: --isolation netns: ") and "Traceback" not in err
+
+
+def test_a_summary_represents_itself_in_one_line() -> None:
+    summary = run_scenario(load_scenario("leader-crash")).summary()
+    assert repr(summary) == (
+        "<Summary 'leader-crash (sim, seed 1)': group TheGroup.g1, 40.0 s, "
+        "verdict: OK: safety 0, liveness 0, handler errors 0, membership 0; warnings 0 (not counted)>"
+    )

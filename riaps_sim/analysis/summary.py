@@ -92,6 +92,10 @@ class Summary:
     def __str__(self) -> str:
         return "\n".join(self.lines())
 
+    def __repr__(self) -> str:
+        verdict = self.verdict.line() if self.verdict is not None else "not judged"
+        return f"<Summary {self.title!r}: group {self.group}, {self.end - self.start:.1f} s, {verdict}>"
+
     def _repr_html_(self) -> str:
         import html
 
