@@ -17,11 +17,13 @@ from .cli_options import (
     EXIT_USAGE,
     UsageError,
     add_verdict_options,
+    check_isolation,
     directory_to_write,
     existing_directory,
     fault_kinds,
     file_to_write,
     ipv4_address,
+    load_keys,
     positive_float,
     positive_int,
     protocol_name,
@@ -48,8 +50,8 @@ def _run(args: argparse.Namespace) -> int:
         calibration = load_calibration(args.calibration)
     if calibration is not None and scenario.topology is not None and calibration.shapes_network:
         raise UsageError(f"scenario {scenario.name!r} has a topology of its own: a calibration's link latencies apply to the default LAN only")
-    _check_isolation(scenario, args.isolation)
-    keys = _load_keys(args.keys) if args.keys else None
+    check_isolation(scenario, args.isolation)
+    keys = load_keys(args.keys) if args.keys else None
     out = args.out if args.out else Path("out") / f"{scenario.name}-{args.mode}"
     print(f"riaps-sim: running {scenario.name!r} ({scenario.description or 'no description'}) in {args.mode} mode", flush=True)
     result = run_scenario(
@@ -97,33 +99,6 @@ def _undefined_group_types(trace: Any, scenario: str) -> bool:
     return bool(joins)
 
 
-def _check_isolation(scenario: Any, isolation: str | None) -> None:
-    """``--isolation netns`` needs root, ``ip`` and (for partitions and loss) ``iptables``: say so before anything runs."""
-    if isolation != "netns":
-        return
-    import shutil
-
-    from .runtime.netns import Firewall, unavailable_reason
-
-    reason = unavailable_reason()
-    if reason is not None:
-        raise UsageError(f"--isolation netns: {reason}")
-    if shutil.which("iptables-restore") is None and any(isinstance(f, Firewall.HANDLES) for f in scenario.faults):
-        raise UsageError(
-            "--isolation netns: this scenario's partitions and loss are firewall rules, which need iptables: apt-get install -y iptables (or use --isolation loopback)"
-        )
-
-
-def _load_keys(directory: str | Path) -> Any:
-    """The key material in *directory*, or a ``UsageError`` saying what is wrong with it (before anything runs)."""
-    from .security import AppKeys, KeyFileError
-
-    try:
-        return AppKeys.load(directory)
-    except KeyFileError as exc:
-        raise UsageError(str(exc)) from None
-
-
 def _load_run_scenario(args: argparse.Namespace) -> Any:
     """The scenario to run: a RIAPS app folder (with ``--depl``/``--hosts``), or what ``load_scenario`` reads."""
     if Path(args.scenario).is_dir():
@@ -144,7 +119,7 @@ def _calibrate(args: argparse.Namespace) -> int:
     from .calibration import calibrate, write_calibration
 
     scenario = load_scenario(args.scenario)
-    _check_isolation(scenario, args.isolation)
+    check_isolation(scenario, args.isolation)
     out = args.out if args.out else Path("out") / f"calibration-{scenario.name}.toml"
     print(f"riaps-sim: calibrating from {args.runs} real run(s) of {scenario.name!r} on {args.isolation}", flush=True)
     made = calibrate(
@@ -224,7 +199,7 @@ def _node(args: argparse.Namespace) -> int:
             "'riaps-sim keys new DIR', copy DIR to each host and give --keys DIR (or --insecure, on a trusted network only)"
         )
     insecure = args.insecure or (scenario.insecure and keys_dir is None)
-    keys = None if insecure else (_load_keys(keys_dir) if isinstance(keys_dir, str | Path) else keys_dir)
+    keys = None if insecure else (load_keys(keys_dir) if isinstance(keys_dir, str | Path) else keys_dir)
     out.mkdir(parents=True, exist_ok=True)
     if keys is None:
         print("riaps-sim: WARNING: insecure: no CURVE, no allow-list, unsigned beacons", file=sys.stderr)
@@ -319,7 +294,7 @@ def _keys(args: argparse.Namespace) -> int:
             raise UsageError(str(exc)) from None
         print(f"riaps-sim: wrote the application's key material to {directory} (files mode 0600); copy it to every host")
     else:
-        keys = _load_keys(args.dir)
+        keys = load_keys(args.dir)
     print(keys.public_text())
     return EXIT_OK
 

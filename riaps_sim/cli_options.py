@@ -1,9 +1,11 @@
 """The command line's option values and exit statuses: every value is checked before a command runs.
 
-Each function here is an ``argparse`` *type*: it turns the text of one option into its value or
+Most functions here are ``argparse`` *types*: each turns the text of one option into its value or
 raises ``argparse.ArgumentTypeError`` with what was expected, so a mistake stops the command with
 exit status 2 and the usage line before anything runs (no banner, no run). ``UsageError`` is the
-same kind of mistake found by a check across options (``--keys`` in simulation, say).
+same kind of mistake found by a check across options (``--keys`` in simulation, say) or of what an
+option names (``load_keys``: a key folder that does not load; ``check_isolation``: namespaces this
+machine cannot make).
 
 Exit statuses, the same for every command (``EXIT_STATUSES`` is the ``--help`` text):
 
@@ -21,6 +23,7 @@ import argparse
 import ipaddress
 import math
 from pathlib import Path
+from typing import Any
 
 from .analysis.verdict import EXIT_BAD, EXIT_OK
 
@@ -42,6 +45,8 @@ __all__ = [
     "file_to_write",
     "existing_directory",
     "add_verdict_options",
+    "check_isolation",
+    "load_keys",
 ]
 
 EXIT_USAGE = 2
@@ -178,3 +183,30 @@ def add_verdict_options(parser: argparse.ArgumentParser, always: bool = False) -
         action="store_true",
         help="leave liveness out of the verdict (its violations are still listed, and the verdict says it left them out)",
     )
+
+
+def check_isolation(scenario: Any, isolation: str | None) -> None:
+    """``--isolation netns`` needs root, ``ip`` and (for partitions and loss) ``iptables``: say so before anything runs."""
+    if isolation != "netns":
+        return
+    import shutil
+
+    from .runtime.netns import Firewall, unavailable_reason
+
+    reason = unavailable_reason()
+    if reason is not None:
+        raise UsageError(f"--isolation netns: {reason}")
+    if shutil.which("iptables-restore") is None and any(isinstance(f, Firewall.HANDLES) for f in scenario.faults):
+        raise UsageError(
+            "--isolation netns: this scenario's partitions and loss are firewall rules, which need iptables: apt-get install -y iptables (or use --isolation loopback)"
+        )
+
+
+def load_keys(directory: str | Path) -> Any:
+    """The key material in *directory*, or a ``UsageError`` saying what is wrong with it (before anything runs)."""
+    from .security import AppKeys, KeyFileError
+
+    try:
+        return AppKeys.load(directory)
+    except KeyFileError as exc:
+        raise UsageError(str(exc)) from None
