@@ -44,7 +44,6 @@ class Summary:
     report: Report | None = None  #: what was checked and what failed (``checks.check_run``)
     verdict: Verdict | None = None  #: the run's verdict, the summary's last line
     warnings: list[str] = field(default_factory=list)  #: the protocols' warnings, one line per text (``warning_lines``)
-    liveness: bool = True  #: whether liveness counts in the verdict (``--no-liveness`` leaves it out)
 
     def _name(self, member: str) -> str:
         return self.names.get(member, member[:8])
@@ -84,7 +83,7 @@ class Summary:
         if notes:
             out += self.notes + self.warnings
             if self.report is not None:
-                out += self.report.lines(liveness=self.liveness)
+                out += self.report.lines(liveness=self.verdict is None or self.verdict.liveness_judged)
         if self.verdict is not None:
             out.append(self.verdict.line())
         return out
@@ -167,5 +166,4 @@ def summarize(
         report=report,
         verdict=report.verdict(liveness=liveness, warnings=len(warnings)),
         warnings=warnings,
-        liveness=liveness,
     )
