@@ -51,7 +51,8 @@ def _run(args: argparse.Namespace) -> int:
     if calibration is not None and scenario.topology is not None and calibration.shapes_network:
         raise UsageError(f"scenario {scenario.name!r} has a topology of its own: a calibration's link latencies apply to the default LAN only")
     check_isolation(scenario, args.isolation)
-    keys = load_keys(args.keys) if args.keys else None
+    keys = args.keys or (scenario.keys if args.mode == "real" and not args.insecure else None)
+    keys = load_keys(keys) if isinstance(keys, str | Path) else keys  # a key folder that does not load stops the run here
     out = args.out if args.out else Path("out") / f"{scenario.name}-{args.mode}"
     print(f"riaps-sim: running {scenario.name!r} ({scenario.description or 'no description'}) in {args.mode} mode", flush=True)
     result = run_scenario(
@@ -416,6 +417,14 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _is_users_mistake(exc: Exception) -> bool:
+    """Whether *exc* says the user's input is wrong (a key folder, a component that cannot reach a node process)."""
+    from .runtime.shipping import ShippingError
+    from .security import KeyFileError
+
+    return isinstance(exc, KeyFileError | ShippingError)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run ``riaps-sim`` with *argv* (default: the command line); return the exit status."""
     started = time.perf_counter()
@@ -429,7 +438,7 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_USAGE
     except (TimeoutError, ValueError) as exc:
         print(f"riaps-sim: {exc}", file=sys.stderr)
-        return EXIT_BAD
+        return EXIT_USAGE if _is_users_mistake(exc) else EXIT_BAD
     except KeyboardInterrupt:
         print("riaps-sim: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED

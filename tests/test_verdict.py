@@ -240,6 +240,13 @@ def test_output_paths_that_cannot_be_written_are_usage_errors(tmp_path: Path, ca
     assert status == 2 and "refusing to overwrite" in err
 
 
+def test_a_scenarios_key_folder_that_does_not_load_stops_a_real_run_before_it_starts(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "keyed.toml"
+    path.write_text('[scenario]\nduration = 5\nkeys = "nokeys"\n[[group]]\nname = "G"\n[[node]]\nname = "n"\ncount = 2\ncomponents = {}\n')
+    status, out, err = _status(["run", str(path), "--mode", "real"], capsys)
+    assert status == 2 and out == "" and "nokeys: not a directory of key files" in err
+
+
 def test_help_documents_the_exit_statuses(capsys: pytest.CaptureFixture[str]) -> None:
     status, out, _ = _status(["--help"], capsys)
     assert status == 0
