@@ -9,6 +9,27 @@ import time
 from pathlib import Path
 from typing import Any
 
+from .cli_options import (
+    EXIT_BAD,
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    EXIT_STATUSES,
+    EXIT_USAGE,
+    UsageError,
+    add_verdict_options,
+    check_isolation,
+    directory_to_write,
+    existing_directory,
+    fault_kinds,
+    file_to_write,
+    ipv4_address,
+    load_keys,
+    positive_float,
+    positive_int,
+    protocol_name,
+    seed_list,
+    udp_port,
+)
 from .scenario import BUILTIN, ScenarioError, load_scenario
 
 
@@ -22,30 +43,37 @@ def _run(args: argparse.Namespace) -> int:
 
     scenario = _load_run_scenario(args)
     calibration = None
+    if args.mode == "sim" and (args.keys or args.insecure or args.isolation):
+        raise UsageError("--keys, --insecure and --isolation are for real mode (--mode real)")
+    if args.keys and args.insecure:
+        raise UsageError("give either --keys DIR or --insecure, not both")
     if args.calibration:
         if args.mode != "sim":
-            raise ScenarioError("--calibration applies to simulation only: the real world has the timing it has")
+            raise UsageError("--calibration applies to simulation only: the real world has the timing it has")
         from .calibration import load_calibration
 
         calibration = load_calibration(args.calibration)
-    out = Path(args.out) if args.out else Path("out") / f"{scenario.name}-{args.mode}"
+    if calibration is not None and scenario.topology is not None and calibration.shapes_network:
+        raise UsageError(f"scenario {scenario.name!r} has a topology of its own: a calibration's link latencies apply to the default LAN only")
+    check_isolation(scenario, args.isolation)
+    keys = args.keys or (scenario.keys if args.mode == "real" and not args.insecure else None)
+    keys = load_keys(keys) if isinstance(keys, str | Path) else keys  # a key folder that does not load stops the run here
+    out = args.out if args.out else Path("out") / f"{scenario.name}-{args.mode}"
     print(f"riaps-sim: running {scenario.name!r} ({scenario.description or 'no description'}) in {args.mode} mode", flush=True)
-    if args.mode == "sim" and (args.keys or args.insecure):
-        raise ScenarioError("--keys and --insecure are for real mode (--mode real)")
     result = run_scenario(
         scenario,
         mode=args.mode,
         seed=args.seed,
         until=args.until,
         out=out,
-        isolation=args.isolation,
+        isolation=args.isolation or "loopback",
         trace_all=True if args.trace_all else None,
-        keys=args.keys,
+        keys=keys,
         insecure=args.insecure,
         calibration=calibration,
         progress=_say if args.mode == "real" else None,
     )
-    summary = result.summary()
+    summary = result.summary(liveness=not args.no_liveness)
     print(summary)
     # What is left to do (the files) needs the trace only: the simulated world's memory goes before
     # matplotlib comes in, which keeps the command's peak lower.
@@ -61,8 +89,21 @@ def _run(args: argparse.Namespace) -> int:
     print("  wrote " + ", ".join(str(p) for p in paths))
     if result.interrupted:
         print(f"riaps-sim: interrupted after {result.until:.1f} s; the partial trace and summary are in {out}", file=sys.stderr)
-        return 130
-    return 1 if args.check and summary.report is not None and summary.report.safety_violations() else 0
+        return EXIT_INTERRUPTED
+    if _undefined_group_types(result.trace, scenario.name):
+        return EXIT_USAGE
+    assert summary.verdict is not None  # summarize always judges
+    return summary.verdict.exit_code if args.check else EXIT_OK
+
+
+def _undefined_group_types(trace: Any, scenario: str) -> bool:
+    """Say on stderr, once per component and group type, that a join named a group type scenario *scenario* lacks."""
+    from .analysis.health import failed_joins
+
+    joins = failed_joins(trace)
+    for join in joins:
+        print(f"riaps-sim: scenario {scenario!r}: {join}", file=sys.stderr)
+    return bool(joins)
 
 
 def _load_run_scenario(args: argparse.Namespace) -> Any:
@@ -77,7 +118,7 @@ def _load_run_scenario(args: argparse.Namespace) -> Any:
             args.scenario, depl=args.depl, hosts=hosts, duration=args.until or 60.0, seed=args.seed if args.seed is not None else 0
         )
     if args.depl or args.hosts:
-        raise ScenarioError("--depl and --hosts go with a RIAPS application folder, not a scenario file")
+        raise UsageError("--depl and --hosts go with a RIAPS application folder, not a scenario file")
     return load_scenario(args.scenario)
 
 
@@ -85,7 +126,8 @@ def _calibrate(args: argparse.Namespace) -> int:
     from .calibration import calibrate, write_calibration
 
     scenario = load_scenario(args.scenario)
-    out = Path(args.out) if args.out else Path("out") / f"calibration-{scenario.name}.toml"
+    check_isolation(scenario, args.isolation)
+    out = args.out if args.out else Path("out") / f"calibration-{scenario.name}.toml"
     print(f"riaps-sim: calibrating from {args.runs} real run(s) of {scenario.name!r} on {args.isolation}", flush=True)
     made = calibrate(
         scenario,
@@ -98,26 +140,33 @@ def _calibrate(args: argparse.Namespace) -> int:
         per_node=args.per_node,
         report=lambda line: print(line, flush=True),
     )
+    verdicts = [result.summary(liveness=not args.no_liveness).verdict for result in made.results]
+    for i, verdict in enumerate(verdicts, 1):
+        print(f"  real run {i}: {verdict}")
     print(made.calibration)
     print(f"  wrote {write_calibration(made.calibration, out)}; apply it with: riaps-sim run {args.scenario} --calibration {out}")
-    return 0
+    bad = [i for i, verdict in enumerate(verdicts, 1) if verdict is not None and not verdict.ok]
+    if args.check and bad:
+        print(f"riaps-sim: the verdict of real run(s) {bad} is bad: the calibration measured a system that misbehaved", file=sys.stderr)
+        return EXIT_BAD
+    return EXIT_OK
 
 
 def _sweep(args: argparse.Namespace) -> int:
     import matplotlib
 
     matplotlib.use("Agg")
-    from .sweep import parse_seeds, sweep
+    from .sweep import sweep
 
     load_scenario(args.scenario)  # fail early, in this process, with the scenario's own error
-    result = sweep(args.scenario, parse_seeds(args.seeds), jobs=args.jobs, mode=args.mode)
+    result = sweep(args.scenario, args.seeds, jobs=args.jobs, mode=args.mode, liveness=not args.no_liveness)
     print(result)
     if args.out:
         import csv
 
         import matplotlib.pyplot as plt
 
-        out = Path(args.out)
+        out = args.out
         out.mkdir(parents=True, exist_ok=True)
         rows = result.rows()
         with (out / "sweep.csv").open("w", newline="", encoding="utf-8") as f:
@@ -128,10 +177,10 @@ def _sweep(args: argparse.Namespace) -> int:
         figure.savefig(out / "sweep.png", dpi=110, bbox_inches="tight")
         plt.close(figure)
         print(f"  wrote {out / 'sweep.csv'}, {out / 'sweep.png'}")
-    bad = [r.seed for r in result.runs if r.violations]
+    bad = result.failed_seeds()
     if bad:
-        print(f"riaps-sim: {len(bad)} run(s) broke a safety property or had handler errors: seeds {bad[:20]}", file=sys.stderr)
-    return 1 if bad else 0
+        print(f"riaps-sim: the verdict of {len(bad)} run(s) is bad: seeds {bad[:20]}", file=sys.stderr)
+    return EXIT_BAD if bad else EXIT_OK
 
 
 def _node(args: argparse.Namespace) -> int:
@@ -154,18 +203,19 @@ def _node(args: argparse.Namespace) -> int:
     host = args.host or spec.address
     if host is None:
         raise ScenarioError(f"node {args.name!r} has no address in the scenario; give --host with this machine's IPv4 address")
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
+    out = args.out
     seed = scenario.seed if args.seed is None else args.seed
     keys_dir = args.keys or scenario.keys
+    if args.keys and args.insecure:
+        raise UsageError("give either --keys DIR or --insecure, not both")
     if keys_dir is None and not (args.insecure or scenario.insecure):
         raise ScenarioError(
             "riaps-sim node needs the application's keys on every host: make them once with "
             "'riaps-sim keys new DIR', copy DIR to each host and give --keys DIR (or --insecure, on a trusted network only)"
         )
-    from .runner import app_keys
-
-    keys = app_keys(keys_dir, insecure=args.insecure or (scenario.insecure and keys_dir is None))
+    insecure = args.insecure or (scenario.insecure and keys_dir is None)
+    keys = None if insecure else (load_keys(keys_dir) if isinstance(keys_dir, str | Path) else keys_dir)
+    out.mkdir(parents=True, exist_ok=True)
     if keys is None:
         print("riaps-sim: WARNING: insecure: no CURVE, no allow-list, unsigned beacons", file=sys.stderr)
     launch = NodeLaunch(
@@ -182,22 +232,48 @@ def _node(args: argparse.Namespace) -> int:
         f"riaps-sim: node {spec.name} of {scenario.name!r} on {host}, beacons on UDP {launch.beacon.port}; trace to {launch.trace_path}", flush=True
     )
     run_node(launch)
-    return 0
+    return _node_verdict(args, scenario, Path(launch.trace_path))
+
+
+def _node_verdict(args: argparse.Namespace, scenario: Any, trace_path: Path) -> int:
+    """Judge this node's own trace: safety as one node sees it, handler errors, membership; never liveness.
+
+    One node's trace cannot tell whether the whole group agreed on a leader, so liveness is always
+    left out here (a parent that gathers every node's trace judges it).
+    """
+    from .analysis.checks import check_run
+    from .analysis.summary import warning_lines
+    from .trace import Trace
+
+    trace = Trace.from_jsonl(trace_path)
+    end = max([e.when for e in trace] + [t.last for t in trace.tallies().values()], default=0.0)
+    report = check_run(trace, scenario.group_types, end=end)
+    warnings = warning_lines(trace)
+    verdict = report.verdict(liveness=False, warnings=len(warnings))
+    for line in warnings + report.lines(liveness=False):
+        print(line)
+    print("  liveness is left out: one node's trace cannot tell whether the whole group agreed on a leader")
+    print(verdict)
+    if _undefined_group_types(trace, scenario.name):
+        return EXIT_USAGE
+    return verdict.exit_code if args.check else EXIT_OK
 
 
 def _explore(args: argparse.Namespace) -> int:
     from .explore import DEFAULT_KINDS, explore, replay_corpus
 
     if args.replay:
+        if args.scenario is not None:
+            raise UsageError("give a SCENARIO or --replay DIR, not both")
         results = replay_corpus(args.replay)
         for replayed in results:
             print(f"  {replayed}")
         failing = sum(r.still_fails for r in results)
         print(f"riaps-sim: {len(results)} corpus schedule(s) rerun, {failing} still fail")
-        return 1 if failing else 0
+        return EXIT_BAD if failing else EXIT_OK
     if args.scenario is None:
-        raise ScenarioError("explore needs a SCENARIO (or --replay DIR)")
-    kinds = tuple(args.kinds.split(",")) if args.kinds else DEFAULT_KINDS
+        raise UsageError("explore needs a SCENARIO (or --replay DIR)")
+    kinds = args.kinds if args.kinds else DEFAULT_KINDS
     load_scenario(args.scenario)  # fail early, in this process, with the scenario's own error
     result = explore(
         args.scenario,
@@ -209,16 +285,17 @@ def _explore(args: argparse.Namespace) -> int:
         out=args.out,
         shrink_failures=not args.no_shrink,
         stop_after=args.stop_after,
+        liveness=not args.no_liveness,
     )
     print(result)
-    return 1 if result.failures else 0
+    return EXIT_BAD if result.failures else EXIT_OK
 
 
 def _demo(args: argparse.Namespace) -> int:
     from .demo import run_ports_demo
 
     run_ports_demo(timeout=args.timeout)
-    return 0
+    return EXIT_OK
 
 
 def _keys(args: argparse.Namespace) -> int:
@@ -229,18 +306,22 @@ def _keys(args: argparse.Namespace) -> int:
         try:
             directory = keys.write(args.dir)
         except FileExistsError as exc:
-            print(f"riaps-sim: {exc}", file=sys.stderr)
-            return 1
+            raise UsageError(str(exc)) from None
         print(f"riaps-sim: wrote the application's key material to {directory} (files mode 0600); copy it to every host")
     else:
-        keys = AppKeys.load(args.dir)
+        keys = load_keys(args.dir)
     print(keys.public_text())
-    return 0
+    return EXIT_OK
 
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of ``riaps-sim`` and its subcommands."""
-    parser = argparse.ArgumentParser(prog="riaps-sim", description="Study RIAPS group coordination in simulation and on real ZeroMQ.")
+    parser = argparse.ArgumentParser(
+        prog="riaps-sim",
+        description="Study RIAPS group coordination in simulation and on real ZeroMQ.",
+        epilog=EXIT_STATUSES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     from . import __version__
 
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
@@ -252,12 +333,11 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("scenario", help=scenario_help)
     run.add_argument("--mode", choices=["sim", "real"], default="sim", help="simulation (default) or real ZeroMQ processes on loopback")
     run.add_argument("--seed", type=int, help="the seed (default: the scenario's)")
-    run.add_argument("--until", type=float, help="seconds to run (default: the scenario's duration)")
-    run.add_argument("--out", help="directory for trace.jsonl, summary.txt and roles.png (default: out/<scenario>-<mode>)")
+    run.add_argument("--until", type=positive_float, help="seconds to run (default: the scenario's duration)")
+    run.add_argument("--out", type=directory_to_write, help="directory for trace.jsonl, summary.txt and roles.png (default: out/<scenario>-<mode>)")
     run.add_argument(
         "--isolation",
         choices=["loopback", "netns"],
-        default="loopback",
         help="real mode: processes on 127.0.0.x (default), or one network namespace per node with firewall partitions (root)",
     )
     run.add_argument("--keys", metavar="DIR", help="real mode: the application's key material (riaps-sim keys new DIR); default: fresh for this run")
@@ -266,7 +346,7 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="real mode: no CURVE, no allow-list, unsigned beacons (anyone who reaches the nodes can join); the summary says so",
     )
-    run.add_argument("--check", action="store_true", help="exit with status 1 if an invariant is violated")
+    add_verdict_options(run)
     run.add_argument("--depl", help="with a RIAPS application folder: the deployment file (default: the folder's only .depl)")
     run.add_argument("--hosts", help="with a RIAPS application folder: the hosts, a count or comma-separated names (needed for 'on all')")
     run.add_argument(
@@ -283,50 +363,58 @@ def build_parser() -> argparse.ArgumentParser:
     cal.add_argument("scenario", nargs="?", default="leader-crash", help=scenario_help + " (default: leader-crash)")
     cal.add_argument("--mode", choices=["real"], default="real", help="measured on real ZeroMQ processes (the only mode)")
     cal.add_argument("--isolation", choices=["loopback", "netns"], default="loopback", help="real mode's isolation (netns needs root)")
-    cal.add_argument("--runs", type=int, default=5, help="real runs to measure (default 5)")
+    cal.add_argument("--runs", type=positive_int, default=5, help="real runs to measure (default 5)")
     cal.add_argument("--seed", type=int, help="seed of the first run, the next runs count up (default: the scenario's)")
-    cal.add_argument("--until", type=float, help="seconds each run lasts (default: the scenario's duration)")
+    cal.add_argument("--until", type=positive_float, help="seconds each run lasts (default: the scenario's duration)")
     cal.add_argument(
         "--fit", choices=["empirical", "lognormal"], default="empirical", help="how distributions are kept (default: empirical quantiles)"
     )
     cal.add_argument("--per-link", action="store_true", help="a latency of its own for each measured link (default: all links pooled)")
     cal.add_argument("--per-node", action="store_true", help="a processing cost of its own for each node (default: all nodes pooled)")
-    cal.add_argument("--out", help="the calibration file to write (default: out/calibration-<scenario>.toml)")
+    cal.add_argument("--out", type=file_to_write, help="the calibration file to write (default: out/calibration-<scenario>.toml)")
+    add_verdict_options(cal)
     cal.set_defaults(handler=_calibrate)
 
     sweep = commands.add_parser("sweep", help="run a scenario over many seeds in parallel and print metric distributions")
     sweep.add_argument("scenario", help=scenario_help)
-    sweep.add_argument("--seeds", default="0-99", help="seeds: N, N-M, or a comma-separated list (default 0-99)")
-    sweep.add_argument("--jobs", type=int, help="worker processes (default: one per core)")
+    sweep.add_argument("--seeds", type=seed_list, default="0-99", help="seeds: N, N-M, or a comma-separated list (default 0-99)")
+    sweep.add_argument("--jobs", type=positive_int, help="worker processes (default: one per core)")
     sweep.add_argument("--mode", choices=["sim", "real"], default="sim", help=argparse.SUPPRESS)
-    sweep.add_argument("--out", help="directory for sweep.csv and sweep.png")
+    sweep.add_argument("--out", type=directory_to_write, help="directory for sweep.csv and sweep.png")
+    add_verdict_options(sweep, always=True)
     sweep.set_defaults(handler=_sweep)
 
     node = commands.add_parser("node", help="run one node of a scenario on this host (real ZeroMQ; for deployments across hosts)")
     node.add_argument("scenario", help=scenario_help)
     node.add_argument("--name", required=True, help="which of the scenario's nodes this host runs")
-    node.add_argument("--host", help="this host's IPv4 address (default: the node's address in the scenario)")
+    node.add_argument("--host", type=ipv4_address, help="this host's IPv4 address (default: the node's address in the scenario)")
     node.add_argument("--seed", type=int, help="the seed (default: the scenario's); use the same on every host")
-    node.add_argument("--until", type=float, help="seconds to run (default: the scenario's duration)")
-    node.add_argument("--beacon-port", type=int, help="UDP port of discovery beacons (default 47474), the same on every host")
+    node.add_argument("--until", type=positive_float, help="seconds to run (default: the scenario's duration)")
+    node.add_argument("--beacon-port", type=udp_port, help="UDP port of discovery beacons (default 47474), the same on every host")
     node.add_argument("--keys", metavar="DIR", help="the application's key material, the same folder on every host (riaps-sim keys new DIR)")
     node.add_argument("--insecure", action="store_true", help="no authentication (trusted networks only); every host must say so")
-    node.add_argument("--out", default="out/node", help="directory for this node's trace (default out/node)")
+    node.add_argument("--out", type=directory_to_write, default="out/node", help="directory for this node's trace (default out/node)")
+    add_verdict_options(node)
     node.set_defaults(handler=_node)
 
     explore = commands.add_parser("explore", help="search random fault schedules for safety and liveness violations; shrink and keep what fails")
     explore.add_argument("scenario", nargs="?", help=scenario_help)
-    explore.add_argument("--schedules", type=int, default=100, help="how many schedules to run (default 100)")
-    explore.add_argument("--jobs", type=int, help="worker processes (default: one per core)")
-    explore.add_argument("--protocol", help="run every group with this protocol (riaps, fixed, ...) instead of the scenario's")
+    explore.add_argument("--schedules", type=positive_int, default=100, help="how many schedules to run (default 100)")
+    explore.add_argument("--jobs", type=positive_int, help="worker processes (default: one per core)")
+    explore.add_argument("--protocol", type=protocol_name, help="run every group with this protocol (riaps, fixed, ...) instead of the scenario's")
     explore.add_argument("--seed", type=int, default=0, help="the exploration's seed: schedule i of seed s is always the same (default 0)")
     explore.add_argument(
-        "--kinds", help="comma-separated fault kinds to draw, of partition,crash,restart,pause,clock_skew,loss,duplicate,delay (default: all)"
+        "--kinds",
+        type=fault_kinds,
+        help="comma-separated fault kinds to draw, of partition,crash,restart,pause,clock_skew,loss,duplicate,delay (default: all)",
     )
-    explore.add_argument("--out", help="folder for the corpus of shrunk failing schedules (OUT/corpus)")
-    explore.add_argument("--stop-after", type=int, help="stop once this many schedules have failed")
+    explore.add_argument("--out", type=directory_to_write, help="folder for the corpus of shrunk failing schedules (OUT/corpus)")
+    explore.add_argument("--stop-after", type=positive_int, help="stop once this many schedules have failed")
     explore.add_argument("--no-shrink", action="store_true", help="report failures without shrinking them")
-    explore.add_argument("--replay", metavar="DIR", help="rerun every scenario file of a corpus folder instead (a regression suite)")
+    explore.add_argument(
+        "--replay", type=existing_directory, metavar="DIR", help="rerun every scenario file of a corpus folder instead (a regression suite)"
+    )
+    add_verdict_options(explore, always=True)
     explore.set_defaults(handler=_explore)
 
     keys = commands.add_parser("keys", help="make or show an application's key material (CURVE pair, allow-list, beacon secret)")
@@ -338,9 +426,17 @@ def build_parser() -> argparse.ArgumentParser:
     keys.set_defaults(handler=_keys)
 
     demo = commands.add_parser("demo", help="three members on loopback exchange messages through the four group ports (real ZeroMQ)")
-    demo.add_argument("--timeout", type=float, default=20.0, help="give up after this many seconds (default 20)")
+    demo.add_argument("--timeout", type=positive_float, default=20.0, help="give up after this many seconds (default 20)")
     demo.set_defaults(handler=_demo)
     return parser
+
+
+def _is_users_mistake(exc: Exception) -> bool:
+    """Whether *exc* says the user's input is wrong (a key folder, a component that cannot reach a node process)."""
+    from .runtime.shipping import ShippingError
+    from .security import KeyFileError
+
+    return isinstance(exc, KeyFileError | ShippingError)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -351,15 +447,15 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=[logging.WARNING, logging.INFO, logging.DEBUG][min(args.verbose, 2)], format="%(levelname)s %(name)s: %(message)s")
     try:
         return int(args.handler(args))
-    except ScenarioError as exc:
+    except (ScenarioError, UsageError) as exc:
         print(f"riaps-sim: {exc}", file=sys.stderr)
-        return 2
+        return EXIT_USAGE
     except (TimeoutError, ValueError) as exc:
         print(f"riaps-sim: {exc}", file=sys.stderr)
-        return 1
+        return EXIT_USAGE if _is_users_mistake(exc) else EXIT_BAD
     except KeyboardInterrupt:
         print("riaps-sim: interrupted", file=sys.stderr)
-        return 130
+        return EXIT_INTERRUPTED
 
 
 if __name__ == "__main__":

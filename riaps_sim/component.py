@@ -133,8 +133,11 @@ class Component:
         stalls about 1 s here, B23); membership and leader callbacks follow as the group forms.
         *groupPriority* is accepted for code written for RIAPS and has no effect: a node runs its
         handlers one at a time in the order their events arrive.
-        Raises ``ValueError`` for an unknown group type, an instance name that is not an
-        identifier, or ``groupMinSize < 2`` (the reference fails later and obscurely, B20).
+        Raises ``ValueError`` for an instance name that is not an identifier or ``groupMinSize < 2``,
+        and ``riaps_sim.model.UnknownGroupType`` (a ``ValueError``) for a group type the scenario
+        does not define, naming the component and the types defined (the reference fails later and
+        obscurely, B20). Raised in a handler, that error is traced, and the run's verdict counts it
+        as a handler error and a failed join.
         """
         node = self._node("joinGroup")
         if not isinstance(instName, str) or not instName.isidentifier():

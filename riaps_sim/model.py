@@ -7,7 +7,7 @@ from typing import Any
 
 from .coord.timing import Timing
 
-__all__ = ["GroupType", "GROUP_KINDS", "JOIN_STALL_S", "LEAVE_STALL_S"]
+__all__ = ["GroupType", "UnknownGroupType", "GROUP_KINDS", "JOIN_STALL_S", "LEAVE_STALL_S"]
 
 GROUP_KINDS = ("default", "leader", "consensus")
 
@@ -82,3 +82,23 @@ class GroupType:
     def discovery_key(self, instance: str) -> str:
         """The discovery key of the group's pubs: ``"<Msg>@<type>.<instance>"``."""
         return f"{self.message}@{self.name}.{instance}"
+
+
+class UnknownGroupType(ValueError):
+    """``joinGroup`` named a group type the scenario (the application model) does not define.
+
+    A user's mistake in the scenario, not a bug of the component's: the runtime logs it in one line,
+    without a traceback, and traces it as an ``error`` row whose ``data`` (``trace_data``) names the
+    group type, so the checks count a join that failed (``joins_succeeded``).
+    """
+
+    def __init__(self, component: str, group_type: str, defined: list[str]) -> None:
+        self.component, self.group_type, self.defined = component, group_type, list(defined)
+        listed = ", ".join(self.defined) if self.defined else "no group types"
+        super().__init__(
+            f"component {component!r} joins group type {group_type!r}, which the scenario does not define; it defines {listed} (a misspelt group type?)"
+        )
+
+    def trace_data(self) -> dict[str, Any]:
+        """The fields of the ``error`` row: ``unknown_group_type`` and ``defined``."""
+        return {"unknown_group_type": self.group_type, "defined": self.defined}

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from .analysis.checks import Report, check_run
-from .analysis.summary import Summary, summarize
+from .analysis.summary import Summary, summarize, warning_lines
 from .faults import FaultSchedule
 from .scenario import Scenario
 from .trace import Kind, Trace
@@ -69,16 +69,22 @@ class RunResult:
 
     def warning_lines(self) -> list[str]:
         """The protocols' warnings (``warning`` events), each text once, with how many members traced it."""
-        counts: dict[tuple[str | None, str], set[str]] = {}
-        for e in self.trace.select(kind=Kind.WARNING):
-            counts.setdefault((e.group, e.detail or ""), set()).add(e.node)
-        return [f"  warning ({group}, {len(nodes)} node(s)): {text}" for (group, text), nodes in sorted(counts.items(), key=str)]
+        return warning_lines(self.trace)
 
-    def summary(self) -> Summary:
-        """The run's headline facts, with its security, warnings and the safety and liveness checks (``check``)."""
-        summary = summarize(self.trace, title=f"{self.scenario.name} ({self.mode}, seed {self.seed})", start=self.start, end=self.start + self.until)
-        summary.report = self.check()
-        summary.notes = self.security_lines() + self.warning_lines() + summary.report.lines()
+    def summary(self, liveness: bool = True) -> Summary:
+        """The run's headline facts, its security, warnings, checks and, last, its verdict.
+
+        *liveness* false leaves the liveness checks out of the verdict (they are still listed).
+        """
+        summary = summarize(
+            self.trace,
+            title=f"{self.scenario.name} ({self.mode}, seed {self.seed})",
+            start=self.start,
+            end=self.start + self.until,
+            group_types=self.scenario.group_types,
+            liveness=liveness,
+        )
+        summary.notes = self.security_lines()
         return summary
 
     def check(self) -> Report:

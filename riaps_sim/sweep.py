@@ -35,9 +35,13 @@ class RunMetrics:
     split_brain_s: float
     leaderless_s: float
     votes: int
-    violations: int  #: safety violations, handler errors, components not built, no member (what fails ``--check``)
+    violations: int  #: every violation but liveness: safety, handler errors, membership
     wall_s: float
     liveness_violations: int = 0
+
+    def ok(self, liveness: bool = True) -> bool:
+        """The run's verdict: no violation (liveness ones only if *liveness* is true)."""
+        return not self.violations and not (liveness and self.liveness_violations)
 
 
 def _dtype(annotation: Any) -> str:
@@ -49,7 +53,7 @@ def _dtype(annotation: Any) -> str:
 
 
 def measure(scenario: Scenario | ByValue[Scenario] | str, seed: int, mode: str = "sim") -> RunMetrics:
-    """Run *scenario* (an object, a built-in name or a file path) with *seed*; return its metrics."""
+    """Run *scenario* (an object, a built-in name or a file path) with *seed*; return its metrics and violation counts."""
     from .runner import run_scenario
 
     if isinstance(scenario, ByValue):
@@ -59,7 +63,7 @@ def measure(scenario: Scenario | ByValue[Scenario] | str, seed: int, mode: str =
     result = run_scenario(scenario, mode=mode, seed=seed)
     summary = result.summary()
     report = summary.report if summary.report is not None else result.check()
-    safety = report.safety_violations()
+    safety = report.safety_violations()  # every category but liveness
     done = [f.duration for f in summary.failovers if f.duration is not None]
     return RunMetrics(
         seed=seed,
@@ -87,6 +91,11 @@ class SweepResult:
     scenario: str
     runs: list[RunMetrics]
     wall_s: float
+    liveness: bool = True  #: whether liveness violations fail a run (``--no-liveness`` leaves them out)
+
+    def failed_seeds(self) -> list[int]:
+        """The seeds whose verdict is bad, in order."""
+        return [r.seed for r in self.runs if not r.ok(self.liveness)]
 
     def values(self, metric: str) -> list[float]:
         """The values of *metric* (a ``RunMetrics`` field) over the runs where it happened."""
@@ -103,9 +112,12 @@ class SweepResult:
             else:
                 out.append(f"  {metric:18}{'-':>9}{'-':>9}{'-':>9}   0/{len(self.runs)}")
         bad = [r.seed for r in self.runs if r.violations]
-        out.append(f"  safety violations or handler errors in {len(bad)} run(s)" + (f": seeds {bad[:20]}" if bad else ""))
+        out.append(f"  safety violations, handler errors or membership failures in {len(bad)} run(s)" + (f": seeds {bad[:20]}" if bad else ""))
         slow = [r.seed for r in self.runs if r.liveness_violations]
-        out.append(f"  liveness violations in {len(slow)} run(s)" + (f": seeds {slow[:20]}" if slow else ""))
+        aside = " (left out of the verdict: --no-liveness)" if not self.liveness else ""
+        out.append(f"  liveness violations in {len(slow)} run(s)" + (f": seeds {slow[:20]}" if slow else "") + aside)
+        failed = self.failed_seeds()
+        out.append(f"verdict: {'BAD' if failed else 'OK'}: {len(failed)} of {len(self.runs)} run(s) failed")
         return out
 
     def __str__(self) -> str:
@@ -168,6 +180,7 @@ def sweep(
     jobs: int | None = None,
     mode: str = "sim",
     progress: bool | TextIO = True,
+    liveness: bool = True,
 ) -> SweepResult:
     """Run *scenario* once per seed and collect the metrics.
 
@@ -185,6 +198,9 @@ def sweep(
         Show a ``tqdm`` progress bar, moved as each seed finishes: a widget in Jupyter, a bar on
         stderr when it is a terminal, nothing otherwise; or always on the given stream; ``False``
         for none.
+    liveness:
+        Whether a run with liveness violations fails (``SweepResult.failed_seeds``); they are
+        counted either way.
     """
     ref: Scenario | str = scenario if isinstance(scenario, Scenario) else str(scenario)
     name = ref.name if isinstance(ref, Scenario) else load_scenario(ref).name
@@ -207,4 +223,4 @@ def sweep(
         if own:
             pool.shutdown(cancel_futures=True)
     runs.sort(key=lambda r: r.seed)
-    return SweepResult(name, runs, time.perf_counter() - started)
+    return SweepResult(name, runs, time.perf_counter() - started, liveness)

@@ -21,7 +21,8 @@ msg_id      a string shared by a message's send, deliver and drop events (the ne
 size        bytes on the wire, or ``None``
 term        the election term where it matters, or ``None``
 detail      the rest in words: the drop cause, the new role, the vote result, the fault
-data        an application event's fields (``Component.record``), or ``None``
+data        an application event's fields (``Component.record``), a failed join's
+            (``error``), or ``None``
 =========== ==============================================================================
 
 What each kind carries (the runtimes write these; the analysis reads them):
@@ -44,7 +45,9 @@ What each kind carries (the runtimes write these; the analysis reads them):
   the intended receiver as ``peer``; the real world's fault layer records it at the receiver, with
   the sender as ``peer``. A malformed message is recorded by the member that received it.
 - ``fault``: ``detail`` describes it, e.g. ``crash n3``, ``partition n1 | n2,n3``, ``heal``.
-- ``error``: ``detail`` says what failed; ``loop crashed: ...`` marks a node loop that died.
+- ``error``: ``detail`` says what failed; ``loop crashed: ...`` marks a node loop that died. A
+  ``joinGroup`` that named a group type the scenario does not define carries ``data``
+  ``{"unknown_group_type": ..., "defined": [...]}`` (the verdict counts it as a failed join).
 - ``loop``: a real node's loop measurements, written only when asked (``measure_loop``, as
   ``riaps-sim calibrate`` does): ``data`` holds ``service_s`` (seconds each received message took
   to handle) and ``timer_late_s`` (how late each timer ran) since the previous ``loop`` row, and
@@ -63,11 +66,19 @@ and a heartbeat delivered to a node that is not a member of the group, stays a r
 deliveries still see what matters. ``counts()``, ``message_counts()`` and ``tallies()`` include the
 counted events; ``select`` and iteration give rows only. ``to_jsonl`` writes tallies after the rows
 as lines ``{"tally": {...}}``, which ``from_jsonl`` reads back.
+
+Files (``trace.jsonl``) are strict JSON (RFC 8259), one object per line, readable by ``jq``,
+JavaScript or any strict parser: never ``NaN`` or ``Infinity``. Where a number has no finite value,
+the file holds ``null``: a tally's ``latency_min`` is ``null`` when none of its deliveries was timed
+(``timed`` is 0, as for every ``send`` tally; in memory it is ``inf``), and a number in an app
+event's ``data`` that is NaN or infinite is written as ``null``. ``from_jsonl`` also reads files
+written before this rule, which held ``Infinity`` there.
 """
 
 from __future__ import annotations
 
 import json
+import math
 from collections import Counter, deque
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import asdict, dataclass
@@ -75,7 +86,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any, NamedTuple, overload
 
-__all__ = ["Kind", "TraceEvent", "Trace", "Tally", "TallyKey", "HEARTBEATS"]
+__all__ = ["Kind", "TraceEvent", "Trace", "Tally", "TallyKey", "HEARTBEATS", "event_line", "tally_line", "tally_from_json"]
 
 #: The periodic messages a trace may count instead of storing: member and leader heartbeats.
 HEARTBEATS = frozenset({"tic", "ldr"})
@@ -187,6 +198,46 @@ class Tally:
             min(self.latency_min, other.latency_min),
             max(self.latency_max, other.latency_max),
         )
+
+
+def _finite(value: Any) -> Any:
+    """*value* with every NaN or infinite float, at any depth of lists and dicts, replaced by ``None``."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_finite(v) for v in value]
+    return value
+
+
+def event_line(event: TraceEvent) -> str:
+    """*event* as one line of strict JSON (no NaN or Infinity: see the module's "Files")."""
+    fields = event._asdict()
+    if event.data is not None:
+        fields["data"] = _finite(event.data)
+    return json.dumps(fields, separators=(",", ":"), allow_nan=False) + "\n"
+
+
+def tally_from_json(fields: Mapping[str, Any]) -> tuple[TallyKey, Tally]:
+    """The key and tally of a ``tally_line``'s ``"tally"`` object (``latency_min`` ``null`` or ``Infinity``: none timed)."""
+    counted = dict(fields)
+    key = TallyKey(*(counted.pop(name) for name in TallyKey._fields))
+    if counted.get("latency_min") is None:
+        counted["latency_min"] = float("inf")
+    return key, Tally(**counted)
+
+
+def tally_line(key: TallyKey, tally: Tally, writer: str | None = None) -> str:
+    """A tally as one line ``{"tally": {...}}`` of strict JSON; ``latency_min`` is ``null`` when no delivery was timed.
+
+    With *writer* (a node process's running count, rewritten as it grows) the line says whose it is,
+    and a reader keeps each writer's latest line instead of adding them up.
+    """
+    line: dict[str, Any] = {"tally": _finite({**key._asdict(), **asdict(tally)})}
+    if writer is not None:
+        line["writer"] = writer
+    return json.dumps(line, separators=(",", ":"), allow_nan=False) + "\n"
 
 
 class Trace:
@@ -443,11 +494,11 @@ class Trace:
         return merged
 
     def jsonl_lines(self) -> Iterator[str]:
-        """The lines ``to_jsonl`` writes: one JSON object per event, then one per tally."""
+        """The lines ``to_jsonl`` writes: one strict JSON object per event (``event_line``), then one per tally (``tally_line``)."""
         for event in self._events:
-            yield json.dumps(event._asdict(), separators=(",", ":")) + "\n"
+            yield event_line(event)
         for key, tally in self._tallies.items():
-            yield json.dumps({"tally": {**key._asdict(), **asdict(tally)}}, separators=(",", ":")) + "\n"
+            yield tally_line(key, tally)
 
     def to_jsonl(self, path: str | Path) -> None:
         """Write one JSON object per line."""
@@ -456,7 +507,7 @@ class Trace:
 
     @classmethod
     def from_jsonl(cls, path: str | Path) -> Trace:
-        """Read a trace written by ``to_jsonl``; a bad line raises ``ValueError`` naming file and line."""
+        """Read a trace written by ``to_jsonl`` (older files with ``Infinity`` too); a bad line raises ``ValueError`` naming file and line."""
         events = []
         tallies: dict[TallyKey, Tally] = {}
         with Path(path).open(encoding="utf-8") as lines:
@@ -464,9 +515,8 @@ class Trace:
                 try:
                     fields = json.loads(line)
                     if "tally" in fields:
-                        counted = dict(fields["tally"])
-                        key = TallyKey(*(counted.pop(name) for name in TallyKey._fields))
-                        tallies[key] = Tally(**counted)
+                        key, tally = tally_from_json(fields["tally"])
+                        tallies[key] = tally
                         continue
                     if fields["kind"] not in _KINDS:
                         raise ValueError(f"unknown kind {fields['kind']!r}")

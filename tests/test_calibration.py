@@ -271,8 +271,10 @@ def test_run_applies_a_calibration_file_and_refuses_it_in_real_mode(tmp_path: Pa
 def test_calibrate_measures_a_real_run_end_to_end(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """``riaps-sim calibrate`` runs three real members for a few seconds, measures, and writes a file the simulation applies."""
     out = tmp_path / "cal.toml"
-    code = main(["calibrate", str(_three_members(tmp_path)), "--runs", "1", "--until", "5", "--out", str(out)])
-    assert code == 0, capsys.readouterr()
+    code = main(["calibrate", str(_three_members(tmp_path)), "--runs", "1", "--until", "5", "--out", str(out), "--check"])
+    printed = capsys.readouterr()
+    assert code == 0, printed
+    assert "  real run 1: verdict: OK: safety 0, liveness 0, handler errors 0, membership 0;" in printed.out  # a healthy system was measured
     calibration = load_calibration(out)
     assert calibration.latency is not None and calibration.processing is not None and calibration.timer_lateness is not None
     measured = calibration.measured

@@ -79,6 +79,7 @@ def test_three_node_commands_elect_a_leader(tmp_path: Path, form: str) -> None:
             str(tmp_path / "out"),
             "--keys",
             str(keys),
+            "--check",
         ]
         for name in "abc"
     ]
@@ -87,6 +88,8 @@ def test_three_node_commands_elect_a_leader(tmp_path: Path, form: str) -> None:
     assert [p.returncode for p in processes] == [0, 0, 0], outputs
     assert "node a of 'three hosts' on 127.0.0.21" in outputs[0][0]
     assert all("TheGroup.g1: leader elected: 127.0.0.2" in out for out, _ in outputs), "a node did not say who leads"
+    for out, _ in outputs:  # each node judges its own trace: one verdict, liveness left out (one node cannot see the group)
+        assert out.count("verdict: ") == 1 and "verdict: OK: safety 0, liveness left out" in out, out
     trace = Trace.merge(Trace.from_jsonl(tmp_path / "out" / f"{name}.jsonl") for name in "abc")
     assert first_leader_time(trace) is not None
     assert {e.node for e in trace.select(kind="group_joined")} == {"a", "b", "c"}

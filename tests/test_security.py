@@ -81,7 +81,7 @@ def test_cli_keys_new_and_show_print_only_the_public_half(tmp_path, capsys) -> N
     shown = capsys.readouterr().out
     assert f"public {keys.curve.public.decode()}" in shown
     assert keys.curve.secret.decode() not in shown and keys.beacon_secret.hex() not in shown
-    assert main(["keys", "show", str(tmp_path / "nowhere")]) == 1
+    assert main(["keys", "show", str(tmp_path / "nowhere")]) == 2  # a usage error: the folder the user named holds no keys
 
 
 # -- signed beacons ------------------------------------------------------------------------------------------

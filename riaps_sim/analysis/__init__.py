@@ -1,4 +1,4 @@
-"""Metrics, invariant checks and plots, computed from a trace alone (the same in both worlds).
+"""Metrics, invariant checks, the verdict and plots, computed from a trace alone (the same in both worlds).
 
 Plotting functions live in :mod:`riaps_sim.analysis.plots` and import matplotlib when called.
 """
@@ -20,12 +20,15 @@ from .metrics import (
     vote_outcomes,
 )
 from .replay import GroupState, replay
+from .verdict import Category, Verdict
 
 __all__ = [
     "CHECKS",
+    "Category",
     "Failover",
     "GroupState",
     "Interval",
+    "Verdict",
     "Violation",
     "VoteOutcome",
     "agreed_leader_intervals",

@@ -12,12 +12,15 @@ Safety:
   the same term number in two incarnations never overlapped and are no violation.
 - ``poll_opened_before_announced``: no result is given for a poll that no leader opened.
 - plus the checks of ``invariants`` (vote results agree, no delivery outside the group, no callback
-  after leaving, no crashed loop) and ``no_handler_errors``.
+  after leaving, no crashed loop).
+
+Health (``health``): no handler raised and every component was built (the verdict's handler
+errors); some member joined, and no join named an undefined group type (membership).
 
 Liveness (see ``LivenessBounds``):
 
-- ``leader_after_faults``: some time after the last fault, every live member of the group agrees
-  on one leader, within ``leader_s``;
+- ``leader_after_faults``: some time after the last fault (in a run without faults, after the
+  run's first event), every live member of the group agrees on one leader, within ``leader_s``;
 - ``leader_without_majority_steps_down`` (``fixed`` only): a leader whose side of a partition holds
   fewer than a majority of the group's members stops leading within ``step_down_s``;
 - ``polls_decided``: every poll a leader opened is announced within its timeout plus ``poll_s``,
@@ -34,8 +37,10 @@ from dataclasses import dataclass, field
 from ..coord.timing import Timing
 from ..model import GroupType
 from ..trace import Kind, Trace, TraceEvent
+from .health import components_built, joins_succeeded, members_joined, no_handler_errors, run_start
 from .invariants import CHECKS as INVARIANT_CHECKS
 from .invariants import Violation
+from .verdict import Category, Verdict, category_of
 
 __all__ = [
     "LivenessBounds",
@@ -46,6 +51,7 @@ __all__ = [
     "no_handler_errors",
     "components_built",
     "members_joined",
+    "joins_succeeded",
     "leader_after_faults",
     "leader_without_majority_steps_down",
     "polls_decided",
@@ -59,6 +65,7 @@ __all__ = [
 SAFETY = (
     "components_built",
     "members_joined",
+    "joins_succeeded",
     "one_leader_per_term",
     "poll_opened_before_announced",
     "vote_results_agree",
@@ -126,28 +133,36 @@ class Report:
 
     @property
     def ok(self) -> bool:
+        """No violation of any kind (liveness included); ``verdict()`` can leave liveness out."""
         return not self.violations
 
     def safety_violations(self) -> list[Violation]:
-        """What fails ``--check``: safety violations, handler errors, components not built, no member at all."""
-        return [v for v in self.violations if v.invariant in SAFETY]
+        """Every violation but liveness: safety, handler errors, components not built, membership."""
+        return [v for v in self.violations if category_of(v.invariant) != Category.LIVENESS]
 
-    def lines(self) -> list[str]:
-        """The report for a summary: what was checked, with which bounds, how many handler errors, what failed."""
-        safety = self.safety_violations()
-        liveness = [v for v in self.violations if v.invariant in LIVENESS]
-        errors = sum(1 for v in self.violations if v.invariant == "no_handler_errors")
-        out = [f"  checked: {len(SAFETY)} safety properties ({', '.join(SAFETY)}), {len(LIVENESS)} liveness ({', '.join(LIVENESS)})"]
+    def of_category(self, category: Category) -> list[Violation]:
+        """The violations of *category*, in time order."""
+        return [v for v in self.violations if category_of(v.invariant) == category]
+
+    def verdict(self, *, liveness: bool = True, warnings: int = 0) -> Verdict:
+        """The run's ``Verdict`` (liveness left out if *liveness* is false; *warnings* counted beside it)."""
+        return Verdict.of(self.violations, warnings=warnings, liveness=liveness)
+
+    def lines(self, liveness: bool = True) -> list[str]:
+        """The report for a summary: what was checked, with which bounds, and the violations of each category.
+
+        The verdict's own line is not among them: the summary prints it once, last.
+        """
+        checked = {c: [p for p in self.checked if category_of(p) == c] for c in Category}
+        out = ["  checked: " + "; ".join(f"{c} ({', '.join(props)})" for c, props in checked.items() if props)]
         out += [f"  liveness bounds for {name}: {bounds}" for name, bounds in sorted(self.bounds.items())]
-        out.append(f"  handler errors: {errors}")
-        if not safety and not liveness:
-            out.append("  checks: all hold")
-        if safety:
-            out.append(f"  SAFETY VIOLATIONS ({len(safety)}):")
-            out += [f"    {v}" for v in safety[:20]] + ([f"    ... {len(safety) - 20} more"] if len(safety) > 20 else [])
-        if liveness:
-            out.append(f"  LIVENESS VIOLATIONS ({len(liveness)}):")
-            out += [f"    {v}" for v in liveness[:20]] + ([f"    ... {len(liveness) - 20} more"] if len(liveness) > 20 else [])
+        for category in Category:
+            found = self.of_category(category)
+            if not found:
+                continue
+            aside = ", left out of the verdict" if category == Category.LIVENESS and not liveness else ""
+            out.append(f"  {_HEADINGS[category]} ({len(found)}{aside}):")
+            out += [f"    {v}" for v in found[:20]] + ([f"    ... {len(found) - 20} more"] if len(found) > 20 else [])
         return out
 
     def by_property(self) -> dict[str, int]:
@@ -155,6 +170,14 @@ class Report:
         for v in self.violations:
             counts[v.invariant] += 1
         return dict(counts)
+
+
+_HEADINGS = {
+    Category.SAFETY: "SAFETY VIOLATIONS",
+    Category.LIVENESS: "LIVENESS VIOLATIONS",
+    Category.HANDLER_ERRORS: "HANDLER ERRORS",
+    Category.MEMBERSHIP: "MEMBERSHIP FAILURES",
+}
 
 
 # -- the group's life, replayed -------------------------------------------------------------------------
@@ -304,34 +327,6 @@ def poll_opened_before_announced(trace: Trace) -> list[Violation]:
     return out
 
 
-_NOT_HANDLER = ("loop crashed", "process died", "could not build")
-
-
-def no_handler_errors(trace: Trace) -> list[Violation]:
-    """No user handler raised (each error is logged and traced; the node went on)."""
-    return [
-        Violation("no_handler_errors", e.when, (e.node,), (e,), e.detail or "")
-        for e in trace.select(kind=Kind.ERROR).sorted()
-        if not (e.detail or "").startswith(_NOT_HANDLER)
-    ]
-
-
-def components_built(trace: Trace) -> list[Violation]:
-    """Every component of the scenario could be built (its constructor did not raise)."""
-    return [
-        Violation("components_built", e.when, (e.node,), (e,), e.detail or "")
-        for e in trace.select(kind=Kind.ERROR).sorted()
-        if (e.detail or "").startswith("could not build")
-    ]
-
-
-def members_joined(trace: Trace, group_types: Iterable[GroupType]) -> list[Violation]:
-    """Where the scenario has group types, some member joined a group: a run with no members checks nothing."""
-    if not list(group_types) or trace.select(kind=Kind.GROUP_JOINED):
-        return []
-    return [Violation("members_joined", 0.0, (), (), "no component joined any group: nothing about the groups was tested (a misspelt group type?)")]
-
-
 def check_safety(trace: Trace) -> list[Violation]:
     """Every safety check; violations in time order."""
     checks = {
@@ -339,6 +334,7 @@ def check_safety(trace: Trace) -> list[Violation]:
         "poll_opened_before_announced": poll_opened_before_announced,
         "no_handler_errors": no_handler_errors,
         "components_built": components_built,
+        "joins_succeeded": joins_succeeded,
         **{name: check for name, check in INVARIANT_CHECKS.items() if name != "one_leader_per_term"},
     }
     return sorted((v for check in checks.values() for v in check(trace)), key=lambda v: v.time)
@@ -348,13 +344,18 @@ def check_safety(trace: Trace) -> list[Violation]:
 
 
 def _last_fault(trace: Trace) -> float:
-    return max((e.when for e in trace.select(kind=Kind.FAULT)), default=0.0)
+    """When the last fault fell; with no fault, the run's start (so a fault-free run is judged from its start on any time axis)."""
+    faults = [e.when for e in trace.select(kind=Kind.FAULT)]
+    return max(faults) if faults else run_start(trace)
 
 
 def leader_after_faults(
     trace: Trace, bounds: Mapping[str, LivenessBounds], end: float, quiet_from: float | None = None
 ) -> tuple[list[LivenessResult], list[Violation]]:
-    """How long after the last fault (or *quiet_from*) every live member of each group agreed on one leader."""
+    """How long after the last fault (or *quiet_from*) every live member of each group agreed on one leader.
+
+    A run without faults is judged from its start (its first event), whatever the trace's clock.
+    """
     start = _last_fault(trace) if quiet_from is None else quiet_from
     reached: dict[str, float] = {}
     agreed_at_start: dict[str, bool] = {}  # after the last event at or before *start*: a leader that needs no new event

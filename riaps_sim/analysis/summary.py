@@ -1,17 +1,24 @@
-"""``Summary``: what a run's trace says, in one object that prints, and displays in a notebook."""
+"""``Summary``: what a run's trace says, in one object that prints, and displays in a notebook.
+
+Its last line is the run's ``Verdict`` (``riaps_sim.analysis.verdict``), printed once: safety,
+liveness, handler errors and membership counted, warnings beside them.
+"""
 
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from ..model import GroupType
 from ..trace import Kind, Trace
-from .checks import Report
-from .invariants import Violation, check_all
+from .checks import Report, check_run
+from .invariants import Violation
 from .metrics import Failover, Interval, VoteOutcome, drops_by_cause, first_leader_time, group_timeline, vote_outcomes
 from .replay import only_group
+from .verdict import Verdict
 
-__all__ = ["Summary", "summarize"]
+__all__ = ["Summary", "summarize", "warning_lines"]
 
 
 @dataclass
@@ -31,16 +38,18 @@ class Summary:
     messages: dict[str, int]
     drops: dict[str, int]
     faults: list[tuple[float, str]]
-    violations: list[Violation]
+    violations: list[Violation]  #: every violation the checks found, of every category, in time order
     names: dict[str, str] = field(default_factory=dict)  # member id (hex) -> node
-    notes: list[str] = field(default_factory=list)  #: more lines: security, the safety and liveness checks (``RunResult.summary``)
-    report: Report | None = None  #: the safety and liveness report the notes print (``RunResult.summary``)
+    notes: list[str] = field(default_factory=list)  #: more lines before the checks: security (``RunResult.summary``)
+    report: Report | None = None  #: what was checked and what failed (``checks.check_run``)
+    verdict: Verdict | None = None  #: the run's verdict, the summary's last line
+    warnings: list[str] = field(default_factory=list)  #: the protocols' warnings, one line per text (``warning_lines``)
 
     def _name(self, member: str) -> str:
         return self.names.get(member, member[:8])
 
     def lines(self, notes: bool = True) -> list[str]:
-        """The summary as lines of text (without the *notes* if false)."""
+        """The summary as lines of text, the verdict last (*notes* false: only the metrics and the verdict)."""
 
         def t(x: float) -> str:
             return f"{x - self.start:7.2f}"
@@ -71,30 +80,56 @@ class Summary:
                 out.append(f"    {v.rfv_id}: {dict(results) or 'no result'}{latency}")
         out.append("  messages sent: " + (", ".join(f"{k} {n}" for k, n in sorted(self.messages.items())) or "none"))
         out.append("  drops: " + (", ".join(f"{k} {n}" for k, n in sorted(self.drops.items())) or "none"))
-        if self.violations:
-            out.append(f"  INVARIANT VIOLATIONS ({len(self.violations)}):")
-            out += [f"    {v}" for v in self.violations[:10]]
-            if len(self.violations) > 10:
-                out.append(f"    ... {len(self.violations) - 10} more")
-        else:
-            out.append("  invariants: all hold")
-        return out + (self.notes if notes else [])
+        if notes:
+            out += self.notes + self.warnings
+            if self.report is not None:
+                out += self.report.lines(liveness=self.verdict is None or self.verdict.liveness_judged)
+        if self.verdict is not None:
+            out.append(self.verdict.line())
+        return out
 
     def __str__(self) -> str:
         return "\n".join(self.lines())
 
+    def __repr__(self) -> str:
+        verdict = self.verdict.line() if self.verdict is not None else "not judged"
+        return f"<Summary {self.title!r}: group {self.group}, {self.end - self.start:.1f} s, {verdict}>"
+
     def _repr_html_(self) -> str:
         import html
 
-        return "<pre>" + html.escape(str(self)) + "</pre>"
+        body = self.lines()
+        if self.verdict is None:
+            return "<pre>" + html.escape("\n".join(body)) + "</pre>"
+        colour = "#1a7f37" if self.verdict.ok else "#cf222e"
+        verdict = f'<p style="color:{colour};font-weight:bold">{html.escape(self.verdict.line())}</p>'
+        return "<pre>" + html.escape("\n".join(body[:-1])) + "</pre>" + verdict
 
 
-def summarize(trace: Trace, title: str = "run", group: str | None = None, start: float | None = None, end: float | None = None) -> Summary:
+def warning_lines(trace: Trace) -> list[str]:
+    """The protocols' warnings (``warning`` rows), each text once, with how many nodes traced it."""
+    counts: dict[tuple[str | None, str], set[str]] = {}
+    for e in trace.select(kind=Kind.WARNING):
+        counts.setdefault((e.group, e.detail or ""), set()).add(e.node)
+    return [f"  warning ({group}, {len(nodes)} node(s)): {text}" for (group, text), nodes in sorted(counts.items(), key=str)]
+
+
+def summarize(
+    trace: Trace,
+    title: str = "run",
+    group: str | None = None,
+    start: float | None = None,
+    end: float | None = None,
+    group_types: Iterable[GroupType] = (),
+    liveness: bool = True,
+) -> Summary:
     """Compute the ``Summary`` of *trace* (for its only group, or *group*) over ``[start, end]`` (default: the events' span).
 
     Each metric is computed once; the interval metrics share one replay of the state-changing events.
     Heartbeats the trace counted instead of storing are in ``messages`` (a simulation stops at its end,
-    so none of them fall after it).
+    so none of them fall after it). The checks (``checks.check_run``) and the verdict use the
+    scenario's *group_types* (liveness bounds, protocols, whether anybody should have joined); the
+    verdict leaves liveness out if *liveness* is false.
     """
     group = only_group(trace, group)
     tallies = trace.tallies()
@@ -103,6 +138,8 @@ def summarize(trace: Trace, title: str = "run", group: str | None = None, start:
         start = min(times + [t.first for t in tallies.values()], default=0.0)
     if end is None:
         end = max(times + [t.last for t in tallies.values()], default=start)
+    report = check_run(trace, group_types, end=end)
+    warnings = warning_lines(trace)
     trace = trace.select(until=end)  # what happens after the end (shutting down) is not part of the run
     messages = Counter(e.detail or "?" for e in trace if e.kind == Kind.SEND)
     for key, tally in tallies.items():
@@ -124,6 +161,9 @@ def summarize(trace: Trace, title: str = "run", group: str | None = None, start:
         messages=dict(messages),
         drops=drops_by_cause(trace),
         faults=[(e.when, e.detail or "") for e in trace.select(kind=Kind.FAULT).sorted()],
-        violations=check_all(trace),
+        violations=report.violations,
         names=names,
+        report=report,
+        verdict=report.verdict(liveness=liveness, warnings=len(warnings)),
+        warnings=warnings,
     )

@@ -68,9 +68,11 @@ class ExploreResult:
     outcomes: list[Outcome]
     shrunk: list[Shrunk] = field(default_factory=list)
     wall_s: float = 0.0
+    liveness: bool = True  #: whether liveness violations fail a schedule (``--no-liveness`` leaves them out)
 
     @property
     def failures(self) -> list[Outcome]:
+        """The outcomes whose verdict is bad."""
         return [o for o in self.outcomes if o.failed]
 
     def by_property(self) -> dict[str, int]:
@@ -106,6 +108,8 @@ class ExploreResult:
             out.append(
                 f"  shrunk schedule {s.outcome.index} ({', '.join(s.outcome.properties)}): {s.original_faults} -> {len(s.faults)} faults in {s.runs} runs{where}"
             )
+        aside = "; liveness left out (--no-liveness)" if not self.liveness else ""
+        out.append(f"verdict: {'BAD' if self.failures else 'OK'}: {len(self.failures)} of {n} schedule(s) failed{aside}")
         return out
 
     def __str__(self) -> str:
@@ -173,6 +177,7 @@ def explore(
     shrink_tries: int = 3,
     stop_after: int | None = None,
     progress: bool | TextIO = True,
+    liveness: bool = True,
 ) -> ExploreResult:
     """Run *schedules* random fault schedules over *scenario*; shrink and keep what fails.
 
@@ -194,6 +199,9 @@ def explore(
     stop_after:
         Stop once this many schedules have failed (the rest are cancelled; schedules already
         running finish and are counted).
+    liveness:
+        Whether liveness violations fail a schedule (and are shrunk and kept); they are counted
+        either way.
     """
     source: str | Path | Scenario = scenario
     base = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
@@ -210,7 +218,7 @@ def explore(
         futures: list[Future[Outcome]] = []
         for index in range(schedules):
             faults, run_seed = schedule_for(space, seed, index)
-            futures.append(pool.submit(run_schedule, shipped, faults, run_seed, space.fault_phase_s, space.duration_s, index))
+            futures.append(pool.submit(run_schedule, shipped, faults, run_seed, space.fault_phase_s, space.duration_s, index, liveness))
         for future in as_completed(futures):
             if future.cancelled():
                 continue
@@ -227,12 +235,12 @@ def explore(
         if own:
             pool.shutdown(cancel_futures=True)
     outcomes.sort(key=lambda o: o.index)
-    result = ExploreResult(base.name, space, seed, outcomes)
+    result = ExploreResult(base.name, space, seed, outcomes, liveness=liveness)
     if shrink_failures:
         corpus = Path(out) / "corpus" if out is not None else None
         by_signature: dict[tuple[str, ...], list[Outcome]] = {}
         for outcome in result.failures:  # one kept example per combination of violated properties
-            by_signature.setdefault(tuple(outcome.properties), []).append(outcome)
+            by_signature.setdefault(tuple(outcome.failing), []).append(outcome)
         for failed in by_signature.values():
             # shrinking is chaotic (one fault less, and every later draw moves): of a few, keep the smallest
             tries = [_shrink_one(base, space, outcome, shrink_budget) for outcome in failed[:shrink_tries]]
@@ -256,7 +264,7 @@ def _keep(shrunk: Shrunk, base: Scenario, source: str | Path | Scenario, corpus:
         final.seed,
         final.duration_s,
         final.quiet_from,
-        final.properties,
+        final.failing,
         final.digest,
         note,
     )
@@ -264,7 +272,7 @@ def _keep(shrunk: Shrunk, base: Scenario, source: str | Path | Scenario, corpus:
 
 
 def _shrink_one(base: Scenario, space: ScheduleSpace, outcome: Outcome, budget: int) -> Shrunk:
-    target = outcome.properties[0]
+    target = outcome.failing[0]
     phase = [f for f in outcome.faults if f.at is not None and f.at < space.fault_phase_s]
 
     def fails(faults: list[Fault]) -> bool:
@@ -273,7 +281,13 @@ def _shrink_one(base: Scenario, space: ScheduleSpace, outcome: Outcome, budget: 
 
     smallest, runs = shrink(phase, fails, budget)
     final = run_schedule(
-        base, smallest + quiet_tail(smallest, space.fault_phase_s), outcome.seed, space.fault_phase_s, space.duration_s, outcome.index
+        base,
+        smallest + quiet_tail(smallest, space.fault_phase_s),
+        outcome.seed,
+        space.fault_phase_s,
+        space.duration_s,
+        outcome.index,
+        outcome.judge_liveness,
     )
     return Shrunk(final, len(phase), tuple(smallest), runs, None)
 

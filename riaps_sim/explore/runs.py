@@ -14,6 +14,7 @@ from dataclasses import dataclass, replace
 
 from ..analysis.checks import LivenessResult, check_run
 from ..analysis.invariants import Violation
+from ..analysis.verdict import Category, Verdict, category_of
 from ..faults import Fault, FaultSchedule
 from ..runtime.shipping import ByValue
 from ..scenario import Scenario
@@ -29,6 +30,8 @@ class Outcome:
     ``faults`` is the whole schedule run (fault phase and quiet tail); ``quiet_from`` where the
     quiet phase began; ``violations`` every broken property, safety and liveness; ``digest`` the
     SHA-256 of the trace as ``Trace.to_jsonl`` writes it, so a replay can be compared bit for bit.
+    ``judge_liveness`` false leaves liveness out of the verdict (``--no-liveness``): its violations
+    are kept, but do not fail the run.
     """
 
     index: int
@@ -40,6 +43,7 @@ class Outcome:
     liveness: tuple[LivenessResult, ...]
     digest: str
     wall_s: float
+    judge_liveness: bool = True
 
     @property
     def properties(self) -> list[str]:
@@ -47,8 +51,19 @@ class Outcome:
         return list(dict.fromkeys(v.invariant for v in self.violations))
 
     @property
+    def verdict(self) -> Verdict:
+        """The run's verdict (``riaps_sim.analysis.verdict``)."""
+        return Verdict.of(self.violations, liveness=self.judge_liveness)
+
+    @property
+    def failing(self) -> list[str]:
+        """The violated properties that fail the verdict (``properties`` without liveness if it is left out)."""
+        return [p for p in self.properties if self.judge_liveness or category_of(p) != Category.LIVENESS]
+
+    @property
     def failed(self) -> bool:
-        return bool(self.violations)
+        """The run's verdict is bad."""
+        return not self.verdict.ok
 
 
 def trace_digest(trace: Trace) -> str:
@@ -60,9 +75,15 @@ def trace_digest(trace: Trace) -> str:
 
 
 def run_schedule(
-    scenario: Scenario | ByValue[Scenario], faults: Sequence[Fault], seed: int, quiet_from: float, duration_s: float, index: int = 0
+    scenario: Scenario | ByValue[Scenario],
+    faults: Sequence[Fault],
+    seed: int,
+    quiet_from: float,
+    duration_s: float,
+    index: int = 0,
+    liveness: bool = True,
 ) -> Outcome:
-    """Simulate *scenario* with *faults* and *seed* for *duration_s*; check safety and liveness."""
+    """Simulate *scenario* with *faults* and *seed* for *duration_s*; check it (liveness judged if *liveness*)."""
     from ..runner import run_scenario
 
     base = scenario.get() if isinstance(scenario, ByValue) else scenario
@@ -75,7 +96,7 @@ def run_schedule(
         result = run_scenario(run, mode="sim")
     except Exception as exc:  # the simulator itself failed: a finding, never the end of the exploration
         raised = Violation("run_raised", 0.0, (), (), f"the run raised {type(exc).__name__}: {exc}")
-        return Outcome(index, seed, tuple(run.faults), quiet_from, duration_s, (raised,), (), "", time.perf_counter() - started)
+        return Outcome(index, seed, tuple(run.faults), quiet_from, duration_s, (raised,), (), "", time.perf_counter() - started, liveness)
     finally:
         quiet.setLevel(level)
     report = check_run(result.trace, run.group_types, end=duration_s, quiet_from=quiet_from)
@@ -89,4 +110,5 @@ def run_schedule(
         tuple(report.liveness),
         trace_digest(result.trace),
         time.perf_counter() - started,
+        liveness,
     )

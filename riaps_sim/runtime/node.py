@@ -24,7 +24,7 @@ import ports
 from ..component import Component
 from ..coord.group import Group
 from ..discovery import Directory, Endpoint, Watcher
-from ..model import JOIN_STALL_S, LEAVE_STALL_S, GroupType
+from ..model import JOIN_STALL_S, LEAVE_STALL_S, GroupType, UnknownGroupType
 from ..trace import Kind, Trace
 from .driver import Driver
 from .member import GroupMember
@@ -203,7 +203,7 @@ class Node:
         try:
             gtype = self.group_types[group_type]
         except KeyError:
-            raise ValueError(f"unknown group type {group_type!r}; the application defines {sorted(self.group_types)}") from None
+            raise UnknownGroupType(component.instance_name, group_type, sorted(self.group_types)) from None
         member = GroupMember(self, component, gtype, instance, min_size)
         self.members.append(member)
         if gtype.blocking_join_leave:
@@ -285,6 +285,10 @@ class Node:
     def _guard(self, call: Callable[[], Any], what: str, component: Component | None) -> None:
         try:
             call()
+        except UnknownGroupType as exc:  # the scenario's mistake, said in full by the message: no traceback
+            log.error("node %s: %s: %s", self.name, what, exc)
+            name = component.instance_name if component is not None else None
+            self.record(Kind.ERROR, name, None, detail=f"{what} raised {type(exc).__name__}: {exc}", data=exc.trace_data())
         except Exception as exc:  # a user's handler failing must not stop the node
             log.error("node %s: %s raised:\n%s", self.name, what, traceback.format_exc())
             name = component.instance_name if component is not None else None

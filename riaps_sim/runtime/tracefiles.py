@@ -15,11 +15,10 @@ restarted node's new process adds its counts to those of the one before.
 from __future__ import annotations
 
 import json
-from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from ..trace import Tally, TallyKey, Trace, TraceEvent
+from ..trace import Tally, TallyKey, Trace, TraceEvent, event_line, tally_from_json, tally_line
 
 __all__ = ["StreamingTrace", "TraceFiles", "up_to"]
 
@@ -75,7 +74,7 @@ class StreamingTrace(Trace):
         if out.closed:
             return
         for index in range(start, len(self)):
-            out.write(json.dumps(self[index]._asdict(), separators=(",", ":")) + "\n")
+            out.write(event_line(self[index]))
 
     def write_tallies(self) -> None:
         """Write a snapshot of the heartbeat counts that changed since the last one."""
@@ -85,7 +84,7 @@ class StreamingTrace(Trace):
         for key, tally in self.tallies().items():
             if self._tallied.get(key) != tally.count:
                 self._tallied[key] = tally.count
-                out.write(json.dumps({"tally": {**key._asdict(), **asdict(tally)}, "writer": self.writer}, separators=(",", ":")) + "\n")
+                out.write(tally_line(key, tally, self.writer))
 
     def close(self) -> None:
         if self._out.closed:
@@ -126,9 +125,7 @@ class _Tail:
             try:
                 fields = json.loads(line)
                 if "tally" in fields:
-                    counted = dict(fields["tally"])
-                    key = TallyKey(*(counted.pop(name) for name in TallyKey._fields))
-                    tally = Tally(**counted)
+                    key, tally = tally_from_json(fields["tally"])
                     writer = fields.get("writer")
                     if writer is not None:
                         self._latest[(str(writer), key)] = tally
