@@ -229,7 +229,7 @@ def _joined(folder: Path, nodes: int) -> bool:
 
 
 def test_a_missing_tool_is_one_line_naming_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
-    """`riaps-sim run --isolation netns` with partitions but no iptables: one line, what to install, exit 1, nothing made."""
+    """`riaps-sim run --isolation netns` with partitions but no iptables: one line, what to install, exit 2, nothing made."""
     from riaps_sim.cli import main
     from riaps_sim.runtime import netns as netns_module
 
@@ -243,7 +243,7 @@ def test_a_missing_tool_is_one_line_naming_it(tmp_path: Path, monkeypatch: pytes
     )
     status = main(["run", str(scenario), "--mode", "real", "--isolation", "netns", "--out", str(tmp_path / "out")])
     err = capsys.readouterr().err
-    assert status == 1 and "Traceback" not in err, err
-    (line,) = [x for x in err.splitlines() if "not possible" in x]
+    assert status == 2 and "Traceback" not in err, err  # a usage error, found before anything runs
+    (line,) = [x for x in err.splitlines() if "netns" in x]
     assert ("apt-get install -y iptables" in line) if os.geteuid() == 0 else ("root" in line), line
     assert leftovers(os.getpid()) == []
