@@ -50,7 +50,10 @@ What each kind carries (the runtimes write these; the analysis reads them):
 - ``app``: a component's own event (``Component.record``): ``detail`` its kind, ``data`` its fields.
 - ``handshake_refused``: a peer turned away by CURVE or the allow-list: ``peer`` its address (when
   known), ``detail`` the port and the reason. ``beacon_rejected``: a discovery beacon not applied
-  (forged, replayed, stale): ``peer`` the sender, ``detail`` the reason.
+  (forged, replayed, stale): ``peer`` the sender's address, ``detail`` the reason and its UDP
+  source. A real node writes the first few of each kind and source in a window as rows, then one
+  row of the same kind whose ``data`` is ``{"suppressed": N}``: N more, not written one by one
+  (``riaps_sim.runtime.rejections``).
 
 Heartbeats (``tic`` and ``ldr``, ``HEARTBEATS``) are most of a run's messages: every member sends
 one per period to every member, so their rows grow as N^2 x T. A trace made with

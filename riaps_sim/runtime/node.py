@@ -105,6 +105,8 @@ class Node:
         #: told of each message a member handled (``handled(seconds) -> stop reading?``): a real node's
         #: ``LoopProbe`` measuring its loop, or a simulated node's driver charging a processing cost
         self.probe: Any = None
+        #: where refused handshakes go, bounded per source (a real node's ``RejectionLog``); ``None``: the trace, row by row
+        self.rejections: Any = None
 
     def __repr__(self) -> str:
         return f"<Node {self.name} {self.host} components={list(self.components)} groups={len(self.members)}>"
