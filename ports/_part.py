@@ -3,7 +3,7 @@
 In RIAPS a port's parent part supplies the ZeroMQ context, the host's interface address and the
 actor's CURVE keys. Here that is one small object, so ports can be used on their own from a notebook
 or a test, and so the simulated world can hand in its own context and clock: the context is the one
-swap point between the worlds (DESIGN.md).
+swap point between the worlds ("The two worlds" in docs/concepts.md).
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """``AppKeys``: an application's key material for real runs, made per run or kept in a directory.
 
-A real run is secure by default (DESIGN.md): every port speaks CURVE with the application's key
+A real run is secure by default (docs/security.md): every port speaks CURVE with the application's key
 pair, a ZAP handler admits only clients whose public key is on the application's allow-list, and
 discovery beacons carry a MAC keyed by the application's beacon secret. As in RIAPS, the actors of
 one application share one key pair, so that pair's public half is also the one allowed client key.

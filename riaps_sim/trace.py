@@ -27,7 +27,8 @@ What each kind carries (the runtimes write these; the analysis reads them):
 - ``group_joined`` / ``group_left``: a component joined or left *group*; ``peer`` is its member id
   (hex), ``detail`` the protocol name on joining.
 - ``state``: the member's role or term changed; ``detail`` is the new role (``follower``,
-  ``candidate``, ``leader``), ``term`` the term, ``peer`` the member id.
+  ``precandidate`` (``fixed`` only: asking for pre-votes), ``candidate``, ``leader``), ``term`` the
+  term, ``peer`` the member id.
 - ``member_joined`` / ``member_left`` / ``leader_elected`` / ``leader_exited``: the component was
   told so; ``peer`` is the member or leader id (hex).
 - ``vote_requested`` / ``vote_cast`` / ``vote_announced``: ``msg_id`` is the poll id, ``detail``
