@@ -206,3 +206,31 @@ def test_explore_stopped_by_sigint_writes_a_partial_result(tmp_path: Path) -> No
         rows = list(csv.DictReader(f))
     assert 1 <= len(rows) < 20000 and f"{len(rows)} of 20000 schedules run" in summary
     assert "Traceback" not in stderr and summary.splitlines()[0] in stdout
+
+
+def test_explore_interrupted_while_shrinking_keeps_every_schedule_and_the_shrunk_so_far(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """All schedules ran: the partial result has them all and says how far shrinking got; ``save`` writes it."""
+    import importlib
+
+    from riaps_sim.analysis.invariants import Violation
+    from riaps_sim.explore import Outcome, explore
+
+    explore_module = importlib.import_module("riaps_sim.explore")
+
+    def run_schedule(scenario, faults, seed, quiet_from, duration_s, index=0):  # type: ignore[no-untyped-def]
+        broken = (Violation("one_leader_per_term", 1.0, (), (), "two leaders"),) if index % 2 else ()
+        return Outcome(index, seed, tuple(faults), quiet_from, duration_s, broken, (), "", 0.01)
+
+    def shrink_one(base, space, outcome, budget):  # type: ignore[no-untyped-def]
+        raise StopSignal(signal.SIGINT)  # Ctrl-C during the first shrink
+
+    monkeypatch.setattr(explore_module, "run_schedule", run_schedule)
+    monkeypatch.setattr(explore_module, "_shrink_one", shrink_one)
+    with ThreadPoolExecutor(max_workers=2) as pool, pytest.raises(Interrupted) as stopped:
+        explore("leader-crash", 6, executor=pool, progress=False, out=tmp_path)
+    partial = stopped.value.partial
+    assert [o.index for o in partial.outcomes] == list(range(6)) and len(partial.failures) == 3
+    assert partial.partial and partial.to_shrink == 1 and partial.shrunk == []
+    assert str(partial).startswith("explore leader-crash: PARTIAL (interrupted by SIGINT): all 6 schedules run, 0 of 1 kinds of failure shrunk")
+    text, table = partial.save(tmp_path)
+    assert text.read_text(encoding="utf-8").startswith("explore leader-crash: PARTIAL") and len(table.read_text(encoding="utf-8").splitlines()) == 7

@@ -57,6 +57,7 @@ def test_sources_beyond_the_bound_share_one_window() -> None:
     assert shared.source == OTHER_SOURCES and shared.count == 100 - 5
 
 
+@pytest.mark.slow
 def test_ten_thousand_bad_connections_grow_the_trace_file_by_a_bounded_amount(tmp_path: Path) -> None:
     """10,000 refusals from one peer and 10,000 forged beacons from 10,000 addresses over 20 s: a few
     kilobytes of trace, and the rows still count all 20,000 (the flood once added 965 KB)."""
@@ -95,6 +96,7 @@ def test_the_log_is_bounded_like_the_trace(caplog: pytest.LogCaptureFixture) -> 
     assert len(lines) == 5 + 1 and "995 more from 127.0.0.1 between 0.005 and 0.999 s" in lines[-1]
 
 
+@pytest.mark.slow
 def test_zap_handler_logs_a_flood_sparsely_and_counts_it_all(caplog: pytest.LogCaptureFixture) -> None:
     """Without a callback: the first ten refusals, then the 100th and 1,000th, are warnings; with one, none."""
     for callback, warnings in ((None, 10 + 2), ([].append, 0)):
