@@ -154,8 +154,8 @@ class RejectionLog:
     def _write_counts(self, counts: Iterable[Suppressed]) -> None:
         for count in counts:
             source = count.source or "an unknown peer"
-            detail = (
-                f"{count.count} more from {source} between {count.first_s:.3f} and {count.last_s:.3f} s, "
+            detail = (  # a span, not clock readings: the row's own time says when
+                f"{count.count} more from {source} over {count.last_s - count.first_s:.3f} s, "
                 f"not written one by one (at most {self.throttle.limit} a source every {self.throttle.window_s:g} s)"
             )
             log.warning("node %s: %s: %s", self.node, count.kind.replace("_", " "), detail)
