@@ -16,11 +16,13 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
+import queue
 import signal
 import sys
 import threading
-from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import Executor, Future, ProcessPoolExecutor, as_completed
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Executor, Future, ProcessPoolExecutor
 from dataclasses import dataclass
 from types import FrameType
 from typing import Any, Generic, TypeVar
@@ -116,6 +118,7 @@ class WorkerPool(ProcessPoolExecutor):
 
     def __init__(self, max_workers: int | None = None) -> None:
         super().__init__(max_workers=max_workers, initializer=_worker_signals)
+        self.workers = max_workers or os.cpu_count() or 1  #: how many worker processes it runs at most
 
     def terminate_workers(self) -> None:
         """Cancel what is pending and SIGTERM every worker, without waiting for calls in progress.
@@ -161,45 +164,62 @@ class Gathered(Generic[R]):
 
 
 def gather(
-    calls: Sequence[Call[R]], on_result: Callable[[R, list[R]], bool], executor: Executor | None = None, jobs: int | None = None
+    calls: Iterable[Call[R]], total: int, on_result: Callable[[R, list[R]], bool], executor: Executor | None = None, jobs: int | None = None
 ) -> Gathered[R]:
-    """Run *calls* on *executor* (default: a ``WorkerPool`` of *jobs*); hand each result to *on_result*.
+    """Run the *total* *calls* on *executor* (default: a ``WorkerPool`` of *jobs*); hand each result to *on_result*.
 
-    *on_result* gets the new result and all results so far; when it returns true, the calls not
-    yet started are cancelled and not waited for (calls in progress finish and are counted). A ``KeyboardInterrupt``
-    (``StopSignal`` included) ends the batch early and is returned in ``interrupted``, never
-    raised; any other error of a call is raised, as ``Future.result`` raises it.
+    *calls* may be a generator: it is drawn from here, as calls are submitted, so an interruption
+    while they are still being made (thousands of schedules to draw) is handled like any other.
+    The default pool gets a few calls per worker ahead of time, not all of them, so a sweep of
+    100,000 seeds starts at once and stops at once; a given executor gets them all (it schedules
+    them itself). *on_result* gets each result, in the order they finish, and all results so far;
+    when it returns true, the calls not yet started are cancelled and not waited for (calls in
+    progress finish and are counted). A ``KeyboardInterrupt`` (``StopSignal`` included) ends the
+    batch early and is returned in ``interrupted``, never raised; any other error of a call is
+    raised, as ``Future.result`` raises it.
     """
-    own = executor is None
     pool = executor if executor is not None else WorkerPool(jobs)
+    ahead = 4 * pool.workers if isinstance(pool, WorkerPool) and executor is None else None
+    finished: queue.SimpleQueue[Future[R]] = queue.SimpleQueue()  # done futures, in the order they finish
+    waiting: set[Future[R]] = set()
+    pending = iter(calls)
     results: list[R] = []
-    futures: list[Future[R]] = []
     interrupted: KeyboardInterrupt | None = None
+    enough = False
+
+    def submit_more() -> None:
+        while not enough and (ahead is None or len(waiting) < ahead):
+            call = next(pending, None)
+            if call is None:
+                return
+            future = pool.submit(call.fn, *call.args)
+            waiting.add(future)
+            future.add_done_callback(finished.put)  # at once if it is already done
+
     try:
-        futures.extend(pool.submit(call.fn, *call.args) for call in calls)
-        consumed: set[Future[R]] = set()
-        remaining = futures
-        while remaining:
-            for future in as_completed(remaining):
-                consumed.add(future)
-                results.append(future.result())
-                log.debug("finished %d of %d calls", len(results), len(calls))
-                if on_result(results[-1], results):
-                    for pending in futures:
-                        pending.cancel()
-                    break
-            # after *enough*: what still runs or finished unseen; a cancelled call is not waited for
-            remaining = [f for f in remaining if f not in consumed and not f.cancelled()]
+        submit_more()
+        while waiting:
+            future = finished.get()  # a signal interrupts the wait
+            waiting.discard(future)
+            if future.cancelled():
+                continue
+            results.append(future.result())
+            log.debug("finished %d of %d calls", len(results), total)
+            if on_result(results[-1], results) and not enough:
+                enough = True
+                for other in waiting:
+                    other.cancel()  # a cancelled call is done at once: its callback queues it, and it is skipped
+            submit_more()
     except KeyboardInterrupt as stop:
         interrupted = stop
-        if not own:  # our own pool's manager thread cancels its pending calls itself (terminate_workers)
-            for pending in futures:
-                pending.cancel()
-        log.info("interrupted after %d of %d calls; stopping", len(results), len(calls))
+        if executor is not None:  # the default pool's own thread cancels its pending calls (terminate_workers)
+            for other in waiting:
+                other.cancel()
+        log.info("interrupted after %d of %d calls; stopping", len(results), total)
     finally:
-        if own and isinstance(pool, WorkerPool):
+        if isinstance(pool, WorkerPool) and executor is None:
             if interrupted is not None:
                 pool.terminate_workers()
             else:
                 pool.shutdown(cancel_futures=True)
-    return Gathered(results, len(calls), interrupted)
+    return Gathered(results, total, interrupted)

@@ -243,7 +243,7 @@ def sweep(
         return False
 
     try:
-        batch = gather([Call(measure, (task, seed, mode)) for seed in seeds], finished, executor, jobs)
+        batch = gather((Call(measure, (task, seed, mode)) for seed in seeds), len(seeds), finished, executor, jobs)
     finally:
         if bar is not None:
             bar.close()

@@ -45,7 +45,7 @@ def _interrupt_at(stop_at: int, signum: signal.Signals = signal.SIGINT) -> Calla
 def test_gather_returns_what_finished_when_interrupted() -> None:
     """A KeyboardInterrupt ends the batch: results so far are kept, the rest cancelled, nothing raised."""
     with ThreadPoolExecutor(max_workers=1) as pool:
-        batch = gather([Call(_interrupt_at(2), (seed,)) for seed in range(6)], lambda run, runs: False, pool)
+        batch = gather([Call(_interrupt_at(2), (seed,)) for seed in range(6)], 6, lambda run, runs: False, pool)
     assert [r.seed for r in batch.results] == [0, 1]
     assert batch.total == 6 and batch.stopped_by is signal.SIGINT
 
@@ -67,7 +67,7 @@ class _RunsFirst(Executor):
 
 def test_gather_stops_early_when_told_enough() -> None:
     """When *on_result* says enough, the calls not started are cancelled and not waited for."""
-    batch = gather([Call(_metrics, (seed,)) for seed in range(50)], lambda run, runs: len(runs) >= 3, _RunsFirst(5))
+    batch = gather([Call(_metrics, (seed,)) for seed in range(50)], 50, lambda run, runs: len(runs) >= 3, _RunsFirst(5))
     assert len(batch.results) == 5 and batch.total == 50 and batch.stopped_by is None  # the five finished are all kept
 
 
@@ -234,3 +234,25 @@ def test_explore_interrupted_while_shrinking_keeps_every_schedule_and_the_shrunk
     assert str(partial).startswith("explore leader-crash: PARTIAL (interrupted by SIGINT): all 6 schedules run, 0 of 1 kinds of failure shrunk")
     text, table = partial.save(tmp_path)
     assert text.read_text(encoding="utf-8").startswith("explore leader-crash: PARTIAL") and len(table.read_text(encoding="utf-8").splitlines()) == 7
+
+
+def test_explore_interrupted_while_drawing_schedules_still_returns_a_partial_result(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Ctrl-C before every schedule is even drawn (a long exploration starts by drawing them) is no bare KeyboardInterrupt."""
+    import importlib
+
+    from riaps_sim.explore import explore
+
+    explore_module = importlib.import_module("riaps_sim.explore")
+    draw = explore_module.schedule_for
+
+    def schedule_for(space, seed, index):  # type: ignore[no-untyped-def]
+        if index == 3:
+            raise StopSignal(signal.SIGTERM)
+        return draw(space, seed, index)
+
+    monkeypatch.setattr(explore_module, "schedule_for", schedule_for)
+    with ThreadPoolExecutor(max_workers=1) as pool, pytest.raises(Interrupted) as stopped:
+        explore("leader-crash", 1000, executor=pool, progress=False)
+    partial = stopped.value.partial
+    assert partial.planned == 1000 and partial.interrupted is signal.SIGTERM and len(partial.outcomes) <= 3
+    assert str(partial).startswith(f"explore leader-crash: PARTIAL (interrupted by SIGTERM): {len(partial.outcomes)} of 1000 schedules run")

@@ -20,7 +20,7 @@ import signal
 import statistics
 import time
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from concurrent.futures import Executor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -267,10 +267,11 @@ def explore(
     shipped = ByValue(base, what=f"scenario {base.name!r}")
     started = time.perf_counter()
     bar = progress_bar(schedules, progress, "explore", "schedule")
-    calls = []
-    for index in range(schedules):
-        faults, run_seed = schedule_for(space, seed, index)
-        calls.append(Call(run_schedule, (shipped, faults, run_seed, space.fault_phase_s, space.duration_s, index)))
+
+    def calls() -> Iterator[Call[Outcome]]:  # drawn as they are submitted, so Ctrl-C while drawing is handled too
+        for index in range(schedules):
+            faults, run_seed = schedule_for(space, seed, index)
+            yield Call(run_schedule, (shipped, faults, run_seed, space.fault_phase_s, space.duration_s, index))
 
     def finished(outcome: Outcome, outcomes: list[Outcome]) -> bool:
         failed = sum(o.failed for o in outcomes)
@@ -280,7 +281,7 @@ def explore(
         return stop_after is not None and failed >= stop_after
 
     try:
-        batch = gather(calls, finished, executor, jobs)
+        batch = gather(calls(), schedules, finished, executor, jobs)
     finally:
         if bar is not None:
             bar.close()
