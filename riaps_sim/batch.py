@@ -8,7 +8,8 @@ partial result instead of nothing.
 
 Its own pool is a ``WorkerPool``: its workers ignore SIGINT, so a Ctrl-C sent to the whole
 process group (what a terminal does) reaches only the parent, which decides; the workers never
-print a traceback of their own. A user's executor (Dask, Ray, a thread pool) is left running:
+print a traceback of their own. It is fed a few calls per worker ahead rather than all of them at
+once, so a batch of 100,000 starts at once and has little to cancel. A user's executor (Dask, Ray, a thread pool) is left running:
 pending calls are cancelled, calls in progress are that executor's business.
 """
 
