@@ -1,7 +1,7 @@
 """``AppPort``: what the RIAPS message ports (pub, sub, req, rep, clt, srv, qry, ans) share.
 
 A message port carries one payload per message, as RIAPS frames it: ``[payload]``, plus an 8-byte
-native-double send time when the sending port is ``timed`` (riaps-apps.md §5.6). It is built from a
+native-double send time when the sending port is ``timed`` (RIAPS's layout). It is built from a
 spec shaped like the RIAPS compiled model: ``{"type": "M"}`` for pub/sub, ``{"req_type": "Q",
 "rep_type": "A"}`` for the pairs, with optional ``"timed"``, ``"scope"`` (``"global"`` or
 ``"local"``) and ``"index"``.

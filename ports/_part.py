@@ -3,7 +3,7 @@
 In RIAPS a port's parent part supplies the ZeroMQ context, the host's interface address and the
 actor's CURVE keys. Here that is one small object, so ports can be used on their own from a notebook
 or a test, and so the simulated world can hand in its own context and clock: the context is the one
-swap point between the worlds (DESIGN.md).
+swap point between the worlds ("The two worlds" in docs/concepts.md).
 """
 
 from __future__ import annotations
@@ -21,12 +21,14 @@ __all__ = ["Part", "CurveKeys", "PortOptions"]
 Clock = Callable[[], float]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, repr=False)
 class CurveKeys:
     """A CURVE key pair in Z85 text (40 bytes each), shared by all members of an application.
 
     As in RIAPS, every actor of an application holds the same pair: servers use it as their own,
-    clients use its public half as the server key, so only holders of the pair can talk.
+    clients use its public half as the server key, so only holders of the pair can talk. Its
+    ``repr`` and ``str`` show the public key only, so logs, tracebacks and the reprs of records
+    that hold a pair never print the secret.
     """
 
     public: bytes
@@ -37,6 +39,9 @@ class CurveKeys:
             value = getattr(self, name)
             if not isinstance(value, bytes) or len(value) != 40:
                 raise ValueError(f"CurveKeys.{name} must be 40 bytes of Z85 text, as zmq.curve_keypair() makes; got {value!r:.60}")
+
+    def __repr__(self) -> str:
+        return f"CurveKeys(public={self.public.decode('ascii', 'replace')}, secret=<hidden>)"
 
     @classmethod
     def generate(cls) -> CurveKeys:

@@ -102,6 +102,9 @@ class ZapHandler:
         The client public keys to admit, Z85 text (40 bytes) or raw (32 bytes).
     on_refused:
         Called with a ``HandshakeRefusal`` for every refused request, from inside ``handle()``.
+        Without it, refusals are logged as warnings: the first ten, then the 100th, 1,000th, ...
+        (``statistics()`` counts them all); with it, reporting is the callback's and the log
+        gets them at DEBUG.
     admit_null:
         Admit NULL-mechanism requests (only made for server sockets without CURVE that set a ZAP
         domain). Off by default: with keys on, a peer without keys must get nothing through.
@@ -174,7 +177,11 @@ class ZapHandler:
         else:
             self._refused += 1
             refusal = HandshakeRefusal(port=domain, peer=address, mechanism=mechanism, reason=reason, client_key=key)
-            log.warning("%s", refusal)
+            # with a callback its owner reports (a node bounds its trace and log per source); without,
+            # the log gets the first ten and then every power of ten, so a flood cannot fill it
+            count = self._refused
+            quiet = self.on_refused is not None or not (count <= 10 or count == 10 ** (len(str(count)) - 1))
+            log.log(logging.DEBUG if quiet else logging.WARNING, "%s (%d refused so far)", refusal, count)
             if self.on_refused is not None:
                 self.on_refused(refusal)
         user_id = key if status == b"200" else b""

@@ -156,31 +156,38 @@ def _sweep(args: argparse.Namespace) -> int:
     import matplotlib
 
     matplotlib.use("Agg")
+    from .batch import stop_signals
     from .sweep import sweep
 
     load_scenario(args.scenario)  # fail early, in this process, with the scenario's own error
-    result = sweep(args.scenario, args.seeds, jobs=args.jobs, mode=args.mode, liveness=not args.no_liveness)
-    print(result)
-    if args.out:
-        import csv
-
-        import matplotlib.pyplot as plt
-
-        out = args.out
-        out.mkdir(parents=True, exist_ok=True)
-        rows = result.rows()
-        with (out / "sweep.csv").open("w", newline="", encoding="utf-8") as f:
-            writer = csv.DictWriter(f, fieldnames=list(rows[0]))
-            writer.writeheader()
-            writer.writerows(rows)
-        figure = result.plot()
-        figure.savefig(out / "sweep.png", dpi=110, bbox_inches="tight")
-        plt.close(figure)
-        print(f"  wrote {out / 'sweep.csv'}, {out / 'sweep.png'}")
+    with stop_signals():  # SIGINT or SIGTERM: stop, keep and write what is done (a second one is ignored while writing)
+        stopped, result = _partial_on_interrupt(sweep, args.scenario, args.seeds, jobs=args.jobs, mode=args.mode, liveness=not args.no_liveness)
+        print(result)
+        if args.out:
+            print("  wrote " + ", ".join(str(p) for p in result.save(args.out)))
+        if stopped is not None:
+            return _report_interrupt(stopped, f"{len(result.runs)} of {result.planned} seeds", args.out)
     bad = result.failed_seeds()
     if bad:
         print(f"riaps-sim: the verdict of {len(bad)} run(s) is bad: seeds {bad[:20]}", file=sys.stderr)
     return EXIT_BAD if bad else EXIT_OK
+
+
+def _partial_on_interrupt(work: Any, *args: Any, **kwargs: Any) -> tuple[Any, Any]:
+    """``(None, work(...))``, or ``(the Interrupted, its partial result)`` when a signal stopped *work*."""
+    from .batch import Interrupted
+
+    try:
+        return None, work(*args, **kwargs)
+    except Interrupted as stop:
+        return stop, stop.partial
+
+
+def _report_interrupt(stopped: Any, done: str, out: Path | None) -> int:
+    """Say on stderr what an interrupted command kept and where; its exit status (130 for SIGINT, 143 for SIGTERM)."""
+    kept = f"; the partial result is in {out}" if out else " (give --out DIR to keep it in files)"
+    print(f"riaps-sim: interrupted by {stopped.signum.name} after {done}{kept}", file=sys.stderr)
+    return int(stopped.exit_status)
 
 
 def _node(args: argparse.Namespace) -> int:
@@ -275,19 +282,27 @@ def _explore(args: argparse.Namespace) -> int:
         raise UsageError("explore needs a SCENARIO (or --replay DIR)")
     kinds = args.kinds if args.kinds else DEFAULT_KINDS
     load_scenario(args.scenario)  # fail early, in this process, with the scenario's own error
-    result = explore(
-        args.scenario,
-        args.schedules,
-        seed=args.seed,
-        protocol=args.protocol,
-        jobs=args.jobs,
-        kinds=kinds,
-        out=args.out,
-        shrink_failures=not args.no_shrink,
-        stop_after=args.stop_after,
-        liveness=not args.no_liveness,
-    )
-    print(result)
+    from .batch import stop_signals
+
+    with stop_signals():  # SIGINT or SIGTERM: stop, keep and write what is done (a second one is ignored while writing)
+        stopped, result = _partial_on_interrupt(
+            explore,
+            args.scenario,
+            args.schedules,
+            seed=args.seed,
+            protocol=args.protocol,
+            jobs=args.jobs,
+            kinds=kinds,
+            out=args.out,
+            shrink_failures=not args.no_shrink,
+            stop_after=args.stop_after,
+            liveness=not args.no_liveness,
+        )
+        print(result)
+        if args.out:
+            print("  wrote " + ", ".join(str(p) for p in result.save(args.out)))
+        if stopped is not None:
+            return _report_interrupt(stopped, f"{len(result.outcomes)} of {result.planned} schedules", args.out)
     return EXIT_BAD if result.failures else EXIT_OK
 
 
@@ -380,7 +395,7 @@ def build_parser() -> argparse.ArgumentParser:
     sweep.add_argument("--seeds", type=seed_list, default="0-99", help="seeds: N, N-M, or a comma-separated list (default 0-99)")
     sweep.add_argument("--jobs", type=positive_int, help="worker processes (default: one per core)")
     sweep.add_argument("--mode", choices=["sim", "real"], default="sim", help=argparse.SUPPRESS)
-    sweep.add_argument("--out", type=directory_to_write, help="directory for sweep.csv and sweep.png")
+    sweep.add_argument("--out", type=directory_to_write, help="directory for sweep.txt (the summary), sweep.csv (a row per seed) and sweep.png")
     add_verdict_options(sweep, always=True)
     sweep.set_defaults(handler=_sweep)
 
@@ -408,7 +423,11 @@ def build_parser() -> argparse.ArgumentParser:
         type=fault_kinds,
         help="comma-separated fault kinds to draw, of partition,crash,restart,pause,clock_skew,loss,duplicate,delay (default: all)",
     )
-    explore.add_argument("--out", type=directory_to_write, help="folder for the corpus of shrunk failing schedules (OUT/corpus)")
+    explore.add_argument(
+        "--out",
+        type=directory_to_write,
+        help="folder for explore.txt (the summary), explore.csv (a row per schedule) and the corpus of shrunk failing schedules (OUT/corpus)",
+    )
     explore.add_argument("--stop-after", type=positive_int, help="stop once this many schedules have failed")
     explore.add_argument("--no-shrink", action="store_true", help="report failures without shrinking them")
     explore.add_argument(

@@ -12,7 +12,7 @@ __all__ = ["GroupType", "UnknownGroupType", "GROUP_KINDS", "JOIN_STALL_S", "LEAV
 GROUP_KINDS = ("default", "leader", "consensus")
 
 #: The reference's ``joinGroup`` stall: 0.1 s steps waiting for the group thread's sockets, then
-#: ``sleep(groupDiscoDelay // 1000)`` = 1 s (riaps-groups.md §4.1, B23).
+#: ``sleep(groupDiscoDelay // 1000)`` = 1 s (B23 in docs/glossary.md).
 JOIN_STALL_S = 1.1
 #: The reference's ``leaveGroup`` stall: it joins the group thread, which sleeps 1.0 s at exit.
 LEAVE_STALL_S = 1.0

@@ -2,7 +2,7 @@
 
 Code that runs unchanged in simulation and on real ZeroMQ never reads the wall clock, sleeps or
 blocks, draws from the global random generator, starts threads or processes, or touches sockets
-other than its ports (DESIGN.md). It asks its node for the clock, timers and a random generator.
+other than its ports ("The two worlds" in docs/concepts.md). It asks its node for the clock, timers and a random generator.
 This module finds breaches by reading the source (it imports nothing it checks), so it runs on
 our own ``riaps_sim.coord`` in the test suite and on a user's component files from the shell::
 

@@ -59,8 +59,10 @@ class RunResult:
         """What the summary says of security: on or off, and how many peers were turned away."""
         if self.secure is None:
             return []
-        refused = len(self.trace.select(kind=Kind.HANDSHAKE_REFUSED))
-        rejected = len(self.trace.select(kind=Kind.BEACON_REJECTED))
+        from .runtime.rejections import rejections_in
+
+        refused = rejections_in(self.trace.select(kind=Kind.HANDSHAKE_REFUSED))  # count rows stand for many
+        rejected = rejections_in(self.trace.select(kind=Kind.BEACON_REJECTED))
         if not self.secure:
             return [
                 "  INSECURE: no authentication (--insecure): any host that reaches the nodes could join, forge beacons and have its pickles loaded"

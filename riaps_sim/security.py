@@ -1,6 +1,6 @@
 """``AppKeys``: an application's key material for real runs, made per run or kept in a directory.
 
-A real run is secure by default (DESIGN.md): every port speaks CURVE with the application's key
+A real run is secure by default (docs/security.md): every port speaks CURVE with the application's key
 pair, a ZAP handler admits only clients whose public key is on the application's allow-list, and
 discovery beacons carry a MAC keyed by the application's beacon secret. As in RIAPS, the actors of
 one application share one key pair, so that pair's public half is also the one allowed client key.
@@ -12,7 +12,15 @@ On disk (``riaps-sim keys new DIR``) the material is three files, each readable 
     DIR/allowed.keys the client public keys to admit, one Z85 key a line (blank lines skipped)
     DIR/beacon.key   the beacon secret, 32 bytes as 64 hex digits
 
-``AppKeys`` is a frozen dataclass of bytes, so it pickles to a spawned node process as it is.
+Loading checks what an attacker on the same host could use, and refuses with ``KeyFileError``
+naming the file and the fix: a key file must be a regular file, not a symbolic link (a link could
+be pointed elsewhere later), owned by the user running riaps-sim or by root, and readable and
+writable by its owner only; the directory may be given through a symbolic link (its target is
+checked, and named in messages), must be owned by that user or root, and must not be writable by
+group or others (who could replace the files).
+
+``AppKeys`` is a frozen dataclass of bytes, so it pickles to a spawned node process as it is. Its
+``repr`` (like ``ports.CurveKeys``') never shows a secret.
 """
 
 from __future__ import annotations
@@ -20,6 +28,7 @@ from __future__ import annotations
 import os
 import secrets
 import stat
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -95,6 +104,7 @@ class AppKeys:
             if (directory / name).exists():
                 raise FileExistsError(f"{directory / name} exists; refusing to overwrite key material (remove it or use another directory)")
         directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+        _check_directory(directory)  # an existing folder others could write to would make keys that load refuses
         _write_private(directory / KEY_FILE, f"public {self.curve.public.decode('ascii')}\nsecret {self.curve.secret.decode('ascii')}\n")
         _write_private(directory / ALLOWED_FILE, "".join(f"{key.decode('ascii')}\n" for key in sorted(self.allowed)))
         _write_private(directory / BEACON_FILE, self.beacon_secret.hex() + "\n")
@@ -103,9 +113,7 @@ class AppKeys:
     @classmethod
     def load(cls, directory: str | Path) -> AppKeys:
         """Read the key files of *directory*; ``KeyFileError`` names the file and what is wrong with it."""
-        directory = Path(directory)
-        if not directory.is_dir():
-            raise KeyFileError(f"{directory}: not a directory of key files; make one with 'riaps-sim keys new {directory}'")
+        directory = _check_directory(Path(directory))
         pair = _read_key_pair(directory / KEY_FILE)
         allowed = _read_allowed(directory / ALLOWED_FILE)
         secret = _read_beacon_secret(directory / BEACON_FILE)
@@ -119,18 +127,78 @@ def _write_private(path: Path, text: str) -> None:
     os.chmod(path, _MODE)  # whatever the umask
 
 
-def _read_private(path: Path) -> list[str]:
-    """The meaningful lines of *path*, after checking that only its owner can read it."""
+def _user(uid: int) -> str:
+    """*uid* with its user name where the system knows it: ``alice (uid 1000)``."""
     try:
-        mode = path.stat().st_mode
+        import pwd
+
+        return f"{pwd.getpwuid(uid).pw_name} (uid {uid})"
+    except (ImportError, KeyError):
+        return f"uid {uid}"
+
+
+def _check_owner(path: Path, info: os.stat_result, what: str) -> None:
+    """*path* must belong to the user running riaps-sim or to root: anyone else could change it."""
+    if sys.platform == "win32":
+        return
+    me = os.getuid()
+    if info.st_uid not in (me, 0):
+        raise KeyFileError(
+            f"{path}: {what} is owned by {_user(info.st_uid)}, not by you ({_user(me)}) or root, so its owner could change the keys; "
+            f"run 'chown {me} {path}' (as root), or make fresh keys as yourself with 'riaps-sim keys new DIR'"
+        )
+
+
+def _check_directory(directory: Path) -> Path:
+    """The real directory behind *directory* (a symbolic link to it is followed), checked; ``KeyFileError`` if unfit."""
+    try:
+        real = directory.resolve(strict=True)
+        info = real.stat()
+    except FileNotFoundError:
+        raise KeyFileError(f"{directory}: no such directory of key files; make one with 'riaps-sim keys new {directory}'") from None
+    except (OSError, RuntimeError) as exc:  # RuntimeError: a loop of symbolic links
+        raise KeyFileError(f"{directory}: cannot be read as a directory of key files: {exc}") from None
+    if not stat.S_ISDIR(info.st_mode):
+        raise KeyFileError(f"{directory}: not a directory of key files; make one with 'riaps-sim keys new DIR'")
+    shown = real if real != directory.absolute() else directory
+    _check_owner(shown, info, "the key directory")
+    if info.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
+        raise KeyFileError(
+            f"{shown}: the key directory is writable by others (mode {stat.S_IMODE(info.st_mode):04o}), who could replace the key files; "
+            f"run 'chmod go-w {shown}' (or 'chmod 700 {shown}')"
+        )
+    return real
+
+
+def _read_private(path: Path) -> list[str]:
+    """The meaningful lines of *path*, after checking that it is a regular file only its owner (you or root) can read.
+
+    The checks are made on the file as opened (no symbolic link followed), so it cannot be swapped
+    between the check and the read.
+    """
+    flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)  # O_NONBLOCK: a FIFO must not hang the open
+    try:
+        fd = os.open(path, flags)
     except FileNotFoundError:
         raise KeyFileError(f"{path}: missing; a key directory holds {KEY_FILE}, {ALLOWED_FILE} and {BEACON_FILE}") from None
-    if mode & (stat.S_IRWXG | stat.S_IRWXO):
-        raise KeyFileError(f"{path}: readable or writable by others (mode {stat.S_IMODE(mode):04o}); run 'chmod 600 {path}'")
-    try:
-        text = path.read_text(encoding="ascii")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise KeyFileError(f"{path}: cannot be read as text: {exc}") from None
+    except OSError as exc:
+        if path.is_symlink():
+            raise KeyFileError(
+                f"{path}: a symbolic link (to {os.readlink(path)}); key files must be regular files, since a link can be pointed "
+                f"elsewhere later: replace it with a copy of its target, or give the directory that holds the real files"
+            ) from None
+        raise KeyFileError(f"{path}: cannot be opened: {exc.strerror or exc}") from None
+    with os.fdopen(fd, "rb") as opened:
+        info = os.fstat(opened.fileno())
+        if not stat.S_ISREG(info.st_mode):
+            raise KeyFileError(f"{path}: not a regular file; a key directory holds the files 'riaps-sim keys new' writes")
+        _check_owner(path, info, "the key file")
+        if info.st_mode & (stat.S_IRWXG | stat.S_IRWXO):
+            raise KeyFileError(f"{path}: readable or writable by others (mode {stat.S_IMODE(info.st_mode):04o}); run 'chmod 600 {path}'")
+        try:
+            text = opened.read().decode("ascii")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise KeyFileError(f"{path}: cannot be read as text: {exc}") from None
     return [line.strip() for line in text.splitlines() if line.strip()]  # no comments: Z85 text may hold '#'
 
 

@@ -3,19 +3,23 @@
 ``sweep`` takes any ``concurrent.futures.Executor`` (a ``ProcessPoolExecutor`` by default), so a
 Dask or Ray executor scales a sweep to a cluster with no code of ours. Each task runs one seed and
 returns only its metrics (``RunMetrics``), not its trace, so sweeps of thousands stay small.
+Interrupted (Ctrl-C), a sweep stops at once and raises ``Interrupted`` carrying the seeds finished
+so far as a ``SweepResult`` marked partial.
 """
 
 from __future__ import annotations
 
 import logging
+import signal
 import statistics
 import time
 from collections.abc import Iterable, Sequence
-from concurrent.futures import Executor, ProcessPoolExecutor, as_completed
+from concurrent.futures import Executor
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any, TextIO
 
+from .batch import Call, Interrupted, gather
 from .progress import progress_bar
 from .runtime.shipping import ByValue
 from .scenario import Scenario, load_scenario
@@ -86,16 +90,27 @@ def _percentiles(values: Sequence[float]) -> tuple[float, float, float]:
 
 @dataclass
 class SweepResult:
-    """The runs of a sweep, in seed order, with their distributions."""
+    """The runs of a sweep, in seed order, with their distributions.
+
+    ``planned`` is how many seeds were asked for (``None``: as many as ran); ``interrupted`` the
+    signal that stopped the sweep early, in which case ``runs`` holds the seeds finished by then.
+    """
 
     scenario: str
     runs: list[RunMetrics]
     wall_s: float
     liveness: bool = True  #: whether liveness violations fail a run (``--no-liveness`` leaves them out)
+    planned: int | None = None
+    interrupted: signal.Signals | None = None
 
     def failed_seeds(self) -> list[int]:
         """The seeds whose verdict is bad, in order."""
         return [r.seed for r in self.runs if not r.ok(self.liveness)]
+
+    @property
+    def partial(self) -> bool:
+        """The sweep was stopped (``interrupted``) before every seed had run."""
+        return self.interrupted is not None
 
     def values(self, metric: str) -> list[float]:
         """The values of *metric* (a ``RunMetrics`` field) over the runs where it happened."""
@@ -103,6 +118,9 @@ class SweepResult:
 
     def lines(self) -> list[str]:
         out = [f"{self.scenario}: {len(self.runs)} seeds in {self.wall_s:.1f} s wall"]
+        if self.partial:
+            stop = f" by {self.interrupted.name}" if self.interrupted is not None else ""
+            out[0] = f"{self.scenario}: PARTIAL (interrupted{stop}): {len(self.runs)} of {self.planned} seeds done in {self.wall_s:.1f} s wall"
         out.append(f"  {'metric':18}{'p50':>9}{'p95':>9}{'max':>9}   runs")
         for metric in ("first_leader_s", "failover_s", "split_brain_s", "leaderless_s"):
             values = self.values(metric)
@@ -151,8 +169,28 @@ class SweepResult:
         columns = {f.name: [getattr(r, f.name) for r in self.runs] for f in fields(RunMetrics)}
         return pd.DataFrame({f.name: pd.array(columns[f.name], dtype=_dtype(f.type)) for f in fields(RunMetrics)})
 
+    def save(self, folder: str | Path) -> list[Path]:
+        """Write ``sweep.txt`` (the summary, saying when it is partial), ``sweep.csv`` (a row per seed) and ``sweep.png``."""
+        import csv
+
+        import matplotlib.pyplot as plt
+
+        out = Path(folder)
+        out.mkdir(parents=True, exist_ok=True)
+        paths = [out / "sweep.txt", out / "sweep.csv", out / "sweep.png"]
+        paths[0].write_text(str(self) + "\n", encoding="utf-8")
+        with paths[1].open("w", newline="", encoding="utf-8") as f:
+            writer = csv.DictWriter(f, fieldnames=[f.name for f in fields(RunMetrics)])
+            writer.writeheader()
+            writer.writerows(self.rows())
+        figure = self.plot()
+        figure.savefig(paths[2], dpi=110, bbox_inches="tight")
+        plt.close(figure)
+        return paths
+
     def __repr__(self) -> str:
-        return f"<SweepResult {self.scenario!r}: {len(self.runs)} seeds, {self.wall_s:.1f} s wall>"
+        done = f"{len(self.runs)} of {self.planned} seeds (partial)" if self.partial else f"{len(self.runs)} seeds"
+        return f"<SweepResult {self.scenario!r}: {done}, {self.wall_s:.1f} s wall>"
 
 
 def parse_seeds(text: str) -> list[int]:
@@ -201,26 +239,32 @@ def sweep(
     liveness:
         Whether a run with liveness violations fails (``SweepResult.failed_seeds``); they are
         counted either way.
+
+    Raises
+    ------
+    Interrupted
+        On Ctrl-C (a ``KeyboardInterrupt``): seeds not started are cancelled, the default pool's
+        workers are stopped at once, and ``partial`` is the ``SweepResult`` of the seeds finished.
     """
     ref: Scenario | str = scenario if isinstance(scenario, Scenario) else str(scenario)
     name = ref.name if isinstance(ref, Scenario) else load_scenario(ref).name
     seeds = list(seeds)
     started = time.perf_counter()
     task: ByValue[Scenario] | str = ByValue(ref, what=f"scenario {name!r}") if isinstance(ref, Scenario) else ref
-    own = executor is None
-    pool = executor or ProcessPoolExecutor(max_workers=jobs)
     bar = progress_bar(len(seeds), progress, name, "seed")
-    runs: list[RunMetrics] = []
+
+    def finished(run: RunMetrics, runs: list[RunMetrics]) -> bool:
+        if bar is not None:
+            bar.update()
+        return False
+
     try:
-        futures = [pool.submit(measure, task, seed, mode) for seed in seeds]
-        for future in as_completed(futures):
-            runs.append(future.result())
-            if bar is not None:
-                bar.update()
+        batch = gather((Call(measure, (task, seed, mode)) for seed in seeds), len(seeds), finished, executor, jobs)
     finally:
         if bar is not None:
             bar.close()
-        if own:
-            pool.shutdown(cancel_futures=True)
-    runs.sort(key=lambda r: r.seed)
-    return SweepResult(name, runs, time.perf_counter() - started, liveness)
+    runs = sorted(batch.results, key=lambda r: r.seed)
+    result = SweepResult(name, runs, time.perf_counter() - started, liveness, planned=len(seeds), interrupted=batch.stopped_by)
+    if batch.stopped_by is not None:
+        raise Interrupted(result, batch.stopped_by) from batch.interrupted
+    return result

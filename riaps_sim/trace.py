@@ -30,7 +30,8 @@ What each kind carries (the runtimes write these; the analysis reads them):
 - ``group_joined`` / ``group_left``: a component joined or left *group*; ``peer`` is its member id
   (hex), ``detail`` the protocol name on joining.
 - ``state``: the member's role or term changed; ``detail`` is the new role (``follower``,
-  ``candidate``, ``leader``), ``term`` the term, ``peer`` the member id.
+  ``precandidate`` (``fixed`` only: asking for pre-votes), ``candidate``, ``leader``), ``term`` the
+  term, ``peer`` the member id.
 - ``member_joined`` / ``member_left`` / ``leader_elected`` / ``leader_exited``: the component was
   told so; ``peer`` is the member or leader id (hex).
 - ``vote_requested`` / ``vote_cast`` / ``vote_announced``: ``msg_id`` is the poll id, ``detail``
@@ -55,7 +56,10 @@ What each kind carries (the runtimes write these; the analysis reads them):
 - ``app``: a component's own event (``Component.record``): ``detail`` its kind, ``data`` its fields.
 - ``handshake_refused``: a peer turned away by CURVE or the allow-list: ``peer`` its address (when
   known), ``detail`` the port and the reason. ``beacon_rejected``: a discovery beacon not applied
-  (forged, replayed, stale): ``peer`` the sender, ``detail`` the reason.
+  (forged, replayed, stale): ``peer`` the sender's address, ``detail`` the reason and its UDP
+  source. A real node writes the first few of each kind and source in a window as rows, then one
+  row of the same kind whose ``data`` is ``{"suppressed": N}``: N more, not written one by one
+  (``riaps_sim.runtime.rejections``).
 
 Heartbeats (``tic`` and ``ldr``, ``HEARTBEATS``) are most of a run's messages: every member sends
 one per period to every member, so their rows grow as N^2 x T. A trace made with

@@ -32,7 +32,7 @@ def test_cli_prints_its_version(capsys: pytest.CaptureFixture[str]) -> None:
 def test_licence_and_changelog_match_the_package() -> None:
     """LICENSE is the Apache-2.0 text pyproject names; the changelog has the released version and Unreleased."""
     meta = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
-    assert meta["license"] == {"text": "Apache-2.0"}
+    assert meta["license"] == "Apache-2.0" and meta["license-files"] == ["LICENSE"]
     assert "Apache License" in (ROOT / "LICENSE").read_text(encoding="utf-8") and "Version 2.0" in (ROOT / "LICENSE").read_text(encoding="utf-8")
     headings = re.findall(r"^## (\S+)", (ROOT / "CHANGELOG.md").read_text(encoding="utf-8"), flags=re.M)
     assert headings[0] == "Unreleased" and meta["version"] in headings

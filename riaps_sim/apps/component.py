@@ -139,7 +139,7 @@ class RiapsComponent(Component):
     def node_name(self, value: Any) -> None:
         self.__dict__["node_name"] = value
 
-    # -- identity (riaps-apps.md §4.3) ---------------------------------------------------------------
+    # -- identity: RIAPS's Component getters (names, ids, the actor's UUID) ---------------------------
 
     def getName(self) -> str:
         """The instance name in its actor (e.g. ``filter``)."""

@@ -1,6 +1,6 @@
 """The RIAPS deployment language (``.depl``), and how actor arguments reach component constructors.
 
-Grammar (riaps-apps.md §2)::
+Grammar (what riaps-sim reads of RIAPS's deployment language)::
 
     app Name {
         host all { network any; }                 // firewall rules: read and ignored

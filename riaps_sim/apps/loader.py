@@ -1,7 +1,7 @@
 """Load a component module of an application: one private copy per node and actor, through the shim.
 
-RIAPS runs each actor in its own process, so module globals and class attributes are per actor
-(riaps-apps.md §8, pitfall 1). A simulation runs every node in one process, so each (node, actor)
+RIAPS runs each actor in its own process, so module globals and class attributes are per actor:
+two actors never share them, even on one host, and applications rely on that. A simulation runs every node in one process, so each (node, actor)
 gets its own copy of each component module, executed from the app folder's ``<Type>.py`` with the
 ``riaps`` shim installed (``riaps_sim.apps.shim``), then virtualised for its node
 (``riaps_sim.apps.virtual``). Instances of one type in one actor share their copy, as in RIAPS. A

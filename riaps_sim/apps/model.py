@@ -1,6 +1,6 @@
 """The RIAPS model language (``.riaps``): the subset that group applications use, read into typed records.
 
-Supported, with RIAPS's defaults (riaps-apps.md §1)::
+Supported, with the defaults RIAPS gives where a value is left out::
 
     app Name {
         message M;                                   // names only: payloads are untyped

@@ -1,7 +1,7 @@
 """``RiapsPart``: one instance of a RIAPS component on a node, with its timer and message ports.
 
-A part is what a node hosts for each component instance of a deployed actor, as a RIAPS Part is
-what an actor holds (riaps-apps.md §3). Its recipe (``InstanceRecipe``) is plain data, so it
+A part is what a node hosts for each component instance of a deployed actor, as a RIAPS actor
+process holds one Part per component instance it runs. Its recipe (``InstanceRecipe``) is plain data, so it
 travels to a real node process by pickle; everything else is built there:
 
 1. when the node hosts the part (``_attach``): load the node's copy of the component's module

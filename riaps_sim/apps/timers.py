@@ -1,6 +1,6 @@
 """``TimerPort``: a RIAPS timer port on the node's clock, the same in both worlds.
 
-Semantics as RIAPS's (riaps-apps.md §5.3): a periodic timer starts counting at activation and
+Semantics as RIAPS's timer ports: a periodic timer starts counting at activation and
 ticks one period later, then every period (delay-based); a sporadic one (period 0) fires once,
 ``getDelay()`` seconds after ``launch()``. Each tick carries the node's clock at firing: the
 handler ``on_<timer>`` reads it with ``recv_pyobj()`` (a float, seconds) or ``recv()`` (4 bytes,

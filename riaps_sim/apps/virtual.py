@@ -1,7 +1,8 @@
 """The node's clock and generator behind an unmodified component module's ``time``, ``random`` and ``datetime``.
 
 RIAPS components read ``time.time()``, ``time.ctime()`` and ``datetime.now()`` and call the
-module-level ``random`` functions, in constructors and handlers (riaps-apps.md §8, pitfalls 2-3).
+module-level ``random`` functions, in constructors and handlers: on RIAPS each actor is a process
+on its own host, so nothing stops them, and unmodified applications do.
 For a run to be reproducible from its seed, and for clock-skew faults to reach the application,
 those calls must read the node's clock and draw from the node's generator.
 

@@ -3,7 +3,7 @@
 A ``Group`` turns each call into a local request for the member's coordination machine (through
 its runtime) and reads back the machine's state. It never blocks and never touches a socket.
 
-Differences from the reference (riaps-groups.md §4.2), by bug number:
+Differences from the reference's ``Group`` (riaps-pycom's ``dc.py``), by bug number (docs/glossary.md):
 
 - ``recv``/``recv_pyobj`` return the message of the callback being handled. A handler that does
   not read its message does not shift the next one (B15), and ``recv`` outside a handler raises.

@@ -1,6 +1,6 @@
 """Polls at the leader: opening, counting ballots and deciding, under two sets of rules.
 
-``RiapsPolls`` is the reference's ``Poll``/``startPoll``/``checkPoll`` (riaps-groups.md §3.6)
+``RiapsPolls`` is the reference's ``Poll``/``startPoll``/``checkPoll`` (riaps-pycom's ``dc.py``)
 minus the unit bug B3; ``FixedPolls`` fixes B17. Both are stateless rule objects; the open polls
 live in the machine as :class:`Poll` records.
 

@@ -1,4 +1,4 @@
-"""The ``riaps`` protocol: the reference election (riaps-groups.md §3.3-3.4), quirks included.
+"""The ``riaps`` protocol: the reference election (riaps-pycom's ``dc.py``), quirks included.
 
 Each case of :data:`RIAPS_TABLE` reproduces one cell of the reference's
 ``handleTimeout``/``handleNetMessage``; its guards are the reference's conditions, and the bug

@@ -1,6 +1,6 @@
 """Frame codecs of the group protocol: command codes, struct formats, encode and decode.
 
-Byte-compatible with the reference (riaps-groups.md §2): a group frame list is
+Byte-compatible with the reference (riaps-pycom's ``dc.py``): a group frame list is
 ``[cmd, payload]``; ``cmd`` is one of the 3-byte codes of :class:`Code`; the payload is a
 ``struct`` in network byte order for the election and membership messages, the application's
 bytes for ``msg``/``mtl``/``mfl``, and a Cap'n Proto ``GroupVote`` for the polls. Optional

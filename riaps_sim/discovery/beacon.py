@@ -157,7 +157,9 @@ class BeaconDiscovery:
         How far a signed beacon's timestamp may lie from this node's clock, in seconds.
     on_rejected:
         Called with a ``BeaconRejection`` for every datagram not applied (bad or missing MAC,
-        outside the window, replayed, malformed).
+        outside the window, replayed, malformed). Without it, rejections are logged as warnings:
+        the first ten, then the 100th, 1,000th, ... (``statistics()`` counts them all); with it,
+        reporting is the callback's and the log gets them at DEBUG.
     clock:
         Returns the time in seconds, to stamp beacons sent outside ``tick`` (``register``,
         ``unregister``, answers to changes). Default: the last ``now`` given.
@@ -443,7 +445,18 @@ class BeaconDiscovery:
         if malformed:
             self.malformed += 1
         rejection = BeaconRejection(sender=f"{sender[0]}:{sender[1]}", reason=reason, node=node)
-        log.warning("ignored a %s beacon from %s: %s", "malformed" if malformed else "rejected", rejection.sender, reason)
+        rejected = self._stats["rejected"]
+        # with a callback its owner reports (a node bounds its trace and log per source); without, the
+        # log gets the first ten and then every power of ten, so a flood cannot fill it
+        quiet = self.on_rejected is not None or not (rejected <= 10 or rejected == 10 ** (len(str(rejected)) - 1))
+        log.log(
+            logging.DEBUG if quiet else logging.WARNING,
+            "ignored a %s beacon from %s: %s (%d rejected so far)",
+            "malformed" if malformed else "rejected",
+            rejection.sender,
+            reason,
+            rejected,
+        )
         if self.on_rejected is not None:
             self.on_rejected(rejection)
 

@@ -22,8 +22,8 @@ def message_port_key(provider_kind: str, message: str, host: str | None = None) 
     """The discovery key of a RIAPS message port provider: ``"pub/Msg"``, ``"rep/Req#Rep"``; ``"pub/Msg@<host>"`` for local scope.
 
     RIAPS's key is ``/<app>/<msgType>/<kind>`` plus a host suffix for local scope: ports match on
-    the message type and the complementary kind, never on port or component names (riaps-apps.md
-    §6). The app is left out: each run's discovery serves one application. Group keys
+    the message type and the complementary kind (a sub finds the pubs of its message type), never
+    on port or component names. The app is left out: each run's discovery serves one application. Group keys
     (``"<Msg>@<type>.<instance>"``) contain no ``/``, so the two kinds of keys never meet.
     """
     if provider_kind not in PROVIDER_OF.values():

@@ -4,7 +4,9 @@
 ``schedules``), simulates each with its own seed on any ``concurrent.futures`` executor, checks
 safety and liveness (``riaps_sim.analysis.checks``), shrinks every failing schedule (``shrink``)
 and writes it to a corpus folder as a scenario file that ``riaps-sim run`` replays bit for bit
-(``corpus``). ``replay_corpus(folder)`` reruns a corpus as a regression suite.
+(``corpus``). ``replay_corpus(folder)`` reruns a corpus as a regression suite. Interrupted
+(Ctrl-C), an exploration stops at once and raises ``Interrupted`` carrying an ``ExploreResult``
+marked partial: the schedules run so far and the failures shrunk so far.
 
 >>> result = explore("leader-crash", schedules=2, seed=1, progress=False, shrink_failures=False)
 >>> len(result.outcomes)
@@ -14,15 +16,17 @@ and writes it to a corpus folder as a scenario file that ``riaps-sim run`` repla
 from __future__ import annotations
 
 import random
+import signal
 import statistics
 import time
 from collections import Counter
-from collections.abc import Iterable
-from concurrent.futures import Executor, Future, ProcessPoolExecutor, as_completed
+from collections.abc import Iterable, Iterator
+from concurrent.futures import Executor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, TextIO
 
+from ..batch import Call, Interrupted, gather, signal_of
 from ..faults import Fault
 from ..progress import progress_bar
 from ..runtime.shipping import ByValue
@@ -58,9 +62,27 @@ class Shrunk:
     path: Path | None
 
 
+#: the columns of ``ExploreResult.rows`` (and of its CSV file) with their pandas dtypes
+_COLUMNS = {
+    "index": "int64",
+    "seed": "int64",
+    "faults": "int64",
+    "violated": "string",
+    "leader_after_faults_s": "Float64",
+    "wall_s": "float64",
+    "digest": "string",
+}
+
+
 @dataclass
 class ExploreResult:
-    """An exploration: every outcome, the shrunk failures, and tables of both."""
+    """An exploration: every outcome, the shrunk failures, and tables of both.
+
+    ``planned`` is how many schedules were asked for (``None``: as many as ran); ``interrupted``
+    the signal that stopped the exploration early, while running schedules (``outcomes`` holds
+    those finished) or while shrinking (``shrunk`` holds those done, ``to_shrink`` how many kinds
+    of failure there were to shrink).
+    """
 
     scenario: str
     space: ScheduleSpace
@@ -69,6 +91,14 @@ class ExploreResult:
     shrunk: list[Shrunk] = field(default_factory=list)
     wall_s: float = 0.0
     liveness: bool = True  #: whether liveness violations fail a schedule (``--no-liveness`` leaves them out)
+    planned: int | None = None
+    interrupted: signal.Signals | None = None
+    to_shrink: int = 0
+
+    @property
+    def partial(self) -> bool:
+        """The exploration was stopped (``interrupted``) before it had run and shrunk everything."""
+        return self.interrupted is not None
 
     @property
     def failures(self) -> list[Outcome]:
@@ -89,6 +119,13 @@ class ExploreResult:
         n = len(self.outcomes)
         rate = n / self.wall_s if self.wall_s > 0 else 0.0
         out = [f"explore {self.scenario}: {n} schedules (seed {self.seed}) in {self.wall_s:.1f} s, {rate:.1f} schedules/s"]
+        if self.interrupted is not None:
+            where = (
+                f"{n} of {self.planned} schedules run"
+                if n != self.planned
+                else f"all {n} schedules run, {len(self.shrunk)} of {self.to_shrink} kinds of failure shrunk"
+            )
+            out[0] = f"explore {self.scenario}: PARTIAL (interrupted by {self.interrupted.name}): {where} (seed {self.seed}) in {self.wall_s:.1f} s"
         out.append(f"  faults: {', '.join(self.space.kinds)}; fault phase {self.space.fault_phase_s:g} s, quiet phase {self.space.quiet_s:g} s")
         counts = self.by_property()
         if counts:
@@ -125,21 +162,41 @@ class ExploreResult:
         from .._pandas import require_pandas
 
         pd = require_pandas()
-        leader = [next((r.took_s for r in o.liveness if r.prop == "leader_after_faults"), None) for o in self.outcomes]
-        return pd.DataFrame(
+        rows = self.rows()
+        return pd.DataFrame({name: pd.array([r[name] for r in rows], dtype=dtype) for name, dtype in _COLUMNS.items()})
+
+    def rows(self) -> list[dict[str, Any]]:
+        """The runs as dicts, one per schedule: the columns of ``to_pandas``, without pandas."""
+        return [
             {
-                "index": pd.array([o.index for o in self.outcomes], dtype="int64"),
-                "seed": pd.array([o.seed for o in self.outcomes], dtype="int64"),
-                "faults": pd.array([len(o.faults) for o in self.outcomes], dtype="int64"),
-                "violated": pd.array([",".join(o.properties) for o in self.outcomes], dtype="string"),
-                "leader_after_faults_s": pd.array(leader, dtype="Float64"),
-                "wall_s": pd.array([o.wall_s for o in self.outcomes], dtype="float64"),
-                "digest": pd.array([o.digest for o in self.outcomes], dtype="string"),
+                "index": o.index,
+                "seed": o.seed,
+                "faults": len(o.faults),
+                "violated": ",".join(o.properties),
+                "leader_after_faults_s": next((r.took_s for r in o.liveness if r.prop == "leader_after_faults"), None),
+                "wall_s": o.wall_s,
+                "digest": o.digest,
             }
-        )
+            for o in self.outcomes
+        ]
+
+    def save(self, folder: str | Path) -> list[Path]:
+        """Write ``explore.txt`` (the summary, saying when it is partial) and ``explore.csv`` (a row per schedule run)."""
+        import csv
+
+        out = Path(folder)
+        out.mkdir(parents=True, exist_ok=True)
+        text, table = out / "explore.txt", out / "explore.csv"
+        text.write_text(str(self) + "\n", encoding="utf-8")
+        with table.open("w", newline="", encoding="utf-8") as f:
+            writer = csv.DictWriter(f, fieldnames=list(_COLUMNS))
+            writer.writeheader()
+            writer.writerows(self.rows())
+        return [text, table]
 
     def __repr__(self) -> str:
-        return f"<ExploreResult {self.scenario!r}: {len(self.outcomes)} schedules, {len(self.failures)} failed, {self.wall_s:.1f} s wall>"
+        done = f"{len(self.outcomes)} of {self.planned} schedules (partial)" if self.partial else f"{len(self.outcomes)} schedules"
+        return f"<ExploreResult {self.scenario!r}: {done}, {len(self.failures)} failed, {self.wall_s:.1f} s wall>"
 
     def _repr_html_(self) -> str:
         import html
@@ -202,6 +259,13 @@ def explore(
     liveness:
         Whether liveness violations fail a schedule (and are shrunk and kept); they are counted
         either way.
+
+    Raises
+    ------
+    Interrupted
+        On Ctrl-C (a ``KeyboardInterrupt``): schedules not started are cancelled, the default
+        pool's workers are stopped at once, shrinking stops, and ``partial`` is the
+        ``ExploreResult`` of what was finished (failures shrunk so far are in the corpus).
     """
     source: str | Path | Scenario = scenario
     base = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
@@ -210,43 +274,44 @@ def explore(
         space = ScheduleSpace(tuple(base.node_names()), kinds=tuple(kinds) if kinds is not None else DEFAULT_KINDS)
     shipped = ByValue(base, what=f"scenario {base.name!r}")
     started = time.perf_counter()
-    own = executor is None
-    pool = executor or ProcessPoolExecutor(max_workers=jobs)
     bar = progress_bar(schedules, progress, "explore", "schedule")
-    outcomes: list[Outcome] = []
-    try:
-        futures: list[Future[Outcome]] = []
+
+    def calls() -> Iterator[Call[Outcome]]:  # drawn as they are submitted, so Ctrl-C while drawing is handled too
         for index in range(schedules):
             faults, run_seed = schedule_for(space, seed, index)
-            futures.append(pool.submit(run_schedule, shipped, faults, run_seed, space.fault_phase_s, space.duration_s, index, liveness))
-        for future in as_completed(futures):
-            if future.cancelled():
-                continue
-            outcomes.append(future.result())
-            if bar is not None:
-                bar.update(1)
-                bar.set_postfix(failed=sum(o.failed for o in outcomes))
-            if stop_after is not None and sum(o.failed for o in outcomes) >= stop_after:
-                for pending in futures:
-                    pending.cancel()
+            yield Call(run_schedule, (shipped, faults, run_seed, space.fault_phase_s, space.duration_s, index, liveness))
+
+    def finished(outcome: Outcome, outcomes: list[Outcome]) -> bool:
+        failed = sum(o.failed for o in outcomes)
+        if bar is not None:
+            bar.update(1)
+            bar.set_postfix(failed=failed)
+        return stop_after is not None and failed >= stop_after
+
+    try:
+        batch = gather(calls(), schedules, finished, executor, jobs)
     finally:
         if bar is not None:
             bar.close()
-        if own:
-            pool.shutdown(cancel_futures=True)
-    outcomes.sort(key=lambda o: o.index)
-    result = ExploreResult(base.name, space, seed, outcomes, liveness=liveness)
-    if shrink_failures:
+    outcomes = sorted(batch.results, key=lambda o: o.index)
+    result = ExploreResult(base.name, space, seed, outcomes, liveness=liveness, planned=schedules, interrupted=batch.stopped_by)
+    if batch.stopped_by is None and shrink_failures:
         corpus = Path(out) / "corpus" if out is not None else None
         by_signature: dict[tuple[str, ...], list[Outcome]] = {}
         for outcome in result.failures:  # one kept example per combination of violated properties
             by_signature.setdefault(tuple(outcome.failing), []).append(outcome)
-        for failed in by_signature.values():
-            # shrinking is chaotic (one fault less, and every later draw moves): of a few, keep the smallest
-            tries = [_shrink_one(base, space, outcome, shrink_budget) for outcome in failed[:shrink_tries]]
-            best = min(tries, key=lambda s: (len(s.faults), s.runs))
-            result.shrunk.append(_keep(best, base, source, corpus))
+        result.to_shrink = len(by_signature)
+        try:
+            for failed in by_signature.values():
+                # shrinking is chaotic (one fault less, and every later draw moves): of a few, keep the smallest
+                tries = [_shrink_one(base, space, outcome, shrink_budget) for outcome in failed[:shrink_tries]]
+                best = min(tries, key=lambda s: (len(s.faults), s.runs))
+                result.shrunk.append(_keep(best, base, source, corpus))
+        except KeyboardInterrupt as stop:
+            result.interrupted = signal_of(stop)
     result.wall_s = time.perf_counter() - started
+    if result.interrupted is not None:
+        raise Interrupted(result, result.interrupted) from batch.interrupted
     return result
 
 

@@ -150,8 +150,13 @@ class GroupMember:
             self.node.driver.unwatch(monitor)
 
     def _record_refusals(self, port: ports.Port) -> None:
+        rejections = self.node.rejections  # a real node bounds these rows per source; else each is a row
         for refusal in port.refusals():
-            self._trace(Kind.HANDSHAKE_REFUSED, peer=refusal.peer or None, detail=f"{refusal.port}: {refusal.reason}")
+            detail = f"{refusal.port}: {refusal.reason}"
+            if rejections is not None:
+                rejections.record(Kind.HANDSHAKE_REFUSED, refusal.peer or None, detail, self.component.instance_name, self.group_name)
+            else:
+                self._trace(Kind.HANDSHAKE_REFUSED, peer=refusal.peer or None, detail=detail)
 
     def leave(self) -> None:
         """Tell the group (``mlt``), stop timers, close the ports. No callback follows."""

@@ -28,6 +28,7 @@ from ..model import JOIN_STALL_S, LEAVE_STALL_S, GroupType, UnknownGroupType
 from ..trace import Kind, Trace
 from .driver import Driver
 from .member import GroupMember
+from .rejections import RejectionLog
 from .storage import MemoryStorage
 
 __all__ = ["Node", "node_random"]
@@ -105,6 +106,8 @@ class Node:
         #: told of each message a member handled (``handled(seconds) -> stop reading?``): a real node's
         #: ``LoopProbe`` measuring its loop, or a simulated node's driver charging a processing cost
         self.probe: Any = None
+        #: where refused handshakes go, bounded per source (a real node's ``RejectionLog``); ``None``: the trace, row by row
+        self.rejections: RejectionLog | None = None
 
     def __repr__(self) -> str:
         return f"<Node {self.name} {self.host} components={list(self.components)} groups={len(self.members)}>"

@@ -39,6 +39,7 @@ from typing import Any
 from ..faults import ClockSkew, Fault
 from ..trace import Kind, TraceEvent
 from .launch import NodeLaunch, Observed, Ready, Start
+from .rejections import RejectionLog
 from .reports import Reporter
 from .storage import FileStorage
 from .tracefiles import StreamingTrace
@@ -69,6 +70,7 @@ class NodeProcess:
         self.context = zmq.Context()
         self.driver = RealDriver(clock_offset_s=launch.clock_offset_s, t0_s=t0, origin_s=0.0 if t0 is None else t0)
         self.trace = StreamingTrace(launch.trace_path, keep_heartbeats=launch.trace_all, writer=str(os.getpid()))
+        self.rejections = RejectionLog(launch.plan.name, self._write_rejection, self.driver.clock)
         self.zap = self._authenticator()  # before any port exists: libzmq admits everyone without it
         self.discovery = self._discovery()
         self.layer, node_context = self._fault_layer()
@@ -88,6 +90,7 @@ class NodeProcess:
             storage=FileStorage(Path(launch.trace_path).with_suffix(".state.json")),
             restarts=launch.restarts,
         )
+        self.node.rejections = self.rejections
         for instance, (cls, kwargs) in plan.components.items():
             self.node.build(functools.partial(cls, **kwargs), instance)
         self.probe = self._probe(ready_at) if launch.measure_loop else None
@@ -132,15 +135,22 @@ class NodeProcess:
         return zap
 
     def _record_refusal(self, refusal: Any) -> None:
-        self._record(Kind.HANDSHAKE_REFUSED, refusal.peer or None, f"{refusal.port}: {refusal.reason}")
+        self.rejections.record(Kind.HANDSHAKE_REFUSED, refusal.peer or None, f"{refusal.port}: {refusal.reason}")
 
     def _record_rejection(self, rejection: Any) -> None:
-        self._record(Kind.BEACON_REJECTED, rejection.sender, rejection.reason)
+        address = rejection.sender.rpartition(":")[0]  # one source per host: a flood's UDP source ports vary
+        self.rejections.record(Kind.BEACON_REJECTED, address or rejection.sender, f"{rejection.reason} (from {rejection.sender})")
 
-    def _record(self, kind: str, peer: str | None, detail: str) -> None:
-        """A node-level security event, stamped with the node's clock (the ``Node`` may not exist yet)."""
+    def _write_rejection(
+        self, kind: str, peer: str | None, detail: str, component: str | None, group: str | None, data: dict[str, Any] | None
+    ) -> None:
+        """A rejection's row, stamped with the node's clock (the ``Node`` may not exist yet)."""
         driver = self.driver
-        self.trace.record(driver.clock(), driver.true_time(), self.launch.plan.name, None, None, kind, peer=peer, detail=detail)
+        self.trace.record(driver.clock(), driver.true_time(), self.launch.plan.name, component, group, kind, peer=peer, detail=detail, data=data)
+
+    def _flush_rejections(self) -> None:
+        self.rejections.flush()
+        self.driver.call_later(self.rejections.throttle.window_s, self._flush_rejections)
 
     def _discovery(self) -> Any:
         """Beacon discovery; with keys, beacons are signed and checked (on the wall clock: a skewed node's
@@ -248,6 +258,7 @@ class NodeProcess:
         self._beacon()
         if not self.launch.trace_all:
             driver.call_later(self.launch.tally_every_s, self._write_tallies)
+        self._flush_rejections()
         if self.probe is not None:
             self._flush_probe()
         duration_s = self.launch.duration_s
@@ -272,6 +283,7 @@ class NodeProcess:
         self.discovery.close()
         if self.zap is not None:
             self.zap.close()
+        self.rejections.flush(final=True)
         self.trace.close()
         close_context(self.context)
         if self.orphaned and self.launch.netns_cleanup:
