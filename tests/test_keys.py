@@ -90,7 +90,7 @@ def test_a_key_directory_given_through_a_symbolic_link_is_checked_at_its_target(
 def test_cli_names_the_refused_file_without_a_traceback(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     _keys_in(tmp_path / "k")
     (tmp_path / "k").chmod(0o777)
-    assert main(["keys", "show", str(tmp_path / "k")]) == 1
+    assert main(["keys", "show", str(tmp_path / "k")]) == 2  # a key folder that does not load is a usage error
     err = capsys.readouterr().err
     assert err.startswith(f"riaps-sim: {tmp_path / 'k'}: the key directory is writable by others") and "Traceback" not in err
 

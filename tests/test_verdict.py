@@ -196,7 +196,7 @@ def _status(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, s
         (["run", "default", "--keys", "k"], "--keys, --insecure and --isolation are for real mode"),
         (["run", "default", "--isolation", "netns"], "--keys, --insecure and --isolation are for real mode"),
         (["run", "default", "--mode", "real", "--keys", "k", "--insecure"], "give either --keys DIR or --insecure"),
-        (["run", "default", "--mode", "real", "--keys", "/nonexistent/keys"], "not a directory of key files"),
+        (["run", "default", "--mode", "real", "--keys", "/nonexistent/keys"], "no such directory of key files"),
         (["run", "default", "--mode", "real", "--calibration", "c.toml"], "--calibration applies to simulation only"),
         (["run", "default", "--calibration", "/nonexistent.toml"], "no such calibration file"),
         (["run", "default", "--depl", "x.depl"], "--depl and --hosts go with a RIAPS application folder"),
@@ -216,7 +216,7 @@ def _status(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, s
         (["calibrate", "default", "--runs", "0"], "--runs: expected a whole number >= 1"),
         (["calibrate", "default", "--until", "-1"], "--until: expected a number of seconds > 0"),
         (["demo", "--timeout", "0"], "--timeout: expected a number of seconds > 0"),
-        (["keys", "show", "/nonexistent/keys"], "not a directory of key files"),
+        (["keys", "show", "/nonexistent/keys"], "no such directory of key files"),
     ],
 )
 def test_usage_errors_exit_2_before_anything_runs(argv: list[str], says: str, capsys: pytest.CaptureFixture[str]) -> None:
@@ -244,7 +244,7 @@ def test_a_scenarios_key_folder_that_does_not_load_stops_a_real_run_before_it_st
     path = tmp_path / "keyed.toml"
     path.write_text('[scenario]\nduration = 5\nkeys = "nokeys"\n[[group]]\nname = "G"\n[[node]]\nname = "n"\ncount = 2\ncomponents = {}\n')
     status, out, err = _status(["run", str(path), "--mode", "real"], capsys)
-    assert status == 2 and out == "" and "nokeys: not a directory of key files" in err
+    assert status == 2 and out == "" and "nokeys: no such directory of key files" in err
 
 
 def test_help_documents_the_exit_statuses(capsys: pytest.CaptureFixture[str]) -> None:
