@@ -88,6 +88,25 @@ class FileStorage(MemoryStorage):
 
     def save(self, group: str, state: DurableState) -> None:
         super().save(group, state)
+        self._write()
+
+    def forget(self, group: str | None = None) -> list[str]:
+        """Remove what is stored for *group* (every group if None); return the groups removed.
+
+        The file goes when nothing is left in it. A node must not be running meanwhile: it would
+        write its state back.
+        """
+        gone = [g for g in self._state if group is None or g == group]
+        for g in gone:
+            del self._state[g]
+        if gone:
+            if self._state:
+                self._write()
+            else:
+                self.path.unlink(missing_ok=True)
+        return gone
+
+    def _write(self) -> None:
         text = json.dumps({g: _encode(s) for g, s in self._state.items()})
         scratch = self.path.with_suffix(".tmp")
         with scratch.open("w", encoding="utf-8") as out:
