@@ -30,6 +30,7 @@ from .cli_options import (
     seed_list,
     udp_port,
 )
+from .cli_tools import add_tool_commands
 from .scenario import BUILTIN, ScenarioError, load_scenario
 
 
@@ -306,29 +307,6 @@ def _explore(args: argparse.Namespace) -> int:
     return EXIT_BAD if result.failures else EXIT_OK
 
 
-def _demo(args: argparse.Namespace) -> int:
-    from .demo import run_ports_demo
-
-    run_ports_demo(timeout=args.timeout)
-    return EXIT_OK
-
-
-def _keys(args: argparse.Namespace) -> int:
-    from .security import AppKeys
-
-    if args.keys_command == "new":
-        keys = AppKeys.generate()
-        try:
-            directory = keys.write(args.dir)
-        except FileExistsError as exc:
-            raise UsageError(str(exc)) from None
-        print(f"riaps-sim: wrote the application's key material to {directory} (files mode 0600); copy it to every host")
-    else:
-        keys = load_keys(args.dir)
-    print(keys.public_text())
-    return EXIT_OK
-
-
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of ``riaps-sim`` and its subcommands."""
     parser = argparse.ArgumentParser(
@@ -436,17 +414,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_verdict_options(explore, always=True)
     explore.set_defaults(handler=_explore)
 
-    keys = commands.add_parser("keys", help="make or show an application's key material (CURVE pair, allow-list, beacon secret)")
-    keys_commands = keys.add_subparsers(dest="keys_command", required=True, metavar="ACTION")
-    keys_new = keys_commands.add_parser("new", help="write fresh key material into DIR (files mode 0600) and print its public half")
-    keys_new.add_argument("dir", help="the directory to write (made if missing; existing key files are not overwritten)")
-    keys_show = keys_commands.add_parser("show", help="print the public half of the key material in DIR (never the secrets)")
-    keys_show.add_argument("dir", help="a directory written by 'riaps-sim keys new'")
-    keys.set_defaults(handler=_keys)
-
-    demo = commands.add_parser("demo", help="three members on loopback exchange messages through the four group ports (real ZeroMQ)")
-    demo.add_argument("--timeout", type=positive_float, default=20.0, help="give up after this many seconds (default 20)")
-    demo.set_defaults(handler=_demo)
+    add_tool_commands(commands)
     return parser
 
 

@@ -32,3 +32,22 @@ def test_a_missing_path_or_a_folder_without_state_says_so(tmp_path) -> None:
     (tmp_path / "n0.state.json").write_text("[1, 2]")
     with pytest.raises(ValueError, match="n0.state.json: not a node state file"):
         find_state_files(tmp_path)
+
+
+def test_riaps_sim_state_shows_and_resets_only_when_told_to(tmp_path, monkeypatch, capsys) -> None:
+    import io
+
+    from riaps_sim.cli import main
+
+    path = tmp_path / "n0.state.json"
+    FileStorage(path).save("TheGroup.g1", DurableState(term=4294967294, voted_for=A))
+    FileStorage(path).save("Other.g2", DurableState(term=2))
+    assert main(["state", str(tmp_path)]) == 0
+    assert "TheGroup.g1: term 4294967294" in capsys.readouterr().out
+    monkeypatch.setattr("sys.stdin", io.StringIO(""))  # no terminal: --reset without --yes removes nothing
+    assert main(["state", str(path), "--reset"]) == 2
+    assert "add --yes" in capsys.readouterr().err and FileStorage(path).load("TheGroup.g1") is not None
+    assert main(["state", str(path), "--reset", "TheGroup.g1", "--yes"]) == 0
+    assert FileStorage(path).load("TheGroup.g1") is None and FileStorage(path).load("Other.g2") == DurableState(term=2)
+    assert main(["state", str(tmp_path / "missing")]) == 2
+    assert "no such file or folder" in capsys.readouterr().err
