@@ -38,7 +38,8 @@ class Violation:
     text: str
 
     def __str__(self) -> str:
-        return f"[{self.invariant}] t={self.time:.3f} s, nodes {', '.join(self.nodes)}: {self.text}"
+        where = f", nodes {', '.join(self.nodes)}" if self.nodes else ""
+        return f"[{self.invariant}] t={self.time:.3f} s{where}: {self.text}"
 
 
 def one_leader_per_term(trace: Trace) -> list[Violation]:
