@@ -31,6 +31,7 @@ from .cli_options import (
     udp_port,
 )
 from .cli_tools import add_tool_commands
+from .runtime.watchdog import Livelock
 from .scenario import BUILTIN, ScenarioError, load_scenario
 
 
@@ -297,6 +298,7 @@ def _explore(args: argparse.Namespace) -> int:
             out=args.out,
             shrink_failures=not args.no_shrink,
             stop_after=args.stop_after,
+            run_time_limit_s=args.run_time_limit,
             liveness=not args.no_liveness,
         )
         print(result)
@@ -409,6 +411,13 @@ def build_parser() -> argparse.ArgumentParser:
     explore.add_argument("--stop-after", type=positive_int, help="stop once this many schedules have failed")
     explore.add_argument("--no-shrink", action="store_true", help="report failures without shrinking them")
     explore.add_argument(
+        "--run-time-limit",
+        type=positive_float,
+        default=120.0,
+        metavar="SECONDS",
+        help="wall-clock limit of one run (default 120); a run over it, or whose virtual time stops (a livelock), fails",
+    )
+    explore.add_argument(
         "--replay", type=existing_directory, metavar="DIR", help="rerun every scenario file of a corpus folder instead (a regression suite)"
     )
     add_verdict_options(explore, always=True)
@@ -443,6 +452,9 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("riaps-sim: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
+    except Livelock as exc:  # a protocol that stops virtual time: the run cannot finish, so nothing is judged
+        print(f"riaps-sim: the run stopped: {exc}", file=sys.stderr)
+        return EXIT_BAD
 
 
 if __name__ == "__main__":

@@ -217,7 +217,7 @@ def test_explore_interrupted_while_shrinking_keeps_every_schedule_and_the_shrunk
 
     explore_module = importlib.import_module("riaps_sim.explore")
 
-    def run_schedule(scenario, faults, seed, quiet_from, duration_s, index=0, liveness=True):  # type: ignore[no-untyped-def]
+    def run_schedule(scenario, faults, seed, quiet_from, duration_s, index=0, liveness=True, time_limit_s=None):  # type: ignore[no-untyped-def]
         broken = (Violation("one_leader_per_term", 1.0, (), (), "two leaders"),) if index % 2 else ()
         return Outcome(index, seed, tuple(faults), quiet_from, duration_s, broken, (), "", 0.01)
 

@@ -46,6 +46,8 @@ CATEGORIES: dict[str, Category] = {
     "no_delivery_outside_group": Category.SAFETY,
     "no_callback_after_leaving": Category.SAFETY,
     "no_crashed_loop": Category.SAFETY,
+    "no_livelock": Category.SAFETY,  # the run could not go on: never left out with liveness
+    "within_time_limit": Category.SAFETY,
     "no_handler_errors": Category.HANDLER_ERRORS,
     "components_built": Category.HANDLER_ERRORS,
     "members_joined": Category.MEMBERSHIP,

@@ -32,7 +32,7 @@ from ..progress import progress_bar
 from ..runtime.shipping import ByValue
 from ..scenario import Scenario, load_scenario
 from .corpus import CorpusEntry, entries, read_entry, write_entry
-from .runs import Outcome, run_schedule
+from .runs import RUN_TIME_LIMIT_S, Outcome, run_schedule
 from .schedules import DEFAULT_KINDS, FAULT_KINDS, LINK_KINDS, ScheduleSpace, draw_schedule, normalise, quiet_tail
 from .shrink import shrink
 
@@ -235,6 +235,7 @@ def explore(
     stop_after: int | None = None,
     progress: bool | TextIO = True,
     liveness: bool = True,
+    run_time_limit_s: float | None = RUN_TIME_LIMIT_S,
 ) -> ExploreResult:
     """Run *schedules* random fault schedules over *scenario*; shrink and keep what fails.
 
@@ -259,6 +260,9 @@ def explore(
     liveness:
         Whether liveness violations fail a schedule (and are shrunk and kept); they are counted
         either way.
+    run_time_limit_s:
+        The wall-clock limit of one run (None: none); a run over it fails (``within_time_limit``),
+        as does one whose virtual time stops (``no_livelock``), instead of hanging the search.
 
     Raises
     ------
@@ -279,7 +283,7 @@ def explore(
     def calls() -> Iterator[Call[Outcome]]:  # drawn as they are submitted, so Ctrl-C while drawing is handled too
         for index in range(schedules):
             faults, run_seed = schedule_for(space, seed, index)
-            yield Call(run_schedule, (shipped, faults, run_seed, space.fault_phase_s, space.duration_s, index, liveness))
+            yield Call(run_schedule, (shipped, faults, run_seed, space.fault_phase_s, space.duration_s, index, liveness, run_time_limit_s))
 
     def finished(outcome: Outcome, outcomes: list[Outcome]) -> bool:
         failed = sum(o.failed for o in outcomes)

@@ -17,10 +17,14 @@ from ..analysis.invariants import Violation
 from ..analysis.verdict import Category, Verdict, category_of
 from ..faults import Fault, FaultSchedule
 from ..runtime.shipping import ByValue
+from ..runtime.watchdog import Livelock, RunTimeLimit, wall_clock_limit
 from ..scenario import Scenario
 from ..trace import Trace
 
-__all__ = ["Outcome", "run_schedule", "trace_digest"]
+__all__ = ["Outcome", "run_schedule", "trace_digest", "RUN_TIME_LIMIT_S"]
+
+#: The wall-clock limit of one explored run, seconds (a run of 50 s of virtual time takes about one).
+RUN_TIME_LIMIT_S = 120.0
 
 
 @dataclass(frozen=True)
@@ -82,8 +86,14 @@ def run_schedule(
     duration_s: float,
     index: int = 0,
     liveness: bool = True,
+    time_limit_s: float | None = RUN_TIME_LIMIT_S,
 ) -> Outcome:
-    """Simulate *scenario* with *faults* and *seed* for *duration_s*; check it (liveness judged if *liveness*)."""
+    """Simulate *scenario* with *faults* and *seed* for *duration_s*; check it (liveness judged if *liveness*).
+
+    A run that livelocks (virtual time stops: ``riaps_sim.runtime.watchdog``) or takes more than
+    *time_limit_s* of wall-clock time (in a process's main thread) ends, and is a failure with a
+    ``no_livelock`` or ``within_time_limit`` violation; a run that raises is one with ``run_raised``.
+    """
     from ..runner import run_scenario
 
     base = scenario.get() if isinstance(scenario, ByValue) else scenario
@@ -93,10 +103,15 @@ def run_schedule(
     level = quiet.level
     quiet.setLevel(logging.ERROR)  # thousands of runs: what they skip is in their traces, not on the terminal
     try:
-        result = run_scenario(run, mode="sim")
+        with wall_clock_limit(time_limit_s):
+            result = run_scenario(run, mode="sim")
+    except Livelock as stop:
+        return _ended(Violation("no_livelock", stop.at, (stop.node,), (), str(stop)), index, seed, run, quiet_from, started, liveness)
+    except RunTimeLimit as stop:
+        return _ended(Violation("within_time_limit", 0.0, (), (), str(stop)), index, seed, run, quiet_from, started, liveness)
     except Exception as exc:  # the simulator itself failed: a finding, never the end of the exploration
         raised = Violation("run_raised", 0.0, (), (), f"the run raised {type(exc).__name__}: {exc}")
-        return Outcome(index, seed, tuple(run.faults), quiet_from, duration_s, (raised,), (), "", time.perf_counter() - started, liveness)
+        return _ended(raised, index, seed, run, quiet_from, started, liveness)
     finally:
         quiet.setLevel(level)
     report = check_run(result.trace, run.group_types, end=duration_s, quiet_from=quiet_from)
@@ -112,3 +127,8 @@ def run_schedule(
         time.perf_counter() - started,
         liveness,
     )
+
+
+def _ended(violation: Violation, index: int, seed: int, run: Scenario, quiet_from: float, started: float, liveness: bool) -> Outcome:
+    """The outcome of a run that did not finish: *violation* says why."""
+    return Outcome(index, seed, tuple(run.faults), quiet_from, run.duration, (violation,), (), "", time.perf_counter() - started, liveness)

@@ -32,6 +32,7 @@ from ..trace import Kind, Trace
 from .node import Node, node_random
 from .simfaults import SimFaults
 from .storage import MemoryStorage
+from .watchdog import ZERO_DELAY_TIMERS, Livelock
 
 __all__ = ["SimDriver", "Simulation", "LoopModel"]
 
@@ -104,6 +105,8 @@ class SimDriver:
         self._rng = rng if rng is not None else random.Random(0)
         #: This node's clock: its host's (skewed and drifting as the faults say), the host's own method, read once per message.
         self.clock: Callable[[], float] = self.host.clock
+        self._instant = -1.0  # the virtual time of the last timer armed due at once, and how many were (the livelock watchdog)
+        self._due_at_once = 0
 
     def __repr__(self) -> str:
         return f"<SimDriver {self.host.name} watching {len(self._watched)}>"
@@ -116,8 +119,19 @@ class SimDriver:
         delay = max(0.0, delay_s) / self.host.rate
         if self._lateness is not None:
             delay += self._lateness.sample(self._rng)
+        if delay <= 0.0:
+            self._count_due_at_once()
         self.env.timeout(delay).callbacks.append(timer.fire)
         return timer
+
+    def _count_due_at_once(self) -> None:
+        """Raise ``Livelock`` when this node arms too many timers due at once without virtual time moving."""
+        now = self.env.now
+        if now != self._instant:
+            self._instant, self._due_at_once = now, 0
+        self._due_at_once += 1
+        if self._due_at_once > ZERO_DELAY_TIMERS:
+            raise Livelock(str(self.host.name), now)
 
     def cancel(self, handle: Any) -> None:
         if isinstance(handle, _Timer):
