@@ -145,6 +145,7 @@ def run_scenario(
     insecure: bool = False,
     calibration: Any = None,
     progress: Any = None,
+    coverage: Any = None,
 ) -> RunResult:
     """Run *scenario* in *mode* (``"sim"`` or ``"real"``) to *until* seconds (default: its duration).
 
@@ -163,6 +164,8 @@ def run_scenario(
     beacons, with *keys* (an ``AppKeys``, or a folder made by ``riaps-sim keys new``; default: the
     scenario's, else fresh material for the run). *insecure* turns that off, and the summary says so.
     *progress* (real world) is called with a line of text as the run goes on (who leads, faults).
+    *coverage* (simulation; a ``riaps_sim.coord.coverage.TableCoverage``) is told each table case
+    the machines take.
     """
     if mode not in MODES:
         raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
@@ -172,12 +175,12 @@ def run_scenario(
         raise ValueError(f"until must be > 0 seconds, got {until!r}")
     trace_all = scenario.trace_all if trace_all is None else trace_all
     if mode == "sim":
-        return run_sim(scenario, seed, until, out, trace_all=trace_all, calibration=calibration)
+        return run_sim(scenario, seed, until, out, trace_all=trace_all, calibration=calibration, coverage=coverage)
     return run_real(scenario, seed, until, out, isolation=isolation, keys=keys, insecure=insecure, trace_all=trace_all, progress=progress)
 
 
 def run_sim(
-    scenario: Scenario, seed: int, until: float, out: str | Path | None = None, trace_all: bool = False, calibration: Any = None
+    scenario: Scenario, seed: int, until: float, out: str | Path | None = None, trace_all: bool = False, calibration: Any = None, coverage: Any = None
 ) -> RunResult:
     """Run *scenario* in the SimPy network model (*trace_all*: a trace row for every heartbeat; *calibration*: see ``run_scenario``)."""
     from .runtime.sim import Simulation
@@ -202,6 +205,7 @@ def run_sim(
     if calibration is not None:
         loops = {name: model for name, _ in hosts if (model := calibration.loop_model(name)) is not None}
     sim = Simulation(scenario.group_types, seed=seed, network=network, trace_all=trace_all, loop_models=loops, **delay)
+    sim.coverage = coverage
     for spec in scenario.nodes:
         sim.add_node(
             spec.name, {i: _factory(cls, kwargs) for i, (cls, kwargs) in spec.components.items()}, address=spec.address, start_at=spec.start_s or None

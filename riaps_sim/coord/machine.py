@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, ClassVar, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol, TypeVar
 
 from . import events, requests
 from .commands import ArmTimer, CancelTimer, Command, Disconnect, DurableState, FollowLeader, Notify, Persist, Publish, TraceEvent
@@ -16,6 +16,9 @@ from .polls import Poll, PollRules
 from .requests import Join, TimerFired
 from .timing import Timing
 from .wire import encode
+
+if TYPE_CHECKING:
+    from .coverage import TableCoverage
 
 __all__ = ["GroupMachine", "RandomLike"]
 
@@ -122,6 +125,7 @@ class GroupMachine:
         self.joined = False
         self.left = False
         self.timers: dict[str, float] = {}  # name -> due time (node clock, s)
+        self.coverage: TableCoverage | None = None  # told each case taken, when a search asks (coord.coverage)
         self.now = 0.0  # the clock reading of the input being handled (guards read it)
         self._out: list[Command] = []
         self._rows_role: Role | None = None
@@ -265,6 +269,8 @@ class GroupMachine:
             del self.timers[event.name]  # type: ignore[attr-defined]
         cases = row.cases
         chosen: Case = cases[0] if len(cases) == 1 else row.choose(self, event)
+        if self.coverage is not None:
+            self.coverage.took(self.name, self.TABLE, self.role, input_key(event), chosen)
         change = chosen.term
         if change is not _KEEP:
             if change is _NEXT:

@@ -32,6 +32,7 @@ from ..progress import progress_bar
 from ..runtime.shipping import ByValue
 from ..scenario import Scenario, load_scenario
 from .corpus import CorpusEntry, entries, read_entry, write_entry
+from .coverage import Coverage, coverage_of
 from .runs import RUN_TIME_LIMIT_S, Outcome, run_schedule
 from .schedules import DEFAULT_KINDS, FAULT_KINDS, LINK_KINDS, ScheduleSpace, draw_schedule, normalise, quiet_tail
 from .shrink import shrink
@@ -94,6 +95,7 @@ class ExploreResult:
     planned: int | None = None
     interrupted: signal.Signals | None = None
     to_shrink: int = 0
+    protocols: tuple[str, ...] = ()  #: the protocols of the scenario's coordinated groups (their tables' coverage)
 
     @property
     def partial(self) -> bool:
@@ -111,6 +113,10 @@ class ExploreResult:
         for outcome in self.outcomes:
             counts.update(outcome.properties)
         return dict(counts.most_common())
+
+    def coverage(self) -> list[Coverage]:
+        """Per protocol, the table cases the search's runs took and those none did."""
+        return coverage_of(self.protocols, (case for o in self.outcomes for case in o.cases))
 
     def liveness_times(self, prop: str = "leader_after_faults") -> list[float]:
         return [r.took_s for o in self.outcomes for r in o.liveness if r.prop == prop and r.took_s is not None]
@@ -133,6 +139,8 @@ class ExploreResult:
             out += [f"  {prop:40}{count:>7}" for prop, count in counts.items()]
         else:
             out.append("  no property violated")
+        for covered in self.coverage():
+            out += covered.lines()
         times = self.liveness_times()
         if times:
             ordered = sorted(times)
@@ -298,7 +306,8 @@ def explore(
         if bar is not None:
             bar.close()
     outcomes = sorted(batch.results, key=lambda o: o.index)
-    result = ExploreResult(base.name, space, seed, outcomes, liveness=liveness, planned=schedules, interrupted=batch.stopped_by)
+    protocols = tuple(g.protocol for g in base.group_types if g.coordinated)
+    result = ExploreResult(base.name, space, seed, outcomes, liveness=liveness, planned=schedules, interrupted=batch.stopped_by, protocols=protocols)
     if batch.stopped_by is None and shrink_failures:
         corpus = Path(out) / "corpus" if out is not None else None
         by_signature: dict[tuple[str, ...], list[Outcome]] = {}

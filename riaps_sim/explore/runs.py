@@ -15,6 +15,7 @@ from dataclasses import dataclass, replace
 from ..analysis.checks import LivenessResult, check_run
 from ..analysis.invariants import Violation
 from ..analysis.verdict import Category, Verdict, category_of
+from ..coord.coverage import CaseId, TableCoverage
 from ..faults import Fault, FaultSchedule
 from ..runtime.shipping import ByValue
 from ..runtime.watchdog import Livelock, RunTimeLimit, wall_clock_limit
@@ -48,6 +49,7 @@ class Outcome:
     digest: str
     wall_s: float
     judge_liveness: bool = True
+    cases: frozenset[CaseId] = frozenset()  #: the protocol table cases the run's machines took
 
     @property
     def properties(self) -> list[str]:
@@ -103,8 +105,9 @@ def run_schedule(
     level = quiet.level
     quiet.setLevel(logging.ERROR)  # thousands of runs: what they skip is in their traces, not on the terminal
     try:
+        coverage = TableCoverage()
         with wall_clock_limit(time_limit_s):
-            result = run_scenario(run, mode="sim")
+            result = run_scenario(run, mode="sim", coverage=coverage)
     except Livelock as stop:
         return _ended(Violation("no_livelock", stop.at, (stop.node,), (), str(stop)), index, seed, run, quiet_from, started, liveness)
     except RunTimeLimit as stop:
@@ -126,6 +129,7 @@ def run_schedule(
         trace_digest(result.trace),
         time.perf_counter() - started,
         liveness,
+        frozenset(coverage.taken()),
     )
 
 

@@ -90,6 +90,7 @@ class GroupMember:
                 group_min_size=min_size,
                 durable=node.storage.load(self.group_name),
             )
+            self.machine.coverage = node.coverage
         else:
             self.machine = BroadcastMachine()
         self.group = Group(self)

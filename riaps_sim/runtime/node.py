@@ -22,6 +22,7 @@ from typing import Any
 import ports
 
 from ..component import Component
+from ..coord.coverage import TableCoverage
 from ..coord.group import Group
 from ..discovery import Directory, Endpoint, Watcher
 from ..model import JOIN_STALL_S, LEAVE_STALL_S, GroupType, UnknownGroupType
@@ -85,6 +86,7 @@ class Node:
         keys: ports.CurveKeys | None = None,
         storage: MemoryStorage | None = None,
         restarts: int = 0,
+        coverage: TableCoverage | None = None,
     ) -> None:
         self.name = name
         self.host = host
@@ -95,6 +97,7 @@ class Node:
         # each incarnation draws its own numbers (poll ids never repeat after a restart); the first keeps the plain stream
         self.random = node_random(seed, name if restarts == 0 else f"{name}#{restarts}")
         self.storage = storage if storage is not None else MemoryStorage()
+        self.coverage = coverage  #: told each table case its members' machines take (a search's coverage), or None
         self.part = ports.Part(context, host=host, clock=driver.clock, keys=keys, name=name)
         self.components: dict[str, Component] = {}
         self.members: list[GroupMember] = []

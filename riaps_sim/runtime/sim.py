@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..component import Component
+from ..coord.coverage import TableCoverage
 from ..discovery.sim import SimDiscovery
 from ..faults import Fault
 from ..model import GroupType
@@ -284,6 +285,7 @@ class Simulation:
         self._starts: dict[str, int] = {}
         self._applying = 0
         self.loop_models: dict[str, LoopModel] = dict(loop_models or {})
+        self.coverage: TableCoverage | None = None  #: set before nodes start: told each table case the machines take
 
     def __repr__(self) -> str:
         return f"<Simulation t={self.env.now:.3f} s nodes={list(self.nodes)} events={len(self.trace)}>"
@@ -323,6 +325,7 @@ class Simulation:
             incarnation=host.incarnation,
             storage=self._storage.setdefault(name, MemoryStorage()),
             restarts=self._starts.get(name, 0),
+            coverage=self.coverage,
         )
         if loop is not None and loop.processing is not None:
             node.probe = driver  # the member tells it each message it handles; it charges the processing cost
