@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 import time
 from pathlib import Path
@@ -34,6 +35,8 @@ from .cli_tools import add_tool_commands
 from .runtime.watchdog import Livelock
 from .scenario import BUILTIN, ScenarioError, load_scenario
 
+PROTOCOL_HELP = "run every group with this protocol (riaps, fixed, or your own as module:Class, importable from here) instead of the scenario's"
+
 
 def _say(line: str) -> None:
     """A progress line of a real run, on stderr (stdout keeps the summary)."""
@@ -43,7 +46,7 @@ def _say(line: str) -> None:
 def _run(args: argparse.Namespace) -> int:
     from .runner import run_scenario
 
-    scenario = _load_run_scenario(args)
+    scenario = _load_run_scenario(args).with_protocol(args.protocol)
     calibration = None
     if args.mode == "sim" and (args.keys or args.insecure or args.isolation):
         raise UsageError("--keys, --insecure and --isolation are for real mode (--mode real)")
@@ -163,7 +166,9 @@ def _sweep(args: argparse.Namespace) -> int:
 
     load_scenario(args.scenario)  # fail early, in this process, with the scenario's own error
     with stop_signals():  # SIGINT or SIGTERM: stop, keep and write what is done (a second one is ignored while writing)
-        stopped, result = _partial_on_interrupt(sweep, args.scenario, args.seeds, jobs=args.jobs, mode=args.mode, liveness=not args.no_liveness)
+        stopped, result = _partial_on_interrupt(
+            sweep, args.scenario, args.seeds, jobs=args.jobs, mode=args.mode, liveness=not args.no_liveness, protocol=args.protocol
+        )
         print(result)
         if args.out:
             print("  wrote " + ", ".join(str(p) for p in result.save(args.out)))
@@ -328,6 +333,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("scenario", help=scenario_help)
     run.add_argument("--mode", choices=["sim", "real"], default="sim", help="simulation (default) or real ZeroMQ processes on loopback")
     run.add_argument("--seed", type=int, help="the seed (default: the scenario's)")
+    run.add_argument("--protocol", type=protocol_name, help=PROTOCOL_HELP)
     run.add_argument("--until", type=positive_float, help="seconds to run (default: the scenario's duration)")
     run.add_argument("--out", type=directory_to_write, help="directory for trace.jsonl, summary.txt and roles.png (default: out/<scenario>-<mode>)")
     run.add_argument(
@@ -375,6 +381,7 @@ def build_parser() -> argparse.ArgumentParser:
     sweep.add_argument("--seeds", type=seed_list, default="0-99", help="seeds: N, N-M, or a comma-separated list (default 0-99)")
     sweep.add_argument("--jobs", type=positive_int, help="worker processes (default: one per core)")
     sweep.add_argument("--mode", choices=["sim", "real"], default="sim", help=argparse.SUPPRESS)
+    sweep.add_argument("--protocol", type=protocol_name, help=PROTOCOL_HELP)
     sweep.add_argument("--out", type=directory_to_write, help="directory for sweep.txt (the summary), sweep.csv (a row per seed) and sweep.png")
     add_verdict_options(sweep, always=True)
     sweep.set_defaults(handler=_sweep)
@@ -396,7 +403,7 @@ def build_parser() -> argparse.ArgumentParser:
     explore.add_argument("scenario", nargs="?", help=scenario_help)
     explore.add_argument("--schedules", type=positive_int, default=100, help="how many schedules to run (default 100)")
     explore.add_argument("--jobs", type=positive_int, help="worker processes (default: one per core)")
-    explore.add_argument("--protocol", type=protocol_name, help="run every group with this protocol (riaps, fixed, ...) instead of the scenario's")
+    explore.add_argument("--protocol", type=protocol_name, help=PROTOCOL_HELP)
     explore.add_argument("--seed", type=int, default=0, help="the exploration's seed: schedule i of seed s is always the same (default 0)")
     explore.add_argument(
         "--kinds",
@@ -438,6 +445,8 @@ def _is_users_mistake(exc: Exception) -> bool:
 def main(argv: list[str] | None = None) -> int:
     """Run ``riaps-sim`` with *argv* (default: the command line); return the exit status."""
     started = time.perf_counter()
+    if os.getcwd() not in sys.path:  # a user's own --protocol module:Class, or component module, imports from here
+        sys.path.append(os.getcwd())
     args = build_parser().parse_args(argv)
     args.started = started
     logging.basicConfig(level=[logging.WARNING, logging.INFO, logging.DEBUG][min(args.verbose, 2)], format="%(levelname)s %(name)s: %(message)s")

@@ -130,11 +130,13 @@ def fault_kinds(text: str) -> tuple[str, ...]:
 
 
 def protocol_name(text: str) -> str:
-    """A coordination protocol's name (``explore --protocol``)."""
-    from .coord.protocol import PROTOCOLS
+    """A coordination protocol: a registered name or a user's own ``module:Class`` (``--protocol``)."""
+    from .protocols import protocol_class
 
-    if text not in PROTOCOLS:
-        raise argparse.ArgumentTypeError(f"unknown protocol {text!r}; choose from {', '.join(sorted(PROTOCOLS))}")
+    try:
+        protocol_class(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
     return text
 
 

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .coord.timing import Timing
+
+if TYPE_CHECKING:
+    from .coord.machine import GroupMachine
 
 __all__ = ["GroupType", "UnknownGroupType", "GROUP_KINDS", "JOIN_STALL_S", "LEAVE_STALL_S"]
 
@@ -57,14 +60,22 @@ class GroupType:
             raise ValueError(f"group type name must be an identifier, got {self.name!r}")
         if self.kind not in GROUP_KINDS:
             raise ValueError(f"group type {self.name!r}: kind must be one of {GROUP_KINDS}, got {self.kind!r}")
-        from .coord.protocol import PROTOCOLS
+        from .protocols import protocol_class
 
-        if self.protocol not in PROTOCOLS:
-            raise ValueError(f"group type {self.name!r}: protocol must be one of {sorted(PROTOCOLS)}, got {self.protocol!r}")
+        try:
+            protocol_class(self.protocol)
+        except ValueError as exc:
+            raise ValueError(f"group type {self.name!r}: {exc}") from None
         if not isinstance(self.blocking_join_leave, bool):
             raise ValueError(f"group type {self.name!r}: blocking_join_leave must be true or false, got {self.blocking_join_leave!r}")
         if not isinstance(self.timing, Timing):
             raise ValueError(f"group type {self.name!r}: timing must be a Timing, got {self.timing!r}")
+
+    def machine_class(self) -> type[GroupMachine]:
+        """The coordination machine ``protocol`` names (a registered protocol or a user's ``module:Class``)."""
+        from .protocols import protocol_class
+
+        return protocol_class(self.protocol)
 
     @property
     def coordinated(self) -> bool:

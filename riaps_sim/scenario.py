@@ -200,6 +200,12 @@ class Scenario:
     def with_seed(self, seed: int) -> Scenario:
         return replace(self, seed=seed)
 
+    def with_protocol(self, protocol: str | None) -> Scenario:
+        """This scenario with every group type run by *protocol* (a registered name or ``module:Class``; None: as it is)."""
+        if protocol is None:
+            return self
+        return replace(self, group_types=tuple(replace(g, protocol=protocol) for g in self.group_types))
+
     def __repr__(self) -> str:
         """One line: name, nodes, groups and protocols, faults, duration and seed (not every field)."""
         names = self.node_names()

@@ -219,6 +219,7 @@ def sweep(
     mode: str = "sim",
     progress: bool | TextIO = True,
     liveness: bool = True,
+    protocol: str | None = None,
 ) -> SweepResult:
     """Run *scenario* once per seed and collect the metrics.
 
@@ -239,6 +240,9 @@ def sweep(
     liveness:
         Whether a run with liveness violations fails (``SweepResult.failed_seeds``); they are
         counted either way.
+    protocol:
+        Run every group type with this protocol (a registered name or a user's ``module:Class``)
+        instead of the scenario's.
 
     Raises
     ------
@@ -247,6 +251,8 @@ def sweep(
         workers are stopped at once, and ``partial`` is the ``SweepResult`` of the seeds finished.
     """
     ref: Scenario | str = scenario if isinstance(scenario, Scenario) else str(scenario)
+    if protocol is not None:
+        ref = (ref if isinstance(ref, Scenario) else load_scenario(ref)).with_protocol(protocol)
     name = ref.name if isinstance(ref, Scenario) else load_scenario(ref).name
     seeds = list(seeds)
     started = time.perf_counter()

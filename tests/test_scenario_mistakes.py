@@ -53,7 +53,7 @@ TOML_MISTAKES = [
     (
         "unknown protocol",
         ('protocol = "fixed"', 'protocol = "raft"'),
-        r"group\[0\]: .*protocol must be one of \['fixed', 'planted-double-vote', 'riaps'\], got 'raft'",
+        r"group\[0\]: .*unknown coordination protocol 'raft'; choose one of \['fixed', 'planted-double-vote', 'riaps'\]",
     ),
     ("unknown group kind", ('name = "TheGroup"', 'name = "TheGroup"\nkind = "mob"'), r"group\[0\]: .*kind must be one of .*got 'mob'"),
     ("misspelt group key", ('protocol = "fixed"', 'protocl = "fixed"'), r"group\[0\]: unknown field\(s\) \['protocl'\]"),
@@ -112,7 +112,7 @@ PYTHON_MISTAKES = [
     (
         "unknown protocol",
         lambda: GroupType(name="G", protocol="raft"),
-        r"protocol must be one of \['fixed', 'planted-double-vote', 'riaps'\], got 'raft'",
+        r"unknown coordination protocol 'raft'; choose one of \['fixed', 'planted-double-vote', 'riaps'\]",
     ),
     ("misspelt component argument", lambda: Scenario.group_of(3, Groupie, {"minsize": 2}), r"node 'n0': component 'member': Groupie\(minsize=...\)"),
     ("component args not a mapping", lambda: NodeSpec("n0", {"member": (Groupie, [1, 2])}), r"arguments must be a mapping"),

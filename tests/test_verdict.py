@@ -206,7 +206,7 @@ def _status(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, s
         (["explore", "default", "--kinds", "parttion"], "unknown fault kind(s) ['parttion']"),
         (["explore", "default", "--schedules", "0"], "--schedules: expected a whole number >= 1"),
         (["explore", "default", "--stop-after", "-1"], "--stop-after: expected a whole number >= 1"),
-        (["explore", "default", "--protocol", "raft"], "unknown protocol 'raft'; choose from fixed"),
+        (["explore", "default", "--protocol", "raft"], "unknown coordination protocol 'raft'; choose one of"),
         (["explore", "--replay", "/nonexistent/corpus"], "/nonexistent/corpus: no such directory"),
         (["explore"], "explore needs a SCENARIO"),
         (["node", "default", "--name", "n0", "--host", "999.1.1.1"], "--host: expected this host's IPv4 address"),

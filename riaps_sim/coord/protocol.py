@@ -1,4 +1,5 @@
-"""The protocol registry: pick a coordination machine by name."""
+"""The protocol registry: pick a coordination machine by name (a user's own ``module:Class`` is
+resolved above protocol code, by ``riaps_sim.protocols``)."""
 
 from __future__ import annotations
 

@@ -22,7 +22,7 @@ import time
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from concurrent.futures import Executor
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -220,12 +220,6 @@ def schedule_for(space: ScheduleSpace, seed: int, index: int) -> tuple[list[Faul
     return faults + quiet_tail(faults, space.fault_phase_s), run_seed
 
 
-def _with_protocol(scenario: Scenario, protocol: str | None) -> Scenario:
-    if protocol is None:
-        return scenario
-    return replace(scenario, group_types=tuple(replace(g, protocol=protocol) for g in scenario.group_types))
-
-
 def explore(
     scenario: Scenario | str | Path,
     schedules: int = 100,
@@ -281,7 +275,7 @@ def explore(
     """
     source: str | Path | Scenario = scenario
     base = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
-    base = _with_protocol(base, protocol)
+    base = base.with_protocol(protocol)
     if space is None:
         space = ScheduleSpace(tuple(base.node_names()), kinds=tuple(kinds) if kinds is not None else DEFAULT_KINDS)
     shipped = ByValue(base, what=f"scenario {base.name!r}")

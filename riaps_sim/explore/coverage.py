@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from ..coord.coverage import CaseId, table_cases
-from ..coord.protocol import PROTOCOLS
+from ..protocols import protocol_class
 
 __all__ = ["Coverage", "coverage_of"]
 
@@ -48,8 +48,7 @@ def coverage_of(protocols: Iterable[str], taken: Iterable[CaseId]) -> list[Cover
     seen = frozenset(taken)
     out = []
     for name in dict.fromkeys(protocols):
-        machine = PROTOCOLS.get(name)
-        if machine is not None:
-            cases = tuple(table_cases(machine))
-            out.append(Coverage(name, cases, frozenset(c for c in seen if c.protocol == name)))
+        machine = protocol_class(name)  # a user's module:Class reports under its class's name
+        cases = tuple(table_cases(machine))
+        out.append(Coverage(machine.name, cases, frozenset(c for c in seen if c.protocol == machine.name)))
     return out

@@ -22,7 +22,6 @@ from ..coord.errors import CoordError, WireError
 from ..coord.events import Input
 from ..coord.group import Group
 from ..coord.machine import GroupMachine
-from ..coord.protocol import make_machine
 from ..coord.requests import AnswerPortBound, AnswerPortFailed, Join, Leave, SendFailed, TimerFired
 from ..coord.wire import Code, decode
 from ..discovery import Endpoint
@@ -82,8 +81,7 @@ class GroupMember:
         self.discovery_key = group_type.discovery_key(instance)
         self.machine: GroupMachine | BroadcastMachine
         if self.coordinated:
-            self.machine = make_machine(
-                group_type.protocol,
+            self.machine = group_type.machine_class()(
                 member_id=self.member_id,
                 rng=node.random,
                 timing=group_type.timing,
