@@ -34,6 +34,9 @@ class Groupie(Component):
     vote_after:
         If set, this many seconds after activation (and again every second until a leader is
         known) it asks the group to vote on ``b"proposal"`` by majority.
+    vote_every:
+        With *vote_after*: after each poll it asked, ask another this many seconds later (a
+        workload of polls for as long as the run lasts).
 
     Attributes
     ----------
@@ -54,12 +57,14 @@ class Groupie(Component):
         ballot: bool | None = True,
         leave_at: float | None = None,
         vote_after: float | None = None,
+        vote_every: float | None = None,
     ) -> None:
         self.group_type, self.instance, self.min_size = group, instance, min_size
         self.ask_leader_every = ask_leader_every
         self.ballot = ballot
         self.leave_at = leave_at
         self.vote_after = vote_after
+        self.vote_every = vote_every
         self.asked: list[str] = []
         self.group: Group | None = None
         self.elected: list[tuple[float, bytes]] = []
@@ -90,6 +95,8 @@ class Groupie(Component):
             self.after(1.0, self._ask_vote)
         else:
             self.asked.append(rfv)
+            if self.vote_every is not None:
+                self.after(self.vote_every, self._ask_vote)
 
     def _ask_leader(self) -> None:
         group = self.group

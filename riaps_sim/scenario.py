@@ -248,7 +248,23 @@ def _leader_crash() -> Scenario:
     )
 
 
-BUILTIN = {"default": default_scenario, "leader-crash": _leader_crash}
+def _polls() -> Scenario:
+    from .examples import Groupie
+
+    nodes = tuple(
+        NodeSpec(f"n{i}", {"member": (Groupie, {"min_size": 5, "vote_after": 3.0 + i, "vote_every": 5.0, "ballot": i % 3 != 0})}) for i in range(5)
+    )
+    return Scenario(
+        "polls",
+        (GroupType(name="TheGroup"),),
+        nodes,
+        duration=60.0,
+        seed=1,
+        description="five members (groupMinSize 5), each asking a majority vote every 5 s; n0 and n3 vote no; no faults",
+    )
+
+
+BUILTIN = {"default": default_scenario, "leader-crash": _leader_crash, "polls": _polls}
 
 
 # -- loading -----------------------------------------------------------------------------------------

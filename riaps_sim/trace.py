@@ -36,6 +36,9 @@ What each kind carries (the runtimes write these; the analysis reads them):
   told so; ``peer`` is the member or leader id (hex).
 - ``vote_requested`` / ``vote_cast`` / ``vote_announced``: ``msg_id`` is the poll id, ``detail``
   the ballot or result; ``vote_announced`` with a component is a result delivered to it.
+- ``vote_expired``: a poll this member asked for had no result by its requester's deadline
+  (``fixed``); its component is then told ``timeout`` (the ``vote_announced`` row that follows is
+  that, not a leader's announcement).
 - ``send`` / ``deliver``: ``detail`` is the command (``tic``, ``ldr``, ``msg``, ...), ``peer`` the
   other node, ``msg_id`` pairs them: in simulation the network's message number; in the real
   world a digest of the command and payload (``#`` and 12 hex digits), which identical messages
@@ -113,6 +116,7 @@ class Kind(StrEnum):
     VOTE_REQUESTED = "vote_requested"
     VOTE_CAST = "vote_cast"
     VOTE_ANNOUNCED = "vote_announced"
+    VOTE_EXPIRED = "vote_expired"
     GROUP_JOINED = "group_joined"
     GROUP_LEFT = "group_left"
     CALLBACK = "callback"

@@ -39,7 +39,7 @@ from ..model import GroupType
 from ..trace import Kind, Trace, TraceEvent
 from .health import components_built, joins_succeeded, members_joined, no_handler_errors, run_start
 from .invariants import CHECKS as INVARIANT_CHECKS
-from .invariants import Violation
+from .invariants import Violation, expired_at_requester
 from .verdict import Category, Verdict, category_of
 
 __all__ = [
@@ -306,10 +306,14 @@ def one_leader_per_incarnation_term(trace: Trace) -> list[Violation]:
 
 
 def poll_opened_before_announced(trace: Trace) -> list[Violation]:
-    """No member is given a result for a poll that no leader opened before."""
+    """No member is given a result for a poll that no leader opened before (a requester's own ``timeout`` at its
+    deadline needs none: its request may never have reached a leader)."""
     opened: set[tuple[str | None, object]] = set()
     out = []
+    own = expired_at_requester(trace)
     for e in trace.select(kind=[Kind.VOTE_REQUESTED, Kind.VOTE_ANNOUNCED]).sorted():
+        if e.component and (e.node, e.group, e.msg_id) in own:
+            continue
         key = (e.group, e.msg_id)
         if e.kind == Kind.VOTE_REQUESTED:
             opened.add(key)

@@ -53,10 +53,28 @@ def one_leader_per_term(trace: Trace) -> list[Violation]:
     return one_leader_per_incarnation_term(trace)
 
 
+def expired_at_requester(trace: Trace) -> set[tuple[str, str | None, object]]:
+    """``(node, group, poll id)`` of each poll whose requester's deadline passed with no result (``vote_expired``):
+    the ``timeout`` its component was then told is the requester's own, not a leader's announcement."""
+    return {(e.node, e.group, e.msg_id) for e in trace.select(kind=Kind.VOTE_EXPIRED)}
+
+
+def announced(trace: Trace) -> list[TraceEvent]:
+    """The ``vote_announced`` rows of leaders' announcements and of the results they gave components, in time order
+    (without a requester's own ``timeout`` at its deadline, see :func:`expired_at_requester`)."""
+    own = expired_at_requester(trace)
+    rows = trace.select(kind=Kind.VOTE_ANNOUNCED).sorted()
+    return [e for e in rows if not (e.component and (e.node, e.group, e.msg_id) in own)] if own else list(rows)
+
+
 def vote_results_agree(trace: Trace) -> list[Violation]:
-    """Every member given a poll's result is given the same result."""
+    """Every member given a poll's result by a leader is given the same result.
+
+    A requester that was told ``timeout`` at its own deadline (``fixed``) is not counted: a result
+    the leader decided in time may reach it later, and it cannot wait for it.
+    """
     by_poll: dict[tuple[str | None, object], list[TraceEvent]] = defaultdict(list)
-    for e in trace.select(kind=Kind.VOTE_ANNOUNCED).sorted():
+    for e in announced(trace):
         by_poll[(e.group, e.msg_id)].append(e)
     out = []
     for (group, rfv), events in by_poll.items():

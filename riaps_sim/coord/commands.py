@@ -75,9 +75,10 @@ CALLBACKS: dict[str, tuple[str, ...]] = {
 
 #: Trace facts a machine records. ``state``: role or term changed; ``vote_requested``: the
 #: leader opened a poll; ``vote_cast``: the leader counted a ballot; ``vote_announced``: the
-#: leader published a result; ``drop``: an input was discarded (``cause`` says why); ``error``:
-#: the runtime reported a failure.
-TRACE_KINDS = ("state", "vote_requested", "vote_cast", "vote_announced", "drop", "error", "warning")
+#: leader published a result; ``vote_expired``: a poll this member asked for reached its deadline
+#: with no result; ``drop``: an input was discarded (``cause`` says why); ``error``: the runtime
+#: reported a failure.
+TRACE_KINDS = ("state", "vote_requested", "vote_cast", "vote_announced", "vote_expired", "drop", "error", "warning")
 
 
 class Command:

@@ -58,6 +58,7 @@ class PollsEndOnce(SharedActions):
         """Decide the polls open here that are due, and end those our component waits for past their deadline."""
         for rfv_id, deadline in list(self.awaiting.items()):
             if deadline <= now:
+                self._emit(self._trace("vote_expired", rfv_id=rfv_id, cause="no result by the requester's deadline"))
                 self._tell(rfv_id, "timeout", now)
         self._check_polls(now)
 

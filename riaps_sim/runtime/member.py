@@ -42,6 +42,7 @@ _TRACE_KINDS = {
     "vote_requested": Kind.VOTE_REQUESTED,
     "vote_cast": Kind.VOTE_CAST,
     "vote_announced": Kind.VOTE_ANNOUNCED,
+    "vote_expired": Kind.VOTE_EXPIRED,
     "drop": Kind.DROP,
     "error": Kind.ERROR,
     "warning": Kind.WARNING,
