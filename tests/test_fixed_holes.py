@@ -9,7 +9,7 @@ import pytest
 import zmq
 
 from riaps_sim import Component, GroupType, Scenario, run_scenario
-from riaps_sim.analysis.checks import one_leader_per_incarnation_term
+from riaps_sim.analysis.checks import check_safety, one_leader_per_incarnation_term
 from riaps_sim.coord import Heartbeat, LeaderAnnounce, Persist, encode
 from riaps_sim.coord.fixed import MAX_TERM_STEP
 from riaps_sim.examples import Groupie
@@ -103,6 +103,8 @@ def test_a_request_cut_off_from_the_leader_ends_in_timeout_at_its_deadline_and_i
         assert len(mine) == 1 and mine[0][1] == "timeout", f"seed {seed}: {told}"
         assert 12.5 - 1e-6 <= mine[0][0] <= 12.5 + 1e-3, f"seed {seed}: told at {mine[0][0]}, the deadline was 12.5"
         assert "yes" not in {result for _, _, result in told}, f"seed {seed}: decided after the requester's deadline: {told}"
+        assert [e.node for e in trace.select(kind="vote_expired") if e.msg_id == rfv] == [asker]
+        assert check_safety(trace) == [], f"seed {seed}: the requester's own timeout is no leader's announcement"
 
 
 @pytest.mark.slow
