@@ -34,6 +34,24 @@ def first_ldr_lags(trace: Trace) -> list[float]:
     return lags
 
 
+def apart_leaderships(trace: Trace, apart_s: float = 0.05) -> tuple[int, int]:
+    """(leaderships whose every ``ldr`` after the first is more than *apart_s* from the leader's nearest
+    ``tic``, leaderships with at least three such ``ldr``): the ``tic`` locked onto other traffic (B24)."""
+    apart = total = 0
+    for won in trace.select(kind="state"):
+        if won.detail != "leader":
+            continue
+        ended = min((e.when for e in trace.select(kind="state", node=won.node) if e.when > won.when), default=float("inf"))
+        sends = [e for e in trace.select(kind="send", node=won.node) if won.when <= e.when < ended]
+        tics = [e.when for e in sends if e.detail == "tic"]
+        ldrs = [e.when for e in sends if e.detail == "ldr"][1:]
+        if len(ldrs) < 3 or not tics:
+            continue
+        total += 1
+        apart += all(min(abs(t - when) for t in tics) > apart_s for when in ldrs)
+    return apart, total
+
+
 def one(seed: int, mode: str, delay: float, duration: float) -> tuple[bool, list[float]]:
     """Whether a survivor leads after the crash, and the first-ldr lags of the run."""
     fault = Crash(node="@leader", after="leader_elected", delay=delay)

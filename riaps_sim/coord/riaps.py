@@ -76,11 +76,18 @@ class RiapsProtocol(SharedActions):
         super()._publish_tic()
 
     def _arm_leader_deadline(self, now: float) -> None:
-        """A new deadline for the leader, ``randrange(electionMax, peerTimeout)`` ms ahead; the poll
-        timeout keeps running (``rcm``, ``ann``), or is armed for a heartbeat if none runs (``Join``)."""
+        """A new deadline for the leader, ``randrange(electionMax, peerTimeout)`` ms ahead. The poll
+        timeout keeps running (``rcm``, ``ann``); if none runs (``Join``), one starts at a drawn phase.
+
+        The phase: the reference's loop starts with a heartbeat's wait, but each discovery update
+        (``upd``, as peers are found) is a loop iteration that starts the wait afresh, so a member's
+        quiet timeouts fall at a phase set by when it found its peers. The machine does not see those
+        updates; it draws the phase, ``randrange(1, heartbeat]`` ms. Members that join at one instant
+        would otherwise check their deadlines at one instant and always split the first vote.
+        """
         self.leader_deadline = now + self._rng.randrange(self.timing.election_max_ms, self.timing.peer_timeout_ms) / 1000.0
         if "election" not in self.timers and "leader" not in self.timers:
-            self._arm("election", self._heartbeat_s, now)
+            self._arm("election", self._rng.randrange(1, self.timing.heartbeat_ms + 1) / 1000.0, now)
 
     def _wait_votes(self, now: float) -> None:
         """``setTimeout(electionTimeout())``: the poll timeout for a candidate or a voter."""
