@@ -28,6 +28,9 @@ from .requests import TimerFired
 __all__ = ["RiapsProtocol", "RIAPS_TABLE"]
 
 F, C, L = Role.FOLLOWER, Role.CANDIDATE, Role.LEADER
+#: Times are float sums (a timer's due time is now + delay): a tic falls due this much early, so
+#: that a timeout a heartbeat after the last tic is not missed by a rounding error.
+_CLOCK_SLACK_S = 1e-6
 ADOPT, NEXT = TermChange.ADOPT, TermChange.NEXT
 
 
@@ -67,7 +70,7 @@ class RiapsProtocol(SharedActions):
 
     def _dispatch(self, event: Input, now: float, row: Row) -> None:
         """One iteration of the reference's loop: a ``tic`` if one is due, then the row."""
-        if self.joined and (self.last_tic is None or now - self.last_tic >= self._heartbeat_s):
+        if self.joined and (self.last_tic is None or now - self.last_tic >= self._heartbeat_s - _CLOCK_SLACK_S):
             self._publish_tic()
         super()._dispatch(event, now, row)
 
@@ -77,17 +80,20 @@ class RiapsProtocol(SharedActions):
 
     def _arm_leader_deadline(self, now: float) -> None:
         """A new deadline for the leader, ``randrange(electionMax, peerTimeout)`` ms ahead. The poll
-        timeout keeps running (``rcm``, ``ann``); if none runs (``Join``), one starts at a drawn phase.
+        timeout keeps running (``rcm``, ``ann``); if none runs (``Join``), the loop starts at a drawn phase.
 
-        The phase: the reference's loop starts with a heartbeat's wait, but each discovery update
-        (``upd``, as peers are found) is a loop iteration that starts the wait afresh, so a member's
-        quiet timeouts fall at a phase set by when it found its peers. The machine does not see those
-        updates; it draws the phase, ``randrange(1, heartbeat]`` ms. Members that join at one instant
+        The phase: the reference's loop starts with a ``tic`` and a heartbeat's wait, so a member's
+        tics and its quiet timeouts share one phase, set by when its group thread started (and by the
+        discovery updates that restart the wait). The machine draws that phase,
+        ``randrange(1, heartbeat]`` ms, and its next ``tic`` falls due with the first timeout (so that
+        one comes sooner than a heartbeat after the ``Join``'s). Members that join at one instant
         would otherwise check their deadlines at one instant and always split the first vote.
         """
         self.leader_deadline = now + self._rng.randrange(self.timing.election_max_ms, self.timing.peer_timeout_ms) / 1000.0
         if "election" not in self.timers and "leader" not in self.timers:
-            self._arm("election", self._rng.randrange(1, self.timing.heartbeat_ms + 1) / 1000.0, now)
+            phase = self._rng.randrange(1, self.timing.heartbeat_ms + 1) / 1000.0
+            self._arm("election", phase, now)
+            self.last_tic = now + phase - self._heartbeat_s
 
     def _wait_votes(self, now: float) -> None:
         """``setTimeout(electionTimeout())``: the poll timeout for a candidate or a voter."""
@@ -206,7 +212,7 @@ class RiapsProtocol(SharedActions):
 
 def deadline_passed(m: RiapsProtocol, event: TimerFired) -> bool:
     """The follower's deadline is set and passed (checked only on a quiet timeout, B24; never once a ``req`` cleared it, B11)."""
-    return m.leader_deadline is not None and m.now >= m.leader_deadline
+    return m.leader_deadline is not None and m.now >= m.leader_deadline - _CLOCK_SLACK_S
 
 
 def deadline_passed_with_quorum(m: RiapsProtocol, event: TimerFired) -> bool:
