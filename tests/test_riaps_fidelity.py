@@ -53,6 +53,19 @@ def test_a_leader_killed_early_leaves_the_group_leaderless_about_as_often_as_the
     assert 1 <= len(leaderless) <= 8, leaderless
 
 
+@pytest.mark.slow
+@pytest.mark.parametrize("seed", [0, 1])
+def test_a_leader_killed_within_0_3_s_of_its_election_is_replaced_on_real_zeromq(seed: int) -> None:
+    """The same script on real ZeroMQ (3 processes, SIGKILL 0.2 s after the election). Re-election is not certain
+    for the reference or for riaps (B10, B12: 7 of 8 reference runs), but a node's draws come from the seed, and
+    with these seeds the survivors' deadlines fall before their quiet timeouts; seeds 0-19 re-elected 20 of 20
+    (bench/early_leader_kill.py --mode real)."""
+    scenario = Scenario.group_of(3, Groupie, faults=[Crash(node="@leader", after="leader_elected", delay=0.2)], duration=9.0, seed=seed)
+    trace = run_scenario(scenario, mode="real").trace
+    crash = trace.select(kind="fault")[0].when
+    assert [e for e in trace.select(kind="state") if e.detail == "leader" and e.when > crash], trace.select(kind="state")
+
+
 @pytest.mark.parametrize(("protocol", "result"), [("riaps", "timeout"), ("fixed", "timeout")])
 def test_a_1500_ms_vote_over_500_ms_links_times_out_as_in_the_reference(protocol: str, result: str) -> None:
     """The reference's deadline, started + timeout - (now - started), leaves 0.5 s for ballots that take 1 s: a poll

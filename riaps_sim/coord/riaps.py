@@ -66,6 +66,10 @@ class RiapsProtocol(SharedActions):
         if self.timing.reference_poll_timeout_units:  # B3: consensusTimeout (ms) read as seconds
             self._consensus_timeout_s = float(self.timing.consensus_timeout_ms)
 
+    def snapshot(self) -> dict[str, Any]:
+        """The machine's state (:meth:`GroupMachine.snapshot`) with the loop's: the deadline and the last ``tic``."""
+        return {**super().snapshot(), "leader_deadline": self.leader_deadline, "last_tic": self.last_tic}
+
     # ------------------------------------------------------------------ the reference's loop (B24)
 
     def _dispatch(self, event: Input, now: float, row: Row) -> None:
