@@ -14,7 +14,8 @@ the table and field, and what was expected, before anything runs. TOML names are
 
     [[group]]
     name = "TheGroup"              # kind = "leader", message = "Msg", timed = false, protocol = "riaps"
-    timing = { heartbeat = 1000 }  # RIAPS model names, or the Python ones (heartbeat_ms = 1000)
+    timing = { heartbeat = 1000 }  # RIAPS model names, or the Python ones (heartbeat_ms = 1000);
+                                   # reference_poll_timeout_units = false: riaps without B3
 
     [[node]]
     name = "n"                     # with count = 5: nodes n0 .. n4; address = "10.0.0.1" for one node
@@ -77,6 +78,8 @@ FAULT_KINDS: dict[str, type[Fault]] = {
 }
 
 _NUMBER = (int, float)
+#: The one timing key that is not milliseconds (``Timing.reference_poll_timeout_units``).
+UNITS_KEY = "reference_poll_timeout_units"
 
 
 def _type_name(value: Any) -> str:
@@ -259,10 +262,12 @@ def _group(table: _Table) -> GroupType:
     timing_table = table.table("timing")
     table.done([*fields, "timing"])
     known = set(MODEL_NAMES) | set(MODEL_NAMES.values())
-    params = {}
+    params: dict[str, Any] = {}
     for key in [k for k in timing_table.data if k in known]:
         params[MODEL_NAMES.get(key, key)] = timing_table.take(key, int, "a whole number of milliseconds")
-    timing_table.done(sorted(known))
+    if timing_table.has(UNITS_KEY):
+        params[UNITS_KEY] = timing_table.take(UNITS_KEY, bool, "true or false (riaps: read consensusTimeout as seconds, B3)")
+    timing_table.done(sorted(known | {UNITS_KEY}))
     try:
         return GroupType(timing=Timing(**params), **values)
     except (ValueError, TypeError) as exc:

@@ -237,8 +237,9 @@ def test_a_processing_cost_queues_a_burst() -> None:
 
 
 def test_timer_lateness_delays_every_timer() -> None:
-    """A constant lateness shifts a member's heartbeats: each ``tic`` is sent that much later than the last plus the period."""
-    scenario = Scenario.group_of(3, Groupie, duration=6.0, seed=2)
+    """A constant lateness shifts a member's heartbeats: each ``tic`` is sent that much later than the last plus the period.
+    (``fixed``, whose ``tic`` has a timer of its own; ``riaps`` sends one on the first input after it falls due, B24.)"""
+    scenario = Scenario.group_of(3, Groupie, group=GroupType(name="TheGroup", protocol="fixed"), duration=6.0, seed=2)
 
     def tics(calibration: Calibration) -> list[float]:
         trace = run_scenario(scenario, calibration=calibration, trace_all=True).trace

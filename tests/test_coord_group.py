@@ -28,6 +28,7 @@ from riaps_sim.coord import (
     GroupMachine,
     Input,
     Join,
+    Timing,
     Leave,
     Notify,
     Publish,
@@ -67,11 +68,14 @@ class Cluster:
     results: list[tuple[int, object]] = field(default_factory=list)
     down: set[int] = field(default_factory=set)
     cut: set[frozenset[int]] = field(default_factory=set)
+    timing: Timing | None = None
 
     def __post_init__(self) -> None:
         self.ids = [member_id(i) for i in range(self.n)]
         self.machines = [
-            make_machine(self.protocol, member_id=self.ids[i], rng=random.Random(f"{self.seed}/{i}"), group_min_size=self.group_min_size)
+            make_machine(
+                self.protocol, member_id=self.ids[i], rng=random.Random(f"{self.seed}/{i}"), timing=self.timing, group_min_size=self.group_min_size
+            )
             for i in range(self.n)
         ]
         self._queue: list[tuple[float, int, int, str, Any]] = []
@@ -200,8 +204,8 @@ class Cluster:
         return [(node, args) for _, node, cb, args in self.notes if cb == name]
 
 
-def elect(protocol: str, n: int, group_min_size: int, until: float = 6.0, seed: int = 0) -> Cluster:
-    c = Cluster(n, protocol=protocol, group_min_size=group_min_size, seed=seed)
+def elect(protocol: str, n: int, group_min_size: int, until: float = 6.0, seed: int = 0, timing: Timing | None = None) -> Cluster:
+    c = Cluster(n, protocol=protocol, group_min_size=group_min_size, seed=seed, timing=timing)
     c.start()
     c.run_until(until)
     return c

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from riaps_sim.coord import AskVote, FixedPolls, PollSpec, RiapsPolls
+from riaps_sim.coord import AskVote, FixedPolls, PollSpec, RiapsPolls, Timing
 from test_coord_group import Cluster, elect
 
 A, B, C, D = (bytes([i]) * 16 for i in (1, 2, 3, 4))
@@ -114,9 +114,24 @@ def test_three_member_poll_gives_the_same_correct_result_everywhere(
     assert sorted(c.callbacks("handleVoteResult")) == [(i, (rfv_id, result)) for i in range(3)]
 
 
-def test_riaps_majority_with_an_abstainer_times_out_after_the_default_timeout() -> None:
-    """riaps: 2 yes of 3 and one silent member give timeout, announced 1.5 s later (B17; B3 fixed)."""
+def test_riaps_poll_with_no_timeout_given_does_not_time_out_within_60_s() -> None:
+    """riaps, as the reference: consensusTimeout (1500, ms) is read as seconds when no timeout is given (B3),
+    so a poll with an abstainer stays open; the other members' ballots are counted and nothing is announced."""
     c = elect("riaps", 3, 2)
+    leader = c.leaders()[0]
+    c.voter = lambda node, rfv_id: None if node == (leader + 1) % 3 else True
+    asked_at = c.now
+    c.ask(leader, AskVote(topic=b"t"))
+    c.run_until(asked_at + 60.0)
+    assert c.leaders() == [leader]  # the leader's timers ran all along, and none expired the poll
+    assert c.callbacks("handleVoteResult") == []
+    assert [tr.cause for _, _, tr in c.traces if tr.kind == "vote_cast"] == ["yes", "yes"]
+
+
+def test_riaps_majority_with_an_abstainer_times_out_after_the_default_timeout_in_milliseconds() -> None:
+    """riaps with ``reference_poll_timeout_units=False``: 2 yes of 3 and one silent member give timeout,
+    announced 1.5 s later (B17 kept, B3 repaired)."""
+    c = elect("riaps", 3, 2, timing=Timing(reference_poll_timeout_units=False))
     leader = c.leaders()[0]
     c.voter = lambda node, rfv_id: None if node == (leader + 1) % 3 else True
     asked_at = c.now

@@ -16,7 +16,7 @@ import pytest
 
 from probes import Probe
 
-from riaps_sim import Scenario, run_scenario
+from riaps_sim import Scenario, Timing, run_scenario
 from riaps_sim.examples import Groupie
 from riaps_sim.faults import CRASHED, FOLLOWERS, LEADER, ClockSkew, Crash, Delay, Duplicate, Fault, Heal, Loss, Partition, Pause, Restart, leader_plus
 from riaps_sim.model import GroupType
@@ -29,13 +29,20 @@ NODES = ("n0", "n1", "n2")
 WORLDS = ["sim", "real", pytest.param("netns", marks=pytest.mark.netns)]
 
 
-def _run(world: str, faults: list[Fault], extra: dict | None = None, nodes: tuple[str, ...] = NODES, end: float = END) -> tuple[Trace, float]:
+#: Polls that end at the 1.5 s default timeout read in milliseconds (not the reference's 1500 s, B3): the
+#: probes in the group never vote, so a poll ends only by timing out.
+MS_POLLS = Timing(reference_poll_timeout_units=False)
+
+
+def _run(
+    world: str, faults: list[Fault], extra: dict | None = None, nodes: tuple[str, ...] = NODES, end: float = END, timing: Timing | None = None
+) -> tuple[Trace, float]:
     """Run the probes with *faults*; return the trace and the run's time 0 on the trace's clock."""
     if world == "netns" and netns.unavailable_reason() is not None:
         pytest.skip(f"network namespaces: {netns.unavailable_reason()}")
     components = {"probe": (Probe, {}), **(extra or {})}
     specs = tuple(NodeSpec(name, components) for name in nodes)
-    scenario = Scenario("fault kinds", (GroupType(name="TheGroup"),), specs, faults, duration=end, seed=4)
+    scenario = Scenario("fault kinds", (GroupType(name="TheGroup", timing=timing or Timing()),), specs, faults, duration=end, seed=4)
     mode = "sim" if world == "sim" else "real"
     result = run_scenario(scenario, mode=mode, isolation="netns" if world == "netns" else "loopback")
     return result.trace, result.start
@@ -194,7 +201,7 @@ def test_leader_plus_one_and_followers_partitions(world: str, one_way: bool) -> 
 
 def test_an_event_triggered_crash_lands_its_delay_after_the_trigger_exactly_in_simulation() -> None:
     faults = [Crash(node=LEADER, after="vote_announced", delay=0.5)]
-    trace, _ = _run("sim", faults, extra={"member": (Groupie, {"vote_after": 3.0})}, nodes=("n0", "n1", "n2"), end=10.0)
+    trace, _ = _run("sim", faults, extra={"member": (Groupie, {"vote_after": 3.0})}, nodes=("n0", "n1", "n2"), end=10.0, timing=MS_POLLS)
     announced = trace.select(kind="vote_announced")
     assert announced, "no vote was announced"
     (crash,) = trace.select(kind="fault")
@@ -204,7 +211,7 @@ def test_an_event_triggered_crash_lands_its_delay_after_the_trigger_exactly_in_s
 @pytest.mark.slow
 def test_an_event_triggered_crash_lands_after_its_trigger_in_the_real_world() -> None:
     faults = [Crash(node=LEADER, after="vote_announced", delay=0.5)]
-    trace, _ = _run("real", faults, extra={"member": (Groupie, {"vote_after": 3.0})}, nodes=("n0", "n1", "n2"), end=8.0)
+    trace, _ = _run("real", faults, extra={"member": (Groupie, {"vote_after": 3.0})}, nodes=("n0", "n1", "n2"), end=8.0, timing=MS_POLLS)
     announced = trace.select(kind="vote_announced")
     (crash,) = trace.select(kind="fault")
     assert crash.detail.startswith("crash ")

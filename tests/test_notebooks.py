@@ -68,7 +68,7 @@ def test_notebook_runs(path: Path, tmp_path_factory: pytest.TempPathFactory) -> 
 
 @pytest.mark.slow
 def test_quickstart_states_the_failover_it_measures(tmp_path_factory: pytest.TempPathFactory) -> None:
-    """01: survivors stand 2 to 3 s after the last ldr; the group agrees about 1.2 s after the crash."""
+    """01: survivors stand 2 to 4 s after the last ldr; the group agrees about 2.25 s after the crash."""
     book = executed(book_named("01"), tmp_path_factory)
     text, out = prose(book), printed(book)
     low, high = number(r"deadline runs out, (\d+) to", text, "01"), number(r"deadline runs out, \d+ to (\d+) s after the last `ldr`", text, "01")
@@ -81,23 +81,26 @@ def test_quickstart_states_the_failover_it_measures(tmp_path_factory: pytest.Tem
 
 @pytest.mark.slow
 def test_partitions_notebook_states_the_switches_it_counts(tmp_path_factory: pytest.TempPathFactory) -> None:
-    """02: 120 leader switches after the heal, as the prose computes them (3 followers, 2 per second, 20 s)."""
+    """02: the leader switches after the heal, about one a second per follower as in the reference (B6, B24)."""
     book = executed(book_named("02"), tmp_path_factory)
     text, out = prose(book), printed(book)
-    stated = number(r"40 switches each, (\d+) in all", text, "02")
-    assert stated == number(r"members switched leader (\d+) times in 20 s", out, "02's output") == 3 * 2 * 20
+    stated = number(r"about one switch a second each, as the reference did when measured \(13 to 14 in 12 s\): (\d+) in all", text, "02")
+    assert stated == number(r"members switched leader (\d+) times in 20 s", out, "02's output")
+    assert 0.8 * 3 * 20 <= stated <= 1.3 * 3 * 20  # 3 followers, about once a second, 20 s
     assert "split(" not in "".join(c.source for c in book.cells if c.cell_type == "code")  # no parsing of summary strings
 
 
 @pytest.mark.slow
 def test_votes_notebook_states_the_poll_times_and_skew(tmp_path_factory: pytest.TempPathFactory) -> None:
-    """03: the riaps poll times out 2.4 s after the request (its 1.5 s timeout, checked lazily); fixed decides in ms;
+    """03: riaps's poll is open 3 s later (B3); read in milliseconds it times out 2.4 s after the request (its 1.5 s
+    timeout, checked lazily); fixed decides in ms;
     skewed members act 1.3 s apart."""
     book = executed(book_named("03"), tmp_path_factory)
     text, out = prose(book), printed(book)
     assert number(r"`consensusTimeout`, ([\d.]+) s", text, "03") == 1.5
     stated = number(r"`timeout` is announced ([\d.]+) s after the request", text, "03")
-    assert abs(stated - number(r"riaps\s*: result 'timeout' after ([\d.]+) s", out, "03's output")) < 0.05
+    assert abs(stated - number(r"riaps, milliseconds\s*: result 'timeout' after ([\d.]+) s", out, "03's output")) < 0.05
+    assert re.search(r"riaps\s*: no result after 3 s", out), "03: riaps keeps B3 by default"
     assert number(r"fixed\s*: result 'yes' after ([\d.]+) s", out, "03's output") < 0.01  # "a few milliseconds"
     acted = [float(t) for t in re.findall(r"acted at true time ([\d.]+) s", out)]
     assert abs(number(r"yet ([\d.]+) s apart in true time", text, "03") - (max(acted) - min(acted))) < 0.005

@@ -27,9 +27,10 @@ def agreed_leader(trace: Trace) -> str | None:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("size", [3, 5])
+@pytest.mark.parametrize("size", [4, 5])
 def test_processes_elect_message_vote_and_fail_over(tmp_path, size: int) -> None:
-    """N processes elect one leader, exchange leader messages, complete a vote; killing the leader yields a new one."""
+    """N processes elect one leader, exchange leader messages, complete a vote; killing the leader yields a new one.
+    (Not 3: two survivors of a riaps group of 3 may stay leaderless for good, as the reference's do, B10, B12, B24.)"""
     with RealRun([GroupType(name="TheGroup")], tmp_path, seed=size) as run:
         for i in range(size):
             behaviour = {"ask_leader_every": 0.5, "vote_after": 1.0 if i == 0 else None}

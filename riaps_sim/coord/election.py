@@ -22,12 +22,14 @@ and ``FIXED_TABLE`` in :mod:`riaps_sim.coord.fixed`, both built on the rows they
 (:mod:`riaps_sim.coord.actions`). :func:`differences` lists the rows where they differ, guards
 included, and :func:`format_table` prints a table.
 
-Membership: every member publishes ``tic`` every heartbeat (timer ``heartbeat``) and hears its
-own, so its view includes itself (B26). Before each table action, peers silent for more than
+Membership: every member publishes ``tic`` every heartbeat (timer ``heartbeat``; in ``riaps`` on
+the first input a heartbeat after the last, as the reference's loop) and hears its own, so its
+view includes itself (B26). Before each table action, peers silent for more than
 ``peerTimeout`` are dropped and ``handleMemberLeft`` is notified. ``mlt`` removes a peer at once.
 
 Election (a log-less Raft): a FOLLOWER holds a deadline for hearing from a leader (timer
-``election``). When it passes with a quorum in view, ``riaps`` becomes CANDIDATE of ``term + 1``
+``election``; in ``riaps`` a value looked at only when its one poll timeout, timer ``election``,
+fires quietly: B24). When it passes with a quorum in view, ``riaps`` becomes CANDIDATE of ``term + 1``
 at once; ``fixed`` first becomes PRECANDIDATE and asks whether it could win (a pre-vote, which
 changes no term), and stands only with a majority's assent. A CANDIDATE votes for itself,
 publishes ``req`` and waits for votes (timer ``election`` again). Enough ``vot`` make it LEADER: it
@@ -41,8 +43,8 @@ member, leader and requester included, answers ``rtc``; the leader publishes ``a
 rules are in :mod:`riaps_sim.coord.polls`.
 
 Timers are named (:data:`TIMERS`). The reference multiplexes all of them on one poll timeout
-(B24); the one trace of that sharing ``riaps`` keeps is that it checks poll expiry whenever *any*
-of its timers fires. ``fixed`` arms a ``poll`` timer at the next poll deadline.
+(B24); ``riaps`` does too (see :mod:`riaps_sim.coord.riaps`) and checks poll expiry whenever that
+timeout fires. ``fixed`` arms a ``poll`` timer at the next poll deadline.
 """
 
 from __future__ import annotations

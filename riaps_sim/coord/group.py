@@ -8,8 +8,9 @@ Differences from the reference's ``Group`` (riaps-pycom's ``dc.py``), by bug num
 - ``recv``/``recv_pyobj`` return the message of the callback being handled. A handler that does
   not read its message does not shift the next one (B15), and ``recv`` outside a handler raises.
 - Every "no leader" outcome returns ``None`` (the reference mixes ``None`` and ``False``).
-- Vote results are the strings ``'yes'``, ``'no'``, ``'timeout'`` (B13); a default poll timeout
-  is the group's ``consensusTimeout`` in ms, not seconds (B3).
+- Vote results are the strings ``'yes'``, ``'no'``, ``'timeout'`` (B13). A default poll timeout
+  is the group's ``consensusTimeout`` read as seconds in ``riaps``, as the reference (B3), unless
+  its timing says ``reference_poll_timeout_units=False``; ``fixed`` reads milliseconds.
 - Methods of the wrong kind of group raise ``OperationError`` with a reason (B7).
 """
 
@@ -134,7 +135,7 @@ class Group:
         """Ask the group to vote on *topic*; return the poll id, or ``None`` if there is no leader.
 
         *kind* is ``'majority'`` or ``'consensus'``; *timeout* in milliseconds (default: the group's
-        ``consensusTimeout``). Each member's ``handleVoteRequest`` fires; all get ``handleVoteResult``.
+        ``consensusTimeout``, which ``riaps`` reads as seconds by default, B3). Each member's ``handleVoteRequest`` fires; all get ``handleVoteResult``.
         """
         self._check_bytes("requestVote", topic)
         return self._ask(AskVote(topic=topic, kind=kind, subject="value", timeout_ms=timeout))

@@ -1,11 +1,12 @@
 """Polls at the leader: opening, counting ballots and deciding, under two sets of rules.
 
-``RiapsPolls`` is the reference's ``Poll``/``startPoll``/``checkPoll`` (riaps-pycom's ``dc.py``)
-minus the unit bug B3; ``FixedPolls`` fixes B17. Both are stateless rule objects; the open polls
+``RiapsPolls`` is the reference's ``Poll``/``startPoll``/``checkPoll`` (riaps-pycom's ``dc.py``);
+``FixedPolls`` fixes B17. Both are stateless rule objects; the open polls
 live in the machine as :class:`Poll` records.
 
-Deadlines: *timeout* is the request's ``timeout_s`` or, if 0, the group's ``consensusTimeout``
-in seconds (B3 fixed). The reference computes ``started + timeout - (now - started)``, which
+Deadlines: *timeout* is the request's ``timeout_s`` or, if 0, the default the machine passes in:
+``consensusTimeout`` read as seconds by ``riaps`` (B3, as the reference: 1500 s) unless its timing
+says ``reference_poll_timeout_units=False``, and as milliseconds by ``fixed``. The reference computes ``started + timeout - (now - started)``, which
 subtracts the transit delay twice and mixes the requester's and the leader's clocks (``RiapsPolls``
 keeps it). ``FixedPolls`` holds the poll to its **requester's** deadline, ``started + timeout``:
 a request that reaches the leader late (held by a partition, slow links) gets only the time its
@@ -87,7 +88,7 @@ class PollRules:
 
 
 class RiapsPolls(PollRules):
-    """The reference's rules (§3.6), B3 fixed.
+    """The reference's rules (§3.6); the default timeout is the machine's (B3 in ``riaps`` by default).
 
     - a request already older than its timeout (``now - started > timeout``, two clocks) is
       refused and announced as ``timeout``; otherwise its deadline is ``started + timeout - delta``

@@ -3,23 +3,34 @@
 Each case of :data:`RIAPS_TABLE` reproduces one cell of the reference's
 ``handleTimeout``/``handleNetMessage``; its guards are the reference's conditions, and the bug
 each keeps is noted beside it. What is deliberately *not* reproduced: crashes and mis-typing
-(B4, B5, B7, B13, B16, ...), the poll unit bug (B3), and the starvation of the single multiplexed
-timer (B24).
+(B4, B5, B7, B13, B16, ...). The poll unit bug (B3) is kept unless the group's timing says
+``reference_poll_timeout_units=False``.
+
+The reference's loop, kept (B24): one poll timeout does the work of every timer. Here that timeout
+is the timer ``election`` in FOLLOWER and CANDIDATE and ``leader`` in LEADER; the follower's deadline
+for a leader is a value (:attr:`RiapsProtocol.leader_deadline`), looked at only when that timeout
+fires, i.e. when the reference's poll returns quietly. A ``tic`` goes out on the first input of any
+kind (a loop iteration) at least a heartbeat after the last one, so it locks onto incoming traffic
+and may run apart from the leader's ``ldr``, as in the reference. The timer ``heartbeat`` fires once,
+a heartbeat after ``Join``; it is only such an iteration.
 """
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from .actions import ANSWER_PORT, SharedActions, every_role, shared_rows
-from .election import Role, Table, TermChange, case, row
-from .events import LeaderAnnounce, RequestVote, VoteReply
+from .election import Role, Row, Table, TermChange, case, row
+from .events import Input, LeaderAnnounce, RequestVote, VoteReply
 from .polls import PollRules, RiapsPolls
 from .requests import TimerFired
 
 __all__ = ["RiapsProtocol", "RIAPS_TABLE"]
 
 F, C, L = Role.FOLLOWER, Role.CANDIDATE, Role.LEADER
+#: Times are float sums (a timer's due time is now + delay): a tic falls due this much early, so
+#: that a timeout a heartbeat after the last tic is not missed by a rounding error.
+_CLOCK_SLACK_S = 1e-6
 ADOPT, NEXT = TermChange.ADOPT, TermChange.NEXT
 
 
@@ -45,6 +56,69 @@ class RiapsProtocol(SharedActions):
     TABLE: ClassVar[Table]  # RIAPS_TABLE, below
     POLLS: ClassVar[PollRules] = RiapsPolls()
 
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        #: The follower's deadline for hearing a leader (node clock, s), or None (B11): checked only
+        #: when the poll timeout fires (B24).
+        self.leader_deadline: float | None = None
+        #: When this member last published ``tic`` (node clock, s).
+        self.last_tic: float | None = None
+        if self.timing.reference_poll_timeout_units:  # B3: consensusTimeout (ms) read as seconds
+            self._consensus_timeout_s = float(self.timing.consensus_timeout_ms)
+
+    def snapshot(self) -> dict[str, Any]:
+        """The machine's state (:meth:`GroupMachine.snapshot`) with the loop's: the deadline and the last ``tic``."""
+        return {**super().snapshot(), "leader_deadline": self.leader_deadline, "last_tic": self.last_tic}
+
+    # ------------------------------------------------------------------ the reference's loop (B24)
+
+    def _dispatch(self, event: Input, now: float, row: Row) -> None:
+        """One iteration of the reference's loop: a ``tic`` if one is due, then the row."""
+        if self.joined and (self.last_tic is None or now - self.last_tic >= self._heartbeat_s - _CLOCK_SLACK_S):
+            self._publish_tic()
+        super()._dispatch(event, now, row)
+
+    def _publish_tic(self) -> None:
+        self.last_tic = self.now
+        super()._publish_tic()
+
+    def _arm_leader_deadline(self, now: float) -> None:
+        """A new deadline for the leader, ``randrange(electionMax, peerTimeout)`` ms ahead. The poll
+        timeout keeps running (``rcm``, ``ann``); if none runs (``Join``), the loop starts at a drawn phase.
+
+        The phase: the reference's loop starts with a ``tic`` and a heartbeat's wait, so a member's
+        tics and its quiet timeouts share one phase, set by when its group thread started (and by the
+        discovery updates that restart the wait). The machine draws that phase,
+        ``randrange(1, heartbeat]`` ms, and its next ``tic`` falls due with the first timeout (so that
+        one comes sooner than a heartbeat after the ``Join``'s). Members that join at one instant
+        would otherwise check their deadlines at one instant and always split the first vote.
+        """
+        self.leader_deadline = now + self._rng.randrange(self.timing.election_max_ms, self.timing.peer_timeout_ms) / 1000.0
+        if "election" not in self.timers and "leader" not in self.timers:
+            phase = self._rng.randrange(1, self.timing.heartbeat_ms + 1) / 1000.0
+            self._arm("election", phase, now)
+            self.last_tic = now + phase - self._heartbeat_s
+
+    def _wait_votes(self, now: float) -> None:
+        """``setTimeout(electionTimeout())``: the poll timeout for a candidate or a voter."""
+        self._arm("election", self._election_timeout_s(), now)
+
+    def _iterate(self, event: object, now: float) -> None:
+        """A loop iteration and nothing more (the ``tic`` check ran before)."""
+
+    def _idle(self, event: TimerFired, now: float) -> None:
+        """A quiet timeout before the deadline: ``setTimeout(HB)``."""
+        self._arm("election", self._heartbeat_s, now)
+
+    def _postpone_wait(self, event: VoteReply, now: float) -> None:
+        """Someone else's vote: ``setTimeout(electionTimeout())``, the deadline check postponed."""
+        self._wait_votes(now)
+
+    def _postpone_ldr(self, event: object, now: float) -> None:
+        """A leader's poll timeout is reset to a heartbeat by any election message, its own ``ldr`` echo
+        included, so the next ``ldr`` is late by the echo's latency (B24)."""
+        self._arm("leader", self._heartbeat_s, now)
+
     # ------------------------------------------------------------------ follower
 
     def _start_election(self, event: TimerFired, now: float) -> None:
@@ -54,11 +128,13 @@ class RiapsProtocol(SharedActions):
         self.votes, self.voters, self.voted_for = 1, {self.member_id: None}, self.member_id
         self._disconnect()
         self._publish(RequestVote(term=self.term, candidate=self.member_id))
-        self._arm("election", self._election_timeout_s(), now)
+        self._wait_votes(now)
+        self.leader_deadline = None
         self.leader = None
 
     def _wait_again(self, event: TimerFired, now: float) -> None:
         """Too few members in view to elect: a new deadline, keeping the (maybe dead) leader (B10)."""
+        self._arm("election", self._heartbeat_s, now)
         self._arm_leader_deadline(now)
 
     def _grant_and_forget_leader(self, event: RequestVote, now: float) -> None:
@@ -74,7 +150,8 @@ class RiapsProtocol(SharedActions):
         self._publish(event.reply(granted=granted, voter=self.member_id))
         if self.leader is not None:
             self._notify("handleLeaderExited", self.leader)
-        self._cancel("election")
+        self.leader_deadline = None
+        self._wait_votes(self.now)
         self.leader = None
         self._disconnect()
 
@@ -85,6 +162,7 @@ class RiapsProtocol(SharedActions):
         if previous != event.leader:
             self._notify("handleLeaderElected", event.leader)
         self.voted_for = None
+        self._wait_votes(now)
         self._arm_leader_deadline(now)
         self._follow(event.host, event.port)
 
@@ -96,6 +174,7 @@ class RiapsProtocol(SharedActions):
         if self.leader is not None:
             self._notify("handleLeaderExited", self.leader)
         self.leader = None
+        self._arm("election", self._heartbeat_s, now)
         self._arm_leader_deadline(now)
 
     def _refuse_and_wait(self, event: RequestVote, now: float) -> None:
@@ -105,29 +184,26 @@ class RiapsProtocol(SharedActions):
 
     def _restart_wait(self, event: RequestVote, now: float) -> None:
         """Our own ``req`` echoed, or an older one: the wait for votes restarts."""
-        self._arm("election", self._election_timeout_s(), now)
+        self._wait_votes(now)
 
     def _count_vote(self, event: VoteReply, now: float) -> None:
         self.votes += 1
 
     def _count_vote_and_win(self, event: VoteReply, now: float) -> None:
         self.votes += 1
+        self.leader_deadline = None
         self._become_leader(now)
 
     # ------------------------------------------------------------------ leader
 
     def _leader_heartbeat(self, event: TimerFired, now: float) -> None:
-        """Publish ``tic`` and ``ldr`` together and re-arm both; the leader never checks its quorum (B12).
+        """The leader's quiet timeout: publish ``ldr``, ``setTimeout(HB)``; it never checks its quorum (B12).
 
-        The reference's loop publishes both in the same iteration, every heartbeat; two timers of
-        independent phase would let the ``ldr`` lag the ``tic`` by up to a heartbeat, and that
-        shortens the window in which survivors elect before a dead leader ages out. Until the
-        first leader timer, the ``tic`` keeps its own cadence; from then on it goes with the ``ldr``.
+        Its ``tic`` is not tied to the ``ldr``: it leaves on the first input a heartbeat after the
+        last one (:meth:`_dispatch`), often this timeout, sometimes a peer's message (B24).
         """
-        self._publish_tic()
         self._publish_ldr()
         self._arm("leader", self._heartbeat_s, now)
-        self._arm("heartbeat", self._heartbeat_s, now)  # re-armed after the leader timer, so it never fires first
 
     def _yield(self, event: LeaderAnnounce, now: float) -> None:
         """Another leader of our term: stop leading and follow it, without a ``lex`` for our own component (B10)."""
@@ -138,9 +214,14 @@ class RiapsProtocol(SharedActions):
 # ---------------------------------------------------------------------- guards: the reference's conditions
 
 
-def live_view_quorum(m: RiapsProtocol, event: TimerFired) -> bool:
-    """``numPeers > groupMinSize//2 + 1``: judged on the live view (B12)."""
-    return len(m.peers) > m.group_min_size // 2 + 1
+def deadline_passed(m: RiapsProtocol, event: TimerFired) -> bool:
+    """The follower's deadline is set and passed (checked only on a quiet timeout, B24; never once a ``req`` cleared it, B11)."""
+    return m.leader_deadline is not None and m.now >= m.leader_deadline - _CLOCK_SLACK_S
+
+
+def deadline_passed_with_quorum(m: RiapsProtocol, event: TimerFired) -> bool:
+    """The deadline passed and ``numPeers > groupMinSize//2 + 1``: judged on the live view (B12)."""
+    return deadline_passed(m, event) and len(m.peers) > m.group_min_size // 2 + 1
 
 
 def free_to_vote(m: RiapsProtocol, event: RequestVote) -> bool:
@@ -179,18 +260,19 @@ P = RiapsProtocol  # the actions, by the class that holds them
 #: stepping down), and the election as the reference runs it.
 # fmt: off: one case per line, as a table reads
 RIAPS_TABLE: Table = {
-    **shared_rows((F, C, L)),
+    **shared_rows((F, C, L), {"TimerFired[heartbeat]": P._iterate}),  # fires once: tics go out per iteration (B24)
     **every_role((F, C, L), ANSWER_PORT),
-    # FOLLOWER
+    # FOLLOWER: TimerFired[election] is the quiet poll timeout, the only time the deadline is looked at (B24)
     (F, "TimerFired[election]"): row(
-        case(live_view_quorum, P._start_election, C, NEXT),
-        case(None, P._wait_again, F),  # the stale leader kept (B10)
+        case(deadline_passed_with_quorum, P._start_election, C, NEXT),
+        case(deadline_passed, P._wait_again, F),  # the stale leader kept (B10)
+        case(None, P._idle, F),
     ),
     (F, "RequestVote"): row(
         case(free_to_vote, P._grant_and_forget_leader, F, ADOPT),  # even a lower term (B9)
         case(None, P._refuse_and_forget_leader, F, ADOPT),
     ),
-    (F, "VoteReply"): row(P._ignore, to=F),
+    (F, "VoteReply"): row(P._postpone_wait, to=F),
     (F, "LeaderAnnounce"): row(P._follow_leader, to=F, term=ADOPT),  # any term, even lower (B9)
     # CANDIDATE
     (C, "TimerFired[election]"): row(P._give_up, to=F),
@@ -203,11 +285,11 @@ RIAPS_TABLE: Table = {
     (C, "LeaderAnnounce"): row(P._follow_leader, to=F, term=ADOPT),
     # LEADER
     (L, "TimerFired[leader]"): row(P._leader_heartbeat, to=L),  # never checks its quorum (B12)
-    (L, "RequestVote"): row(P._ignore, to=L),  # never yields to a higher term (B6)
-    (L, "VoteReply"): row(P._ignore, to=L),
+    (L, "RequestVote"): row(P._postpone_ldr, to=L),  # never yields to a higher term (B6)
+    (L, "VoteReply"): row(P._postpone_ldr, to=L),
     (L, "LeaderAnnounce"): row(
         case(other_leader_of_our_term, P._yield, F),  # no lex (B10)
-        case(None, P._ignore, L),
+        case(None, P._postpone_ldr, L),  # its own echo too (B24)
     ),
 }
 # fmt: on

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
+from typing import Any
 
 __all__ = ["Timing", "MODEL_NAMES"]
 
@@ -34,7 +35,12 @@ class Timing:
         A member silent for longer is dropped (default 3000). A follower's deadline for the
         leader is ``randrange(election_max_ms, peer_timeout_ms)``.
     consensus_timeout_ms : int
-        Default poll timeout (default 1500). The reference reads it as seconds (B3); we do not.
+        Default poll timeout (default 1500), for a poll asked with no timeout.
+    reference_poll_timeout_units : bool
+        ``riaps`` only: read *consensus_timeout_ms* as **seconds**, as the reference does (B3), so a
+        poll asked with no timeout effectively never times out (1500 s with the default). Default
+        True: ``riaps`` is the reference, bugs included; set False for ``riaps`` with B3 repaired.
+        ``fixed`` always reads milliseconds.
 
     Raises
     ------
@@ -48,9 +54,14 @@ class Timing:
     election_max_ms: int = 2000
     peer_timeout_ms: int = 3000
     consensus_timeout_ms: int = 1500
+    reference_poll_timeout_units: bool = True
 
     def __post_init__(self) -> None:
+        if not isinstance(self.reference_poll_timeout_units, bool):
+            raise ValueError(f"Timing.reference_poll_timeout_units must be true or false, got {self.reference_poll_timeout_units!r}")
         for f in fields(self):
+            if f.name == "reference_poll_timeout_units":
+                continue
             value = getattr(self, f.name)
             if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
                 raise ValueError(f"Timing.{f.name} must be a positive int of milliseconds, got {value!r}")
@@ -72,7 +83,8 @@ class Timing:
         unknown = sorted(set(params) - set(MODEL_NAMES))
         if unknown:
             raise ValueError(f"unknown group timing parameter(s) {unknown}; known: {sorted(MODEL_NAMES)}")
-        return cls(**{MODEL_NAMES[name]: value for name, value in params.items()})
+        values: dict[str, Any] = {MODEL_NAMES[name]: value for name, value in params.items()}
+        return cls(**values)
 
     @property
     def heartbeat_s(self) -> float:
@@ -86,5 +98,5 @@ class Timing:
 
     @property
     def consensus_timeout_s(self) -> float:
-        """Default poll timeout in seconds (B3 fixed)."""
+        """Default poll timeout in seconds, as ``fixed`` reads it (``riaps`` may keep B3: see *reference_poll_timeout_units*)."""
         return self.consensus_timeout_ms / 1000.0

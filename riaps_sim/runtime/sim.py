@@ -257,7 +257,7 @@ class Simulation:
     ...     _ = sim.add_node(f"n{i}", {"member": Groupie})
     >>> sim.run(until=10)
     >>> [name for name, node in sim.nodes.items() if node.members[0].group.isLeader()]
-    ['n3']
+    ['n2']
     """
 
     def __init__(
