@@ -20,19 +20,18 @@ from riaps_sim import Scenario, run_scenario
 from riaps_sim.examples import Groupie
 from riaps_sim.faults import CRASHED, FOLLOWERS, LEADER, ClockSkew, Crash, Delay, Duplicate, Fault, Heal, Loss, Partition, Pause, Restart, leader_plus
 from riaps_sim.model import GroupType
-from riaps_sim.runtime import netns
 from riaps_sim.scenario import NodeSpec
 from riaps_sim.trace import Trace
 
 AT, UNDO, END = 2.0, 3.5, 7.0  # 3.5 s after the heal: a reset TCP connection (netns, drop) needs its reconnects
 NODES = ("n0", "n1", "n2")
 WORLDS = ["sim", "real", pytest.param("netns", marks=pytest.mark.netns)]
+# partitions and loss in namespaces are iptables rules (the Firewall)
+FIREWALL_WORLDS = ["sim", "real", pytest.param("netns", marks=[pytest.mark.netns, pytest.mark.iptables])]
 
 
 def _run(world: str, faults: list[Fault], extra: dict | None = None, nodes: tuple[str, ...] = NODES, end: float = END) -> tuple[Trace, float]:
     """Run the probes with *faults*; return the trace and the run's time 0 on the trace's clock."""
-    if world == "netns" and netns.unavailable_reason() is not None:
-        pytest.skip(f"network namespaces: {netns.unavailable_reason()}")
     components = {"probe": (Probe, {}), **(extra or {})}
     specs = tuple(NodeSpec(name, components) for name in nodes)
     scenario = Scenario("fault kinds", (GroupType(name="TheGroup"),), specs, faults, duration=end, seed=4)
@@ -67,7 +66,7 @@ AFTER = (UNDO + 0.6, END)
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("world", WORLDS)
+@pytest.mark.parametrize("world", FIREWALL_WORLDS)
 @pytest.mark.parametrize("mode", ["hold", "drop"])
 def test_partition_stops_traffic_across_and_heal_brings_it_back(world: str, mode: str) -> None:
     heard = _heard(world, [Partition(at=AT, sides=[["n0"]], mode=mode), Heal(at=UNDO)])
@@ -113,7 +112,7 @@ def test_clock_skew_moves_one_nodes_clock(world: str) -> None:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("world", WORLDS)
+@pytest.mark.parametrize("world", FIREWALL_WORLDS)
 def test_loss_between_two_nodes_only(world: str) -> None:
     heard = _heard(world, [Loss(at=AT, a="n0", b="n1", rate=1.0, one_way=True), Loss(at=UNDO, a="n0", b="n1", rate=0.0, one_way=True)])
     assert heard.by("n1", "n0", *IN) == []
