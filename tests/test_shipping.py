@@ -23,6 +23,7 @@ from pathlib import Path
 import nbformat
 import pytest
 from nbclient import NotebookClient
+from wallclock import deadline_s
 
 from riaps_sim import Scenario, run_scenario, sweep
 from riaps_sim.runtime.process import NodePlan, RealRun
@@ -203,7 +204,7 @@ def test_readme_python_block_runs_as_a_script_in_real_mode(tmp_path: Path) -> No
 
 
 def _wait_for(predicate, timeout_s: float) -> bool:
-    deadline = time.monotonic() + timeout_s
+    deadline = time.monotonic() + deadline_s(timeout_s)
     while time.monotonic() < deadline:
         if predicate():
             return True
