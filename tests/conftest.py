@@ -20,6 +20,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).parent))
 
 from host import Need, abilities  # noqa: E402
+from wallclock import deadline_s  # noqa: E402
 from worlds import World, make_world  # noqa: E402
 
 WORLDS = ["real-tcp", "real-inproc"]
@@ -58,6 +59,19 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         item.add_marker(pytest.mark.xdist_group(MACHINE))
         if reason := abilities().missing(needs):
             item.add_marker(pytest.mark.skip(reason=reason))
+
+
+@pytest.hookimpl(hookwrapper=True, tryfirst=True)
+def pytest_runtest_protocol(item: pytest.Item) -> Iterator[None]:
+    """Scale pyproject's per-test timeout (pytest-timeout) by the machine's load, read as each test starts.
+
+    The timeout catches hangs; on a machine loaded to 20 on 2 cores a CPU-bound test takes ten times
+    as long as on an idle one and must not be taken for one. A ``timeout`` marker or ``--timeout`` wins.
+    """
+    base = item.config.getini("timeout") if item.config.pluginmanager.has_plugin("timeout") else None
+    if base and item.get_closest_marker("timeout") is None and item.config.getoption("timeout", None) is None:
+        item.add_marker(pytest.mark.timeout(deadline_s(float(base))))
+    yield
 
 
 @pytest.fixture(params=WORLDS)

@@ -329,8 +329,11 @@ def test_qry_and_ans_pyobj(world: World) -> None:
 def test_timed_frames_stamp_send_and_receive_times(world: World) -> None:
     """A timed group adds an 8-byte native double; the receiver exposes sendTime and recvTime as floats (B2)."""
     ((part, pub, sub, qry, ans),) = mesh(world, ["a"], TIMED_SPEC)
-    frames = publish_until_received(world, pub, sub)
-    assert len(frames) == 3 and len(frames[2]) == 8
+    publish_until_received(world, pub, sub)
+    pub.sendGroup(b"msg", b"timed")
+    assert world.wait_readable(sub.getSocket())
+    frames = sub.recvGroup()
+    assert frames[1] == b"timed" and len(frames) == 3 and len(frames[2]) == 8
     sent = struct.unpack("d", frames[2])[0]
     assert sub.sendTime == sent and isinstance(sub.recvTime, float)
     assert sent <= sub.recvTime < sent + 5.0

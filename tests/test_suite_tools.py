@@ -68,3 +68,11 @@ def test_every_need_is_a_registered_marker(pytestconfig: pytest.Config) -> None:
     """A marker of a need that pytest does not know would fail the run (--strict-markers) rather than skip."""
     registered = {line.split(":")[0] for line in pytestconfig.getini("markers")}
     assert {need.value for need in Need} <= registered
+
+
+def test_this_tests_timeout_is_pyprojects_scaled_by_the_load(request: pytest.FixtureRequest, pytestconfig: pytest.Config) -> None:
+    """conftest gives each test pyproject's timeout times the slowdown when it started (pytest-timeout reads it)."""
+    marker = request.node.get_closest_marker("timeout")
+    assert marker is not None
+    base = float(pytestconfig.getini("timeout"))
+    assert base <= marker.args[0] <= base * wallclock.MAX_SLOWDOWN

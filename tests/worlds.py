@@ -93,6 +93,8 @@ def publish_until_received(
     ZeroMQ drops what a PUB sends before a subscriber's connection is up, so the first message
     after ``connect`` may be lost in either world. Frames that are not *payload* are discarded.
     *timeout* is scaled by the machine's load (a step takes longer than 0.05 s in simulation only on failure).
+    Probes sent after the one received are still on their way; a last *fence* message, which comes after
+    them on the same connection, is read up to, so that the test's next message is the next it receives.
     """
     deadline_steps = max(1, int(deadline_s(timeout) / 0.05))
     for _ in range(deadline_steps):
@@ -100,5 +102,15 @@ def publish_until_received(
         while world.wait_readable(sub.getSocket(), 0.05):
             frames = sub.recvGroup()
             if frames[1] == payload:
+                _read_up_to_fence(world, pub, sub, payload + b" fence", timeout)
                 return frames
     raise AssertionError(f"{sub!r} never received {payload!r} from {pub!r} in {timeout} s")
+
+
+def _read_up_to_fence(world: World, pub: ports.GroupPubPort, sub: ports.GroupSubPort, fence: bytes, timeout: float) -> None:
+    """Send *fence* and read *sub* up to it, discarding what comes before (late probes)."""
+    pub.sendGroup(b"msg", fence)
+    while world.wait_readable(sub.getSocket(), deadline_s(timeout)):
+        if sub.recvGroup()[1] == fence:
+            return
+    raise AssertionError(f"{sub!r} never received the fence {fence!r} from {pub!r}")
