@@ -63,6 +63,6 @@ def test_processes_elect_message_vote_and_fail_over(tmp_path, size: int) -> None
         trace = run.trace()
         (failover,) = [f for f in failovers(trace) if f.new_leader]
         assert node_of(trace, failover.new_leader) != leader_node  # type: ignore[arg-type]
-        assert failover.duration is not None and failover.duration < 10.0
+        assert failover.duration is not None and failover.duration < deadline_s(10.0)
         assert check_all(trace) == []
         assert run.dead() == []
