@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from wallclock import deadline_s
 
 from riaps_sim import Scenario, run_scenario
 from riaps_sim.examples import Groupie
@@ -22,7 +23,9 @@ def _pairs(trace: Trace) -> list[float]:
 def test_the_leaders_tic_and_ldr_leave_within_20_ms(mode: str) -> None:
     scenario = Scenario.group_of(3, Groupie, duration=9.0, seed=5)
     gaps = _pairs(run_scenario(scenario, mode=mode, trace_all=True).trace)
-    assert len(gaps) >= 3 and max(gaps) < 0.020, gaps
+    # real: a loaded machine may hold the leader's process between the two sends; still far below a 1 s heartbeat
+    bound = 0.020 if mode == "sim" else deadline_s(0.020)
+    assert len(gaps) >= 3 and max(gaps) < bound, gaps
 
 
 @pytest.mark.parametrize(("protocol", "result"), [("riaps", "timeout"), ("fixed", "yes")])
