@@ -4,7 +4,8 @@ Build: ``pip install -e '.[docs]'`` then ``sphinx-build -W -b html docs docs/_bu
 The notebooks in ``notebooks/`` are copied in at build time; 01-03 are executed then (about 15 s),
 04, 05 and 06 run real ZeroMQ processes for 20 to 30 s and are rendered from their committed outputs
 (refresh them with ``python docs/execute_notebook.py notebooks/04_simulation_to_real.ipynb``; 05 writes
-its application folder where it runs, so execute it from a scratch folder; 06 writes ``out/calibration.toml``).
+its application into ``out/greenhouse/`` and 06 writes ``out/calibration.toml``, under ``notebooks/``,
+where git ignores ``out/``).
 """
 
 from __future__ import annotations

@@ -11,7 +11,7 @@ from typing import Any
 
 import ports
 from riaps_sim.net import Network
-from worlds import World
+from worlds import PATIENCE_S, World
 
 
 class SimWorld(World):
@@ -30,9 +30,9 @@ class SimWorld(World):
         self.network.add_host(host)
         return self.network.part(host, keys=keys, options=options, name=name)
 
-    def wait_until(self, predicate: Callable[[], bool], timeout: float = 10.0) -> bool:
+    def wait_until(self, predicate: Callable[[], bool], timeout: float | None = None) -> bool:
         env = self.network.env
-        deadline = env.now + timeout
+        deadline = env.now + (PATIENCE_S if timeout is None else timeout)
         while not predicate():
             if env.peek() > deadline:
                 if deadline > env.now:
@@ -41,7 +41,7 @@ class SimWorld(World):
             env.step()
         return True
 
-    def wait_readable(self, socket: Any, timeout: float = 10.0) -> bool:
+    def wait_readable(self, socket: Any, timeout: float | None = None) -> bool:
         return self.wait_until(lambda: bool(socket.poll(0)), timeout)
 
     def close(self) -> None:

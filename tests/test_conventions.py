@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import re
+import shutil
+import subprocess
+import sys
 import tomllib
 from importlib.metadata import version
 from pathlib import Path
@@ -38,16 +41,25 @@ def test_licence_and_changelog_match_the_package() -> None:
     assert headings[0] == "Unreleased" and meta["version"] in headings
 
 
+def _tree() -> list[str]:
+    """What the tree is to ruff: the Python files and notebooks git tracks, so that files a notebook or a
+    user leaves in the checkout do not count; the whole folder outside a git checkout."""
+    git = shutil.which("git")
+    if git is None or not (ROOT / ".git").exists():
+        return ["."]
+    listed = subprocess.run([git, "ls-files", "-z", "--", "*.py", "*.pyi", "*.ipynb"], cwd=ROOT, capture_output=True, timeout=60)
+    if listed.returncode != 0:  # e.g. a checkout owned by another user: git refuses it
+        return ["."]
+    return [name for name in listed.stdout.decode().split("\0") if name and (ROOT / name).exists()]
+
+
 def _ruff(*args: str) -> None:
     """Run ruff with *args* over the tree; fail with what it printed unless it exits 0."""
-    import shutil
-    import subprocess
-    import sys
-
     ruff = shutil.which("ruff", path=str(Path(sys.executable).parent)) or shutil.which("ruff")
     if ruff is None:
         pytest.skip("ruff is not installed (pip install -e '.[test]')")
-    result = subprocess.run([ruff, *args, "--no-cache", "."], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    # --force-exclude: files named one by one are still excluded as pyproject says
+    result = subprocess.run([ruff, *args, "--no-cache", "--force-exclude", *_tree()], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stdout + result.stderr
 
 
@@ -59,3 +71,18 @@ def test_ruff_check_passes() -> None:
 def test_ruff_format_leaves_the_tree_as_it_is() -> None:
     """The tree is formatted as pyproject configures (``ruff format --check .``)."""
     _ruff("format", "--check")
+
+
+def test_the_tree_ruff_checks_is_what_git_tracks(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A file left untracked in a checkout (what a notebook wrote, say) is not part of the tree ruff checks."""
+    git = shutil.which("git")
+    if git is None:
+        pytest.skip("git is not installed")
+    subprocess.run([git, "init", "-q", str(tmp_path)], check=True)
+    (tmp_path / "kept.py").write_text("x = 1\n", encoding="utf-8")
+    (tmp_path / "stray.py").write_text("x  =  1\n", encoding="utf-8")
+    subprocess.run([git, "add", "kept.py"], cwd=tmp_path, check=True)
+    monkeypatch.setattr(sys.modules[__name__], "ROOT", tmp_path)
+    assert _tree() == ["kept.py"]
+    (tmp_path / ".git").rename(tmp_path / "not-git")
+    assert _tree() == ["."], "outside a git checkout the whole folder is the tree"

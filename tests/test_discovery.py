@@ -6,6 +6,7 @@ import random
 import select
 
 import pytest
+from wallclock import deadline_s
 
 from riaps_sim.discovery import BeaconDiscovery, Directory, Endpoint, broadcast_address
 
@@ -68,7 +69,7 @@ def beacon_port() -> int:
 
 def wait_beacons(node: BeaconDiscovery, now: float, predicate, timeout: float = 10.0) -> None:
     """Read beacons as they arrive until *predicate* holds, or fail after *timeout* seconds."""
-    deadline_polls = int(timeout / 0.05)
+    deadline_polls = int(deadline_s(timeout) / 0.05)
     for _ in range(deadline_polls):
         node.receive(now)
         if predicate():

@@ -2,9 +2,9 @@
 
 Each node runs in its own namespace on a bridge; partitions are iptables rules inside the
 namespaces. Every test checks that nothing it made is left: no namespace, no link, no rule, also
-after a run that fails on purpose and after one stopped by SIGTERM. The tests skip, saying why,
-when namespaces cannot be made here (not root, or ``ip netns add`` not permitted) or iptables is
-missing; the runs without firewall faults need no iptables.
+after a run that fails on purpose and after one stopped by SIGTERM. The tests are marked with what
+they need (``netns``; ``iptables`` for firewall faults) and skip, saying why, when namespaces cannot
+be made here (not root, or ``ip netns add`` not permitted) or iptables is missing (``conftest.py``); the runs without firewall faults need no iptables.
 """
 
 from __future__ import annotations
@@ -25,11 +25,12 @@ from riaps_sim.analysis import failovers
 from riaps_sim.examples import Groupie
 from riaps_sim.faults import Crash, FaultSchedule, Heal, Loss, Partition
 from riaps_sim.model import GroupType
-from riaps_sim.runtime.netns import Firewall, NamespaceNet, cleanup_stale, list_namespaces, unavailable_reason
+from riaps_sim.runtime.netns import Firewall, NamespaceNet, cleanup_stale, list_namespaces
 from riaps_sim.runtime.process import LEADER, NodePlan, RealRun
 from riaps_sim.trace import Kind, Trace
 
 ROOT = Path(__file__).resolve().parents[1]
+pytestmark = pytest.mark.netns
 
 
 def _root_state() -> tuple[str, str]:
@@ -46,12 +47,7 @@ def leftovers(pid: int) -> list[str]:
 
 @pytest.fixture
 def netns() -> Iterator[None]:
-    """Skip unless namespaces and iptables work here; afterwards, check that nothing is left behind."""
-    reason = unavailable_reason()
-    if reason is not None:
-        pytest.skip(reason)
-    if shutil.which("iptables-restore") is None:
-        pytest.skip("iptables is missing: apt-get install -y iptables")
+    """Check that a test leaves nothing behind: no namespace, no link or rule of the machine's own."""
     before = _root_state()
     yield
     assert leftovers(os.getpid()) == [], "namespaces left behind"
@@ -64,6 +60,7 @@ def node_of(trace: Trace, member_hex: str) -> str:
     return next(e.node for e in trace.select(kind=Kind.GROUP_JOINED) if e.peer == member_hex)
 
 
+@pytest.mark.iptables
 def test_namespace_net_and_firewall_rules(netns: None) -> None:
     with NamespaceNet(["a", "b", "c"], firewall=True) as net:
         assert len(leftovers(os.getpid())) == 4
@@ -101,6 +98,7 @@ def test_cleanup_stale_removes_what_dead_runs_left(netns: None) -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.iptables
 def test_netns_run_fails_over_after_sigkill_and_firewall_partition(netns: None, tmp_path) -> None:
     """5 nodes in namespaces: the leader is SIGKILLed at 6 s, the next leader cut off by iptables at 12 s, healed at 18 s."""
     run = RealRun([GroupType(name="TheGroup")], tmp_path, seed=3, isolation="netns")
@@ -126,6 +124,7 @@ def test_netns_run_fails_over_after_sigkill_and_firewall_partition(netns: None, 
 
 
 @pytest.mark.slow
+@pytest.mark.iptables
 def test_a_netns_run_that_fails_leaves_nothing(netns: None, tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:
     run = RealRun([GroupType(name="TheGroup")], tmp_path, isolation="netns")
     for i in range(2):
@@ -158,6 +157,7 @@ SCRIPT = textwrap.dedent(
 
 
 @pytest.mark.slow
+@pytest.mark.iptables
 def test_a_netns_run_stopped_by_sigterm_leaves_nothing(netns: None, tmp_path) -> None:
     script = tmp_path / "netns_run.py"
     script.write_text(SCRIPT, encoding="utf-8")
@@ -185,19 +185,11 @@ def _has_fault(path: Path) -> bool:
     return path.exists() and '"fault"' in path.read_text(encoding="utf-8")
 
 
-@pytest.fixture
-def namespaces() -> None:
-    """Skip unless namespaces can be made here (iptables not needed: the run has no firewall fault)."""
-    reason = unavailable_reason()
-    if reason is not None:
-        pytest.skip(reason)
-
-
 PLAIN_SCRIPT = SCRIPT.replace('run.run(60.0, FaultSchedule([Partition(at=0.5, sides=[["n0"]])]))', "run.run(60.0)")  # no firewall
 
 
 @pytest.mark.slow
-def test_the_nodes_remove_their_namespaces_when_their_parent_is_killed(namespaces: None, tmp_path) -> None:
+def test_the_nodes_remove_their_namespaces_when_their_parent_is_killed(tmp_path) -> None:
     """SIGKILL of a netns run's parent: its node processes stop and remove the namespaces themselves."""
     assert "run.run(60.0)" in PLAIN_SCRIPT
     script = tmp_path / "netns_run.py"

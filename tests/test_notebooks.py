@@ -15,6 +15,9 @@ import nbformat
 import pytest
 from nbclient import NotebookClient
 
+# one worker runs them all: each notebook is executed once per process and read by several tests
+pytestmark = pytest.mark.xdist_group("notebooks")
+
 NOTEBOOKS = sorted((Path(__file__).resolve().parents[1] / "notebooks").glob("*.ipynb"))
 _EXECUTED: dict[Path, nbformat.NotebookNode] = {}
 

@@ -14,6 +14,7 @@ import pytest
 import zmq
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from wallclock import deadline_s
 
 from riaps_sim.analysis import check_all
 from riaps_sim.coord.errors import WireError
@@ -113,7 +114,7 @@ def test_real_members_survive_malformed_frames() -> None:
         nodes.append(node)
     for node in nodes:
         node.start()
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + deadline_s(30)
     while len(leaders_of(nodes)) != 1 and time.monotonic() < deadline:
         driver.run_once(0.05)
     (leader,) = leaders_of(nodes)
@@ -134,9 +135,9 @@ def test_real_members_survive_malformed_frames() -> None:
             pub.send_multipart(frames)
             dealer.send_multipart(frames)
         everyone_beat = lambda: all(heartbeats_after(trace, n.name, start) >= 1 for n in nodes)  # noqa: E731
-        driver.run(until=everyone_beat, duration_s=15.0)
+        driver.run(until=everyone_beat, duration_s=deadline_s(15.0))
         assert everyone_beat(), "a member stopped heartbeating after malformed input"
-        driver.run(until=lambda: len(leaders_of(nodes)) == 1, duration_s=15.0)
+        driver.run(until=lambda: len(leaders_of(nodes)) == 1, duration_s=deadline_s(15.0))
         assert len(leaders_of(nodes)) == 1
 
     try:
@@ -145,7 +146,7 @@ def test_real_members_survive_malformed_frames() -> None:
         assert check_all(trace) == []
         leader_node.crash()
         survivors = [n for n in nodes if n is not leader_node]
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + deadline_s(30)
         while len(leaders_of(survivors)) != 1 and time.monotonic() < deadline:
             driver.run_once(0.05)
         assert len(leaders_of(survivors)) == 1

@@ -15,6 +15,7 @@ import time
 
 import pytest
 import zmq
+from wallclock import deadline_s
 
 import ports
 from riaps_sim.cli import main
@@ -103,7 +104,7 @@ def sniffer(port: int) -> socket.socket:
 
 
 def receive_until(node: BeaconDiscovery, now: float, predicate, timeout: float = 10.0) -> bool:
-    deadline = time.monotonic() + timeout
+    deadline = time.monotonic() + deadline_s(timeout)
     while time.monotonic() < deadline:
         node.receive(now)
         if predicate():
@@ -421,7 +422,7 @@ def test_secure_nodes_elect_a_leader_and_refuse_a_stranger(beacon_port: int) -> 
     try:
 
         def run_until(predicate, timeout: float = 30.0) -> bool:
-            deadline = time.monotonic() + timeout
+            deadline = time.monotonic() + deadline_s(timeout)
             while time.monotonic() < deadline:
                 for node in nodes:
                     node.driver.run_once(0.005)

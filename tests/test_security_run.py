@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 import zmq
+from wallclock import deadline_s
 
 from riaps_sim import Scenario
 from riaps_sim.discovery import BeaconDiscovery
@@ -36,7 +37,7 @@ def _endpoints(run: RealRun, timeout_s: float) -> dict[str, tuple[str, int]]:
     )
     found: dict[str, tuple[str, int]] = {}
     try:
-        deadline = time.monotonic() + timeout_s
+        deadline = time.monotonic() + deadline_s(timeout_s)
         while time.monotonic() < deadline:
             listener.receive(time.time())
             found = {e.node: (e.host, e.port) for e in listener.directory.known("Msg@TheGroup.g1")}
@@ -58,7 +59,7 @@ def test_strangers_get_nothing_and_every_refusal_is_traced_and_counted(tmp_path:
     strangers = []
     try:
         run.start(120)
-        assert run.wait_until(_elected, DEADLINE), "no leader"
+        assert run.wait_until(_elected, deadline_s(DEADLINE)), "no leader"
         pubs = _endpoints(run, DEADLINE)
         own_public, own_secret = zmq.curve_keypair()
 
@@ -85,7 +86,7 @@ def test_strangers_get_nothing_and_every_refusal_is_traced_and_counted(tmp_path:
             keyless = [e for e in events if "allow-list" not in (e.detail or "")]
             return {e.node for e in keyed} == set(run.plans) and {e.node for e in keyless} == set(run.plans)
 
-        assert run.wait_until(refused, DEADLINE), "not every refusal reached the trace"
+        assert run.wait_until(refused, deadline_s(DEADLINE)), "not every refusal reached the trace"
         trace = run.trace()
         assert all("_pub:" in (e.detail or "") for e in trace.select(kind="handshake_refused"))
         assert not trace.select(kind="beacon_rejected")

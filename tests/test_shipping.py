@@ -23,6 +23,7 @@ from pathlib import Path
 import nbformat
 import pytest
 from nbclient import NotebookClient
+from wallclock import deadline_s
 
 from riaps_sim import Scenario, run_scenario, sweep
 from riaps_sim.runtime.process import NodePlan, RealRun
@@ -205,7 +206,7 @@ def test_readme_python_block_runs_as_a_script_in_real_mode(tmp_path: Path) -> No
 
 
 def _wait_for(predicate, timeout_s: float) -> bool:
-    deadline = time.monotonic() + timeout_s
+    deadline = time.monotonic() + deadline_s(timeout_s)
     while time.monotonic() < deadline:
         if predicate():
             return True
@@ -248,15 +249,18 @@ def test_ctrl_c_stops_every_node_and_keeps_the_partial_run(tmp_path: Path) -> No
 
 
 @pytest.mark.slow
+@pytest.mark.xdist_group("machine")  # its netns runs (as root) change the machine's links: one at a time with the netns tests
 def test_twenty_real_runs_leave_no_folder_process_or_namespace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """20 consecutive real runs without out=: no temporary folder, node process or namespace is left."""
+    from host import abilities
+
     from riaps_sim.runtime import netns
 
     scratch = tmp_path / "tmp"
     scratch.mkdir()
     monkeypatch.setattr(tempfile, "tempdir", str(scratch))
     module = _unimportable_module("made_in_a_cell")
-    use_netns = netns.unavailable_reason() is None
+    use_netns = abilities().netns is None
     scenario = Scenario.group_of(2, module.Member, duration=1.0)
     ours = f"{netns.PREFIX}-{os.getpid()}-"  # other processes on this machine may be making their own
     before = set(netns.list_namespaces(ours)) if use_netns else set()
