@@ -87,6 +87,12 @@ class FixedProtocol(SharedActions):
     TABLE: ClassVar[Table]  # FIXED_TABLE, set by riaps_sim.coord.fixed_table
     POLLS: ClassVar[PollRules] = FixedPolls()
     DURABLE: ClassVar[bool] = True  # term and vote survive a crash: a restarted member cannot vote twice in a term
+    #: What ``riaps-sim check`` holds it to (see :mod:`riaps_sim.check.properties`). Not ``member_symmetric``:
+    #: between two leaders or pre-candidates of one term the larger id wins. Not ``one_result_per_poll``:
+    #: a duplicated ``ann`` is told again.
+    PROMISES: ClassVar[frozenset[str]] = frozenset(
+        {"one_leader_per_term", "poll_results_agree", "result_only_for_opened_poll", "no_lower_term_leader"}
+    )
 
     #: How far apart split candidates retry, as a share of ``electionMax`` per failed election in a row (four at most).
     RETRY_SPREAD = 1.0
@@ -128,6 +134,12 @@ class FixedProtocol(SharedActions):
         """Check-quorum: a majority of the group heard within ``electionMax`` (this member's own ``tic`` included)."""
         since = self.now - self.timing.election_max_ms / 1000.0
         return self.peers.heard_since(since) >= self.quorum
+
+    def snapshot(self) -> dict[str, Any]:
+        """As :meth:`GroupMachine.snapshot`, with the configuration, the pre-votes and the back-off."""
+        state = super().snapshot()
+        state.update(configuration=dict(self._configuration), prevoters=tuple(self.prevoters), failed_elections=self.failed_elections)
+        return state
 
     # ------------------------------------------------------------------ membership
 

@@ -1,0 +1,147 @@
+"""State fingerprints: a world as a canonical tuple of plain values, hashed; with symmetry over members.
+
+Two worlds get the same fingerprint when every member's machine, every message in flight and the
+history the properties read are the same up to what cannot change any future step:
+
+- **time is relative** to the clock: a timer is stored as how far ahead it is due (an overdue
+  one as 0, since it fires at the clock either way), a last-heard time as its age. An age beyond
+  :data:`AGE_CAP` (above every timing constant a machine compares an age with) is stored as the
+  cap: it only grows, so every comparison keeps its answer;
+- **member ids** are stored as (slot, incarnation); the order in which a member first heard its
+  peers is dropped (sets, not sequences);
+- with **symmetry** (only for a protocol that promises ``member_symmetric``), the fingerprint is the
+  smallest over every renaming of the members' slots, so states that differ by which member is
+  which are explored once.
+
+A fingerprint is Python's 64-bit ``hash`` of the canonical tuple (as TLC keeps 64-bit
+fingerprints): two distinct states collide with a probability of about ``n**2 / 2**65`` for ``n``
+distinct states, which is below one in a million up to some six million states.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import fields
+from typing import Any
+
+from ..coord.events import Input, PollSpec
+from ..coord.machine import GroupMachine
+from .world import Envelope, World, member_id
+
+__all__ = ["fingerprint", "canonical", "AGE_CAP"]
+
+#: Ages (s) at or above this behave alike: above ``peerTimeout`` (3 s by default), the largest
+#: duration a machine compares an age with. :func:`age_cap` derives it from a machine's timing.
+AGE_CAP = 3.001
+
+
+def _ids(world: World, perm: Sequence[int]) -> dict[bytes, tuple[int, int]]:
+    """Every member id of every incarnation so far, to its renamed (slot, incarnation)."""
+    out: dict[bytes, tuple[int, int]] = {}
+    for slot, newest in enumerate(world.incarnations):
+        for incarnation in range(newest + 1):
+            out[member_id(slot, incarnation)] = (perm[slot], incarnation)
+    return out
+
+
+def _value(v: Any, ids: dict[bytes, tuple[int, int]], clock: float) -> Any:
+    """A field's value with member ids renamed and poll times made relative."""
+    if type(v) is bytes:
+        return ids.get(v, v)
+    if type(v) is PollSpec:
+        return (v.rfv_id, v.topic, v.kind, v.subject, v.timeout_s, max(v.started_s - clock, -AGE_CAP))
+    return v
+
+
+#: Each input class's field names (a subclass's ``__slots__`` holds only its own).
+_FIELDS: dict[type, tuple[str, ...]] = {}
+
+
+def _event(event: Input, ids: dict[bytes, tuple[int, int]], clock: float) -> tuple[Any, ...]:
+    cls = type(event)
+    names = _FIELDS.get(cls)
+    if names is None:
+        names = _FIELDS[cls] = tuple(f.name for f in fields(cls))  # type: ignore[arg-type]
+    return (type(event).__name__, *(_value(getattr(event, name), ids, clock) for name in names))
+
+
+def _envelope(e: Envelope, perm: Sequence[int], ids: dict[bytes, tuple[int, int]], clock: float) -> tuple[Any, ...]:
+    return (perm[e.src], perm[e.dst], _event(e.event, ids, clock))
+
+
+def _ahead(due: float, clock: float) -> float:
+    return max(due - clock, 0.0)
+
+
+def _age(at: float | None, clock: float) -> float | None:
+    return None if at is None else min(clock - at, AGE_CAP)
+
+
+def _machine(m: GroupMachine, ids: dict[bytes, tuple[int, int]], clock: float) -> tuple[Any, ...]:
+    """The machine's snapshot, canonical: every value of :meth:`GroupMachine.snapshot`, renamed and relative."""
+    out: list[Any] = []
+    for key, value in m.snapshot().items():
+        if key == "peers":
+            value = frozenset((ids.get(p, p), _age(at, clock)) for p, at in value)
+        elif key == "timers":
+            value = frozenset((name, _ahead(due, clock)) for name, due in value.items())
+        elif key == "leader_heard_at":
+            value = _age(value, clock)
+        elif key == "voters" or key == "prevoters":
+            value = frozenset(ids.get(v, v) for v in value)
+        elif key == "configuration":
+            value = frozenset(ids.get(v, v) for v in value.values())
+        elif key == "polls":
+            value = frozenset(
+                (rfv_id, count, yes, frozenset((ids.get(b, b), vote) for b, vote in ballots)) for rfv_id, (count, yes, ballots) in value.items()
+            )
+        elif key == "known_polls":
+            pass
+        else:
+            value = _value(value, ids, clock)
+        out.append(value)
+    # what snapshot() leaves to the poll records: deadlines, electorates and requesters
+    out.append(
+        frozenset(
+            (
+                rfv_id,
+                max(p.deadline_s - clock, -1.0),
+                frozenset(ids.get(v, v) for v in p.electorate),
+                ids.get(p.requester, p.requester),
+                _value(p.spec, ids, clock),
+            )
+            for rfv_id, p in m.polls.items()
+        )
+    )
+    return tuple(out)
+
+
+def canonical(world: World, perm: Sequence[int]) -> tuple[Any, ...]:
+    """The world as plain values, its members renamed by *perm* (slot ``i`` becomes ``perm[i]``)."""
+    ids, clock, n = _ids(world, perm), world.clock, len(perm)
+    members: list[Any] = [None] * n
+    for slot, m in enumerate(world.machines):
+        durable = world.durable[slot]
+        stored = None if durable is None else (durable[0], None if durable[1] is None else ids.get(durable[1]))
+        members[perm[slot]] = (world.incarnations[slot], stored, None if m is None else _machine(m, ids, clock))
+    flight = frozenset(Counter(_envelope(e, perm, ids, clock) for e in world.flight).items())  # a multiset
+    history = (
+        frozenset((term, perm[s]) for term, s in world.leaders),
+        world.opened,
+        world.results,
+        frozenset((perm[s], i, r) for s, i, r in world.told),
+        frozenset((perm[s], i, r) for s, i, r in world.asked),
+        None if world.cut is None else frozenset(perm[s] for s in world.cut),
+    )
+    counts = (world.drops, world.duplicates, world.crashes, world.partitions, world.polls)
+    return (tuple(members), flight, history, counts)
+
+
+def fingerprint(world: World, symmetric: bool) -> int:
+    """The world's fingerprint; with *symmetric*, the smallest over every renaming of its members."""
+    n = world.setting.members
+    if not symmetric:
+        return hash(canonical(world, range(n)))
+    return min(hash(canonical(world, perm)) for perm in itertools.permutations(range(n)))
