@@ -6,6 +6,7 @@ import argparse
 import logging
 import sys
 import time
+from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
@@ -200,6 +201,19 @@ def _explore(args: argparse.Namespace) -> int:
     return 1 if result.failures else 0
 
 
+def _check(args: argparse.Namespace) -> int:
+    """``riaps-sim check``: 0 when no promised property is violated and every sometimes property is reached, else 1."""
+    from .check import Bounds, check
+
+    try:  # every ValueError here is the user's: a bound, the protocol, the group size (exit 2)
+        bounds = Bounds(**{name: value for name, value in vars(args).items() if name.startswith("max_") and value is not None})
+        result = check(args.protocol, members=args.members, bounds=bounds, group_min_size=args.group_min_size, progress=not args.quiet)
+    except ValueError as exc:
+        raise ScenarioError(str(exc)) from None
+    print(result)
+    return 0 if result.ok else 1
+
+
 def _demo(args: argparse.Namespace) -> int:
     from .demo import run_ports_demo
 
@@ -314,6 +328,17 @@ def build_parser() -> argparse.ArgumentParser:
     explore.add_argument("--no-shrink", action="store_true", help="report failures without shrinking them")
     explore.add_argument("--replay", metavar="DIR", help="rerun every scenario file of a corpus folder instead (a regression suite)")
     explore.set_defaults(handler=_explore)
+
+    chk = commands.add_parser("check", help="explore every state of N protocol machines within bounds; print a shortest counterexample")
+    chk.add_argument("--protocol", default="fixed", help="the protocol to check: riaps, fixed, planted-double-vote (default fixed)")
+    chk.add_argument("--members", type=int, default=3, help="group size, 2 to 5 (default 3)")
+    chk.add_argument("--group-min-size", type=int, help="groupMinSize (default: the group size)")
+    from .check.bounds import Bounds
+
+    for bound in fields(Bounds):
+        chk.add_argument(f"--{bound.name.replace('_', '-')}", dest=bound.name, type=int, help=f"(default {bound.default})")
+    chk.add_argument("--quiet", action="store_true", help="no progress bar")
+    chk.set_defaults(handler=_check)
 
     keys = commands.add_parser("keys", help="make or show an application's key material (CURVE pair, allow-list, beacon secret)")
     keys_commands = keys.add_subparsers(dest="keys_command", required=True, metavar="ACTION")

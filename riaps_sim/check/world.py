@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, field
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from ..coord.commands import BindAnswerPort, Command, Notify, Persist, Publish, SendToLeader, SendToMember, TraceEvent
 from ..coord.election import Role
@@ -131,7 +131,8 @@ class Setting:
     members: int
     bounds: Bounds
     group_min_size: int
-    loopback: bool = False
+    loopback: bool = False  #: a member's own publications queue in flight (else: heard at once)
+    queued_heartbeats: bool = False  #: ``tic`` queues in flight (else: heard by every member at once, unless a partition holds it)
     rng: StubRandom = field(default_factory=StubRandom)
     decoded: dict[tuple[bytes, bytes, bytes], Input] = field(default_factory=dict)
 
@@ -169,6 +170,8 @@ class World:
         "asked",
         "notes",
         "loop",
+        "owned",
+        "keys",
     )
 
     def __init__(self, setting: Setting) -> None:
@@ -187,7 +190,9 @@ class World:
         self.told: frozenset[tuple[int, int, str]] = frozenset()  # (member, incarnation, poll) told a result
         self.asked: frozenset[tuple[int, int, str]] = frozenset()  # (member, incarnation, poll) asked to vote, not voted yet
         self.notes: list[Note] = []  # of the step that made this world
-        self.loop: list[Input] = []  # published by the stepping member, for itself, not handled yet
+        self.loop: list[tuple[int, Input]] = []  # (member, input) heard at once, not handled yet
+        self.owned: set[int] = set()  # members whose machine this world already copied
+        self.keys: list[Any] = [None] * n  # each member's canonical form at this clock, once computed (canon.py)
 
     # ------------------------------------------------------------------ reading
 
@@ -248,7 +253,9 @@ class World:
             w._run(step.member, step.envelope.event)
         elif move is Move.TIMER:
             m = w._own(step.member)
-            w.clock = max(w.clock, m.timers[step.timer])
+            if m.timers[step.timer] > w.clock:
+                w.clock = m.timers[step.timer]
+                w.keys = [None] * len(w.keys)
             w._run(step.member, TimerFired(name=step.timer))
         elif move is Move.DROP:
             assert step.envelope is not None
@@ -289,13 +296,18 @@ class World:
         w.durable = list(self.durable)
         w.notes = []
         w.loop = []
+        w.owned = set()
+        w.keys = list(self.keys)
         return w
 
     def _own(self, slot: int) -> GroupMachine:
         """The machine of *slot*, copied for this world before it changes."""
         m = self.machines[slot]
         assert m is not None, f"member {slot} is down"
-        m = self.machines[slot] = m.copy()
+        if slot not in self.owned:
+            self.owned.add(slot)
+            self.keys[slot] = None
+            m = self.machines[slot] = m.copy()
         return m
 
     def _take(self, envelope: Envelope) -> None:
@@ -306,6 +318,7 @@ class World:
     def _crash(self, slot: int) -> None:
         """The member stops at once: its machine, timers and queued input are gone; what it sent stays in flight."""
         self.machines[slot] = None
+        self.keys[slot] = None
         self.crashes += 1
         self.flight = tuple(e for e in self.flight if e.dst != slot)
         self.asked = frozenset(a for a in self.asked if a[0] != slot)
@@ -313,17 +326,24 @@ class World:
     def _restart(self, slot: int) -> None:
         """A new incarnation of the member (a new id, the same slot) joins, resuming the durable term and vote."""
         self.incarnations[slot] += 1
+        self.keys[slot] = None
+        self.owned.add(slot)
         self.machines[slot] = self.setting.machine(slot, self.incarnations[slot], self.durable[slot])
         self._run(slot, Join(), copy=False)
 
     def _run(self, slot: int, event: Input, *, copy: bool = True) -> None:
-        """Hand *event* to the member's machine at the clock, and carry out what it returns."""
+        """Hand *event* to the member's machine at the clock, carry out what it returns, then what is heard at once."""
+        self._handle(slot, event, copy)
+        while self.loop:  # own publications and heartbeats, heard at once (unless they queue: Setting)
+            dst, heard = self.loop.pop(0)
+            if self.machines[dst] is not None:
+                self._handle(dst, heard, True)
+
+    def _handle(self, slot: int, event: Input, copy: bool) -> None:
         m = self._own(slot) if copy else self.machines[slot]
         assert m is not None
         before_role, before_term = m.role, m.term
         self._execute(slot, m, m.handle(event, self.clock))
-        while self.loop:  # its own publications, as its sub port hears them (unless they queue, Setting.loopback)
-            self._execute(slot, m, m.handle(self.loop.pop(0), self.clock))
         if m.role is Role.LEADER and (before_role is not Role.LEADER or before_term != m.term):
             self.leaders = self.leaders | {(m.term, slot)}
 
@@ -335,12 +355,14 @@ class World:
                 assert isinstance(c, Publish)
                 event = setting.decode(c.cmd.value, c.payload, b"")
                 code = c.cmd.value.decode()
-                copies = tuple(Envelope(slot, dst, code, event) for dst, other in enumerate(self.machines) if other is not None)
-                if setting.loopback:
-                    self.flight = self.flight + copies
-                else:  # the member's own copy is handled at once, after this input's commands
-                    self.flight = self.flight + tuple(e for e in copies if e.dst != slot)
-                    self.loop.append(event)
+                copies = [Envelope(slot, dst, code, event) for dst, other in enumerate(self.machines) if other is not None]
+                queued = []
+                for e in copies:
+                    if (e.dst == slot and not setting.loopback) or (code == "tic" and not setting.queued_heartbeats and self.deliverable(e)):
+                        self.loop.append((e.dst, event))
+                    else:
+                        queued.append(e)
+                self.flight = self.flight + tuple(queued)
             elif kind is SendToLeader:
                 assert isinstance(c, SendToLeader)
                 dst = self._answer_port_owner(m.following)
@@ -391,10 +413,14 @@ def initial_world(setting: Setting) -> World:
     w = World(setting)
     for slot in range(setting.members):
         w.machines[slot] = setting.machine(slot, 0, None)
-    for slot in range(setting.members):
-        w._run(slot, Join(), copy=False)
-    while w.flight:
-        envelope, w.flight = w.flight[0], w.flight[1:]
-        w._run(envelope.dst, envelope.event, copy=False)
+    for slot, m in enumerate(w.machines):
+        assert m is not None
+        w._execute(slot, m, m.handle(Join(), 0.0))
+    while w.loop or w.flight:
+        if w.loop:
+            dst, event = w.loop.pop(0)
+        else:
+            (dst, event), w.flight = (w.flight[0].dst, w.flight[0].event), w.flight[1:]
+        w._handle(dst, event, False)
     w.notes = []
     return w
