@@ -183,5 +183,35 @@ def fingerprint(world: World, symmetric: bool) -> int:
     """The world's fingerprint; with *symmetric*, the smallest over every renaming of its members."""
     if not symmetric:
         return hash(_identity(world))
+    return min(hash(canonical(world, perm)) for perm in _orderings(world))
+
+
+def _signature(world: World, slot: int) -> tuple[Any, ...]:
+    """What a member looks like without naming anyone: equal for members a renaming could swap."""
+    m = world.machines[slot]
+    if m is None:
+        return (0, world.incarnations[slot])
+    timers = tuple(sorted((name, max(due - world.clock, 0.0)) for name, due in m.timers.items()))
+    return (1, world.incarnations[slot], m.role.value, m.term, m.voted_for is None, m.leader is None, len(m.peers), timers)
+
+
+def _orderings(world: World) -> list[tuple[int, ...]]:
+    """The renamings that put members in the order of their signatures (only ties are permuted):
+    renamed worlds have the same set of them, so the smallest hash over it is the same for both."""
     n = world.setting.members
-    return min(hash(canonical(world, perm)) for perm in itertools.permutations(range(n)))
+    signatures = [_signature(world, slot) for slot in range(n)]
+    ranked = sorted(range(n), key=lambda slot: signatures[slot])
+    groups: list[list[int]] = []
+    for slot in ranked:
+        if groups and signatures[groups[-1][0]] == signatures[slot]:
+            groups[-1].append(slot)
+        else:
+            groups.append([slot])
+    out = []
+    for choice in itertools.product(*(itertools.permutations(g) for g in groups)):
+        order = [slot for group in choice for slot in group]  # order[k]: the slot that becomes k
+        perm = [0] * n
+        for k, slot in enumerate(order):
+            perm[slot] = k
+        out.append(tuple(perm))
+    return out
