@@ -16,13 +16,17 @@ from riaps_sim.coord.riaps import RiapsProtocol
 
 #: Small bounds: elections only (no faults, no polls), timers in the order they fall due.
 ELECTIONS = Bounds(max_depth=10, max_term=1, max_in_flight=2, max_faults=0, max_polls=0, max_timer_skew_ms=0)
+#: The reference's split brain within 8 steps: any timer order, one message queued per member.
+SPLIT = Bounds(max_depth=8, max_term=1, max_in_flight=1, max_faults=0, max_polls=0)
 
 
+@pytest.mark.slow
+@pytest.mark.timeout(240)
 def test_riaps_split_brain_is_found_with_a_short_counterexample_that_replays() -> None:
-    result = check("riaps", members=3, bounds=ELECTIONS)
+    result = check("riaps", members=3, bounds=SPLIT)
     v = result.violation
     assert v is not None and v.prop.name == "one_leader_per_term", str(result)
-    assert len(v.steps) <= 10
+    assert len(v.steps) <= 8
     last = v.worlds()[-1]
     leaders = [(m.term, slot) for slot, m in enumerate(last.machines) if m is not None and m.role is Role.LEADER]
     assert len(leaders) == 2 and leaders[0][0] == leaders[1][0], leaders  # two leaders, one term
@@ -36,6 +40,7 @@ def test_a_check_that_explores_nothing_fails_the_sometimes_properties() -> None:
     assert not result.ok and set(result.unreached) == {"leader_elected", "failover", "poll_decided_yes"}
 
 
+@pytest.mark.slow
 def test_fixed_elects_without_violation_and_the_counts_add_up() -> None:
     result = check("fixed", members=3, bounds=ELECTIONS)
     assert result.violation is None, str(result)
@@ -59,6 +64,7 @@ def test_promises_are_read_from_the_class_never_its_name() -> None:
         check(Typo, bounds=ELECTIONS)
 
 
+@pytest.mark.slow
 def test_symmetry_merges_renamed_states_of_a_symmetric_protocol_only() -> None:
     assert "member_symmetric" in RiapsProtocol.PROMISES and "member_symmetric" not in FixedProtocol.PROMISES
     bounds = Bounds(max_depth=6, max_term=1, max_in_flight=2, max_faults=0, max_polls=0, max_timer_skew_ms=0)
@@ -101,8 +107,12 @@ def test_cli_usage_errors_exit_2_with_the_reason(argv: list[str], message: str) 
     assert run.returncode == 2 and message in run.stderr and "Traceback" not in run.stderr
 
 
+@pytest.mark.slow
+@pytest.mark.timeout(300)
 def test_cli_exits_1_on_a_violation_and_prints_the_counterexample() -> None:
-    bounds = ["--max-depth", "10", "--max-term", "1", "--max-in-flight", "2", "--max-faults", "0", "--max-polls", "0", "--max-timer-skew-ms", "0"]
-    run = subprocess.run([sys.executable, "-m", "riaps_sim.cli", "check", "--protocol", "riaps", "--quiet", *bounds], capture_output=True, text=True, timeout=120)
+    bounds = ["--max-depth", "8", "--max-term", "1", "--max-in-flight", "1", "--max-faults", "0", "--max-polls", "0"]
+    run = subprocess.run(
+        [sys.executable, "-m", "riaps_sim.cli", "check", "--protocol", "riaps", "--quiet", *bounds], capture_output=True, text=True, timeout=240
+    )
     assert run.returncode == 1, run.stdout + run.stderr
     assert "VIOLATED one_leader_per_term" in run.stdout and "shortest counterexample" in run.stdout

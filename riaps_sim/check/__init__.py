@@ -8,9 +8,9 @@ protocol's promised properties must hold in all of them, and the sometimes prope
 reached. docs/howto/check.md explains the model and its bounds.
 
 >>> from riaps_sim.check import Bounds, check
->>> result = check("riaps", members=3, bounds=Bounds(max_depth=10, max_faults=0, max_polls=0))
->>> result.violation.prop.name
-'one_leader_per_term'
+>>> result = check("fixed", members=3, bounds=Bounds(max_depth=1))  # one step: nothing interesting
+>>> result.violation is None, result.ok, result.unreached
+(True, False, ['leader_elected', 'failover', 'poll_decided_yes'])
 """
 
 from .bounds import Bounds
