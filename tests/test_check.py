@@ -8,9 +8,10 @@ import sys
 import pytest
 
 from riaps_sim.check import Bounds, check
+from riaps_sim.check.moves import Move
 from riaps_sim.check.properties import promised
 from riaps_sim.check.report import format_violation
-from riaps_sim.check.world import Move, Setting, initial_world
+from riaps_sim.check.world import Setting, initial_world
 from riaps_sim.coord import FixedProtocol, Role
 from riaps_sim.coord.riaps import RiapsProtocol
 

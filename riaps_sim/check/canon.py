@@ -28,7 +28,8 @@ from typing import Any
 
 from ..coord.events import Input, PollSpec
 from ..coord.machine import GroupMachine
-from .world import Envelope, World, member_id
+from .moves import Envelope, member_id
+from .world import World
 
 __all__ = ["fingerprint", "canonical", "AGE_CAP"]
 

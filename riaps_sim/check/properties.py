@@ -22,7 +22,8 @@ from dataclasses import dataclass
 from ..coord.commands import Notify
 from ..coord.election import Role
 from ..coord.events import LeaderAnnounce
-from .world import Move, Step, World
+from .moves import Move, Step
+from .world import World
 
 __all__ = ["Kind", "Property", "Transition", "PROPERTIES", "ALWAYS", "SOMETIMES", "SYMMETRY", "promised"]
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from ..coord.events import Input
-from .world import Move, Step, World
+from .moves import Move, Step
+from .world import World
 
 if TYPE_CHECKING:
     from .search import CheckResult, Violation

@@ -18,8 +18,9 @@ from ..coord.protocol import PROTOCOLS
 from ..progress import progress_bar
 from .bounds import Bounds
 from .canon import fingerprint
+from .moves import Step
 from .properties import SOMETIMES, SYMMETRY, Property, Transition, promised
-from .world import Setting, Step, World, initial_world
+from .world import Setting, World, initial_world
 
 __all__ = ["check", "CheckResult", "Violation"]
 
