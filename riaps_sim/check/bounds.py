@@ -38,9 +38,9 @@ class Bounds:
         the order they fall due (synchronised clocks, exact timers).
     """
 
-    max_depth: int = 14
+    max_depth: int = 8
     max_term: int = 2
-    max_in_flight: int = 3
+    max_in_flight: int = 1
     max_faults: int = 1
     max_drops: int = 1
     max_duplicates: int = 1
