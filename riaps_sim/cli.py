@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from .cli_check import add_check_command
 from .cli_options import (
     EXIT_BAD,
     EXIT_INTERRUPTED,
@@ -430,6 +431,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_verdict_options(explore, always=True)
     explore.set_defaults(handler=_explore)
 
+    add_check_command(commands)
     add_tool_commands(commands)
     return parser
 

@@ -104,6 +104,11 @@ class FixedProtocol(PollsEndOnce):
     TABLE: ClassVar[Table]  # FIXED_TABLE, set by riaps_sim.coord.fixed_table
     POLLS: ClassVar[PollRules] = FixedPolls()
     DURABLE: ClassVar[bool] = True  # term and vote survive a crash: a restarted member cannot vote twice in a term
+    #: What ``riaps-sim check`` (:mod:`riaps_sim.check.properties`) and the trace checks hold it to. Not
+    #: ``member_symmetric``: between two leaders or pre-candidates of one term the larger id wins.
+    PROMISES: ClassVar[frozenset[str]] = frozenset(
+        {"one_leader_per_term", "poll_results_agree", "result_only_for_opened_poll", "one_result_per_poll", "no_lower_term_leader"}
+    )
 
     #: How far apart split candidates retry, as a share of ``electionMax`` per failed election in a row (four at most).
     RETRY_SPREAD = 1.0
@@ -146,6 +151,21 @@ class FixedProtocol(PollsEndOnce):
         """Check-quorum: a majority of the group heard within ``electionMax`` (this member's own ``tic`` included)."""
         since = self.now - self.timing.election_max_ms / 1000.0
         return self.peers.heard_since(since) >= self.quorum
+
+    def snapshot(self) -> dict[str, Any]:
+        """As :meth:`GroupMachine.snapshot`, with the configuration, members not yet in it, the pre-votes, the
+        back-off, the polls awaited and told, and whether the durable state changed since it was persisted."""
+        state = super().snapshot()
+        state.update(
+            configuration=dict(self._configuration),
+            first_heard=dict(self._first_heard),
+            prevoters=tuple(self.prevoters),
+            failed_elections=self.failed_elections,
+            awaiting=dict(self.awaiting),
+            told=tuple(self._told),
+            durable_changed=self._durable_changed,
+        )
+        return state
 
     # ------------------------------------------------------------------ durable state
 

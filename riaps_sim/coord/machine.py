@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any, ClassVar, Protocol, TypeVar
+from dataclasses import replace
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol, Self, TypeVar
 
 from . import events, requests
 from .commands import ArmTimer, CancelTimer, Command, Disconnect, DurableState, FollowLeader, Notify, Persist, Publish, TraceEvent
@@ -87,6 +88,12 @@ class GroupMachine:
     #: Whether the member's :class:`~riaps_sim.coord.commands.DurableState` is durable: ``Persist``
     #: goes out before anything else whenever it changes.
     DURABLE: ClassVar[bool] = False
+
+    #: The properties this protocol promises to keep, by name (the model checker, :mod:`riaps_sim.check`,
+    #: holds a protocol to these and to nothing else; ``member_symmetric`` says its behaviour does not
+    #: depend on which member has which id, which lets the checker merge states that differ only by a
+    #: renaming of members).
+    PROMISES: ClassVar[frozenset[str]] = frozenset()
 
     def __init__(
         self,
@@ -233,7 +240,11 @@ class GroupMachine:
         return self.leader is not None
 
     def snapshot(self) -> dict[str, Any]:
-        """Everything that defines the machine's state, as plain values (for tests and notebooks)."""
+        """Everything that defines the machine's state, as plain values (for tests, notebooks and the model checker).
+
+        A subclass with state of its own adds it here: :mod:`riaps_sim.check` tells states apart by
+        this, so a value left out would merge states that behave differently.
+        """
         return {
             "role": self.role,
             "term": self.term,
@@ -249,7 +260,26 @@ class GroupMachine:
             "joined": self.joined,
             "left": self.left,
             "timers": dict(self.timers),
+            "known_polls": frozenset(self.known_polls),
+            "leader_heard_at": self.leader_heard_at,
         }
+
+    def copy(self) -> Self:
+        """An independent copy of this machine, cheap to make: a model checker's snapshot of a state.
+
+        Containers are copied one level deep (a ``Poll``'s ballots too); everything else the two
+        share is immutable, except the random generator, which stays shared. A subclass that keeps a
+        mutable value other than a dict, set, list, ``Membership`` or ``Poll`` dict must extend this.
+        """
+        twin = object.__new__(type(self))
+        state = dict(self.__dict__)
+        for key, value in state.items():
+            if type(value) in (dict, set, list):
+                state[key] = value.copy()
+        state["peers"] = self.peers.copy()
+        state["polls"] = {rfv_id: replace(poll, ballots=dict(poll.ballots)) for rfv_id, poll in self.polls.items()}
+        twin.__dict__.update(state)
+        return twin
 
     def __repr__(self) -> str:
         state = "left" if self.left else self.role.name if self.joined else "not joined"

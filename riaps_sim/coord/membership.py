@@ -54,6 +54,13 @@ class Membership:
         self._oldest = min(self._last_heard.values(), default=float("inf"))
         return gone
 
+    def copy(self) -> Membership:
+        """An independent copy (a model checker's snapshot)."""
+        twin = Membership()
+        twin._last_heard = dict(self._last_heard)
+        twin._oldest = self._oldest
+        return twin
+
     def heard_since(self, since: float) -> int:
         """How many members were heard at or after *since* (s)."""
         return sum(1 for last in self._last_heard.values() if last >= since)

@@ -55,6 +55,11 @@ class RiapsProtocol(SharedActions):
     name: ClassVar[str] = "riaps"
     TABLE: ClassVar[Table]  # RIAPS_TABLE, below
     POLLS: ClassVar[PollRules] = RiapsPolls()
+    #: What the reference means to guarantee; ``riaps-sim check`` shows where its bugs break it (B6, B9, B12).
+    #: Its guards compare member ids only for equality, so it is ``member_symmetric``.
+    PROMISES: ClassVar[frozenset[str]] = frozenset(
+        {"one_leader_per_term", "poll_results_agree", "result_only_for_opened_poll", "no_lower_term_leader", "member_symmetric"}
+    )
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
