@@ -15,6 +15,6 @@ reached. docs/howto/check.md explains the model and its bounds.
 
 from .bounds import Bounds
 from .properties import ALWAYS, PROPERTIES, SOMETIMES, Kind, Property
-from .search import CheckResult, Violation, check
+from .search import CheckResult, Counterexample, check
 
-__all__ = ["check", "CheckResult", "Violation", "Bounds", "Property", "Kind", "PROPERTIES", "ALWAYS", "SOMETIMES"]
+__all__ = ["check", "CheckResult", "Counterexample", "Bounds", "Property", "Kind", "PROPERTIES", "ALWAYS", "SOMETIMES"]

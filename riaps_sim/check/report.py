@@ -9,7 +9,7 @@ from .moves import Move, Step
 from .world import World
 
 if TYPE_CHECKING:
-    from .search import CheckResult, Violation
+    from .search import CheckResult, Counterexample
 
 __all__ = ["format_result", "describe", "format_violation", "sequence_chart"]
 
@@ -82,7 +82,7 @@ def sequence_chart(worlds: list[World], steps: tuple[Step, ...]) -> str:
     return "\n".join(lines)
 
 
-def format_violation(v: Violation) -> str:
+def format_violation(v: Counterexample) -> str:
     """The violation: which property, what happened, the numbered steps and the chart."""
     bugs = f" (in the reference: {', '.join(v.prop.reference_bugs)}, docs/glossary.md)" if v.prop.reference_bugs else ""
     lines = [f"VIOLATED {v.prop.name}: {v.message}{bugs}", f"  {v.prop.doc}", f"  shortest counterexample, {len(v.steps)} steps:"]

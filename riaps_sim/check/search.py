@@ -22,11 +22,11 @@ from .moves import Step
 from .properties import SOMETIMES, SYMMETRY, Property, Transition, promised
 from .world import Setting, World, initial_world
 
-__all__ = ["check", "CheckResult", "Violation"]
+__all__ = ["check", "CheckResult", "Counterexample"]
 
 
 @dataclass(frozen=True, slots=True)
-class Violation:
+class Counterexample:
     """An always property broken: what, and the shortest path to it (:meth:`worlds` replays it)."""
 
     prop: Property
@@ -70,7 +70,7 @@ class CheckResult:
         other bounds is closed. (Steps cut by a bound are counted in *cut_by_bound*.)
     cut_by_bound : int
         Steps not taken because they would cross the term or in-flight bound.
-    violation : Violation or None
+    violation : Counterexample or None
     reached : dict
         Sometimes property name -> how it was first reached (None: never).
     """
@@ -86,7 +86,7 @@ class CheckResult:
     seconds: float = 0.0
     exhaustive: bool = False
     cut_by_bound: int = 0
-    violation: Violation | None = None
+    violation: Counterexample | None = None
     reached: dict[str, str | None] = field(default_factory=dict)
 
     @property
@@ -215,7 +215,7 @@ def _search(setting: Setting, always: tuple[Property, ...], symmetric: bool, res
                     message = prop.test(transition)
                     if message is not None:
                         result.distinct = len(parents)
-                        result.violation = Violation(prop, message, _path(parents, fp) + (step,), setting)
+                        result.violation = Counterexample(prop, message, _path(parents, fp) + (step,), setting)
                         return
                 if todo:
                     for prop in list(todo):

@@ -67,7 +67,7 @@ TERM_LIMIT = 2**32 - 1
 MAX_TERM_STEP = 2**16
 
 #: A member joins the configuration once heard over this many heartbeat periods: heartbeats from
-#: made-up ids in a short burst do not grow the quorum (a member's ``tic``s come one heartbeat apart).
+#: made-up ids in a short burst do not grow the quorum (a member's ``tic`` heartbeats come one period apart).
 JOIN_CONFIRM_HEARTBEATS = 1.5
 
 

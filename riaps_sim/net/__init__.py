@@ -25,7 +25,7 @@ True
 """
 
 from .context import SimContext
-from .faults import Fault, Partition
+from .faults import Cut, NetworkFault
 from .host import Crashed, Host
 from .latency import Constant, Empirical, Latency, LogNormal, TruncatedNormal, Uniform, as_latency
 from .links import Link, Route
@@ -41,7 +41,7 @@ __all__ = [
     "Crashed",
     "DROP_CAUSES",
     "Empirical",
-    "Fault",
+    "NetworkFault",
     "Host",
     "Latency",
     "Link",
@@ -49,7 +49,7 @@ __all__ = [
     "Network",
     "NetworkEvent",
     "NetworkStatistics",
-    "Partition",
+    "Cut",
     "Poller",
     "Route",
     "SimContext",

@@ -10,7 +10,7 @@
   change the graph edge between nodes *a* and *b* (both directions unless *one_way*).
 - ``set_clock(host, offset=, rate=)``: the host's clock reads ``offset + rate * true time``.
 
-Every call returns a ``Fault`` whose ``undo(at=None)`` reverses it; ``heal()`` undoes partitions.
+Every call returns a ``NetworkFault`` whose ``undo(at=None)`` reverses it; ``heal()`` undoes partitions.
 """
 
 from __future__ import annotations
@@ -25,13 +25,13 @@ if TYPE_CHECKING:
     from .host import Host
     from .network import Network
 
-__all__ = ["Fault", "FaultNote", "Partition", "FaultsMixin"]
+__all__ = ["NetworkFault", "FaultNote", "Cut", "FaultsMixin"]
 
 _UNSET: Any = object()
 MODES = ("hold", "drop")
 
 
-class Partition:
+class Cut:
     """Which hosts cannot reach which: a host's group index, and the direction and mode."""
 
     __slots__ = ("groups", "one_way", "mode", "_side")
@@ -54,7 +54,7 @@ class Partition:
 
     def __repr__(self) -> str:
         names = " | ".join(",".join(str(h.name) for h in group) for group in self.groups)
-        return f"<Partition {names}{' one-way' if self.one_way else ''} {self.mode}>"
+        return f"<Cut {names}{' one-way' if self.one_way else ''} {self.mode}>"
 
 
 class FaultNote(NamedTuple):
@@ -74,7 +74,7 @@ class FaultNote(NamedTuple):
     one_way: bool = False
 
     @classmethod
-    def of(cls, fault: Fault, undone: bool) -> FaultNote:
+    def of(cls, fault: NetworkFault, undone: bool) -> FaultNote:
         part = fault.partition
         if part is None:
             return cls(fault.kind, fault.description, fault.hosts, undone)
@@ -101,7 +101,7 @@ class FaultNote(NamedTuple):
         return ("undo " if self.undone else "") + self.description
 
 
-class Fault:
+class NetworkFault:
     """A fault on a network: applied now or at ``at`` seconds; ``undo()`` reverses it.
 
     ``kind`` is one of ``partition``, ``crash``, ``restart``, ``clock``, ``link``, ``impair``;
@@ -117,7 +117,7 @@ class Fault:
         description: str,
         apply: Callable[[], Callable[[], None]],
         hosts: tuple[Hashable, ...] = (),
-        partition: Partition | None = None,
+        partition: Cut | None = None,
     ) -> None:
         self.network = network
         self.kind = kind
@@ -136,7 +136,7 @@ class Fault:
             state = f"applied at {self.applied_at:g} s"
         else:
             state = "scheduled"
-        return f"<Fault {self.description} {state}>"
+        return f"<NetworkFault {self.description} {state}>"
 
     def fire(self) -> None:
         """Apply the fault now (its scheduled time has come); nothing if it was already applied."""
@@ -146,7 +146,7 @@ class Fault:
         self._reverse = self._apply()
         self.network.report_fault(FaultNote.of(self, undone=False))
 
-    def undo(self, at: float | None = None) -> Fault:
+    def undo(self, at: float | None = None) -> NetworkFault:
         """Reverse the fault now, or at virtual time *at* (seconds); nothing if not applied by then."""
         self.network.schedule(at, self._undo_now)
         return self
@@ -181,7 +181,7 @@ class FaultsMixin:
         def impairment(self, source: Hashable, target: Hashable) -> Any: ...
 
     def _init_faults(self) -> None:
-        self.faults: list[Fault] = []
+        self.faults: list[NetworkFault] = []
 
     def schedule(self, at: float | None, action: Callable[[], None]) -> None:
         """Call *action* at virtual time *at* (seconds), or now if *at* is ``None`` or now."""
@@ -200,16 +200,16 @@ class FaultsMixin:
         apply: Callable[[], Callable[[], None]],
         at: float | None,
         hosts: tuple[Hashable, ...] = (),
-        partition: Partition | None = None,
-    ) -> Fault:
-        fault = Fault(self, kind, description, apply, hosts, partition)  # type: ignore[arg-type]
+        partition: Cut | None = None,
+    ) -> NetworkFault:
+        fault = NetworkFault(self, kind, description, apply, hosts, partition)  # type: ignore[arg-type]
         self.faults.append(fault)
         self.schedule(at, fault.fire)
         return fault
 
     # -- partitions ----------------------------------------------------------------------------------
 
-    def partition(self, *groups: Hashable | Iterable[Hashable], one_way: bool = False, mode: str = "hold", at: float | None = None) -> Fault:
+    def partition(self, *groups: Hashable | Iterable[Hashable], one_way: bool = False, mode: str = "hold", at: float | None = None) -> NetworkFault:
         """Cut traffic between *groups* of host names (one group: it against every other host).
 
         *one_way* cuts only traffic from the first group to the second. *mode* is ``"hold"``
@@ -230,7 +230,7 @@ class FaultsMixin:
             hosts.append([h for h in self.hosts if id(h) not in seen])
         if one_way and len(hosts) != 2:
             raise ValueError(f"a one-way partition needs exactly two groups, got {len(hosts)}")
-        part = Partition(hosts, one_way, mode)
+        part = Cut(hosts, one_way, mode)
 
         def apply() -> Callable[[], None]:
             self.wire.partitions.append(part)
@@ -244,7 +244,7 @@ class FaultsMixin:
 
         return self._fault("partition", f"partition {part!r}", apply, at, partition=part)
 
-    def heal(self, fault: Fault | None = None, at: float | None = None) -> None:
+    def heal(self, fault: NetworkFault | None = None, at: float | None = None) -> None:
         """Undo partition *fault*, or every partition when ``None``, now or at *at* seconds."""
         if fault is not None:
             fault.undo(at)
@@ -255,7 +255,7 @@ class FaultsMixin:
 
     # -- hosts ---------------------------------------------------------------------------------------
 
-    def crash(self, host: Hashable, at: float | None = None) -> Fault:
+    def crash(self, host: Hashable, at: float | None = None) -> NetworkFault:
         """Crash *host*: its sockets vanish, messages to it are lost, its processes stop. Undo restarts it."""
         target = self.host(host)
 
@@ -266,7 +266,7 @@ class FaultsMixin:
 
         return self._fault("crash", f"crash {target.name}", apply, at, hosts=(target.name,))
 
-    def restart(self, host: Hashable, at: float | None = None) -> Fault:
+    def restart(self, host: Hashable, at: float | None = None) -> NetworkFault:
         """Restart a crashed *host* with a fresh context (its old sockets stay dead)."""
         target = self.host(host)
 
@@ -277,7 +277,7 @@ class FaultsMixin:
 
         return self._fault("restart", f"restart {target.name}", apply, at, hosts=(target.name,))
 
-    def set_clock(self, host: Hashable, offset: float | None = None, rate: float | None = None, at: float | None = None) -> Fault:
+    def set_clock(self, host: Hashable, offset: float | None = None, rate: float | None = None, at: float | None = None) -> NetworkFault:
         """Set *host*'s clock to ``offset + rate * true time`` (seconds); unset parts stay as they are."""
         target = self.host(host)
         if rate is not None and not rate > 0:
@@ -301,7 +301,7 @@ class FaultsMixin:
 
     def set_link(
         self, a: Hashable, b: Hashable, *, latency: Any = _UNSET, bandwidth: Any = _UNSET, one_way: bool = False, at: float | None = None
-    ) -> Fault:
+    ) -> NetworkFault:
         """Change the latency (seconds or ``Latency``) and/or bandwidth (bits/s, None) of edge *a*–*b*."""
         changes: dict[str, Any] = {}
         if latency is not _UNSET:
@@ -312,15 +312,15 @@ class FaultsMixin:
             raise ValueError("set_link needs latency= and/or bandwidth=")
         return self._change_link(a, b, changes, one_way, at)
 
-    def set_loss(self, a: Hashable, b: Hashable, rate: float, one_way: bool = False, at: float | None = None) -> Fault:
+    def set_loss(self, a: Hashable, b: Hashable, rate: float, one_way: bool = False, at: float | None = None) -> NetworkFault:
         """Lose each message crossing edge *a*–*b* with probability *rate*."""
         return self._change_link(a, b, {"loss": check_rate("loss rate", rate)}, one_way, at)
 
-    def set_duplication(self, a: Hashable, b: Hashable, rate: float, one_way: bool = False, at: float | None = None) -> Fault:
+    def set_duplication(self, a: Hashable, b: Hashable, rate: float, one_way: bool = False, at: float | None = None) -> NetworkFault:
         """Duplicate each message crossing edge *a*–*b* with probability *rate*."""
         return self._change_link(a, b, {"duplication": check_rate("duplication rate", rate)}, one_way, at)
 
-    def _change_link(self, a: Hashable, b: Hashable, changes: dict[str, Any], one_way: bool, at: float | None) -> Fault:
+    def _change_link(self, a: Hashable, b: Hashable, changes: dict[str, Any], one_way: bool, at: float | None) -> NetworkFault:
         links = [self.link(a, b)] if one_way else [self.link(a, b), self.link(b, a)]
         text = " ".join(f"{k}={v!r}" for k, v in changes.items())
 
@@ -351,7 +351,7 @@ class FaultsMixin:
         extra_delay: float | None = None,
         one_way: bool = False,
         at: float | None = None,
-    ) -> Fault:
+    ) -> NetworkFault:
         """Impair every message from host *a* to host *b* (and back unless *one_way*), whatever route it takes.
 
         *loss* and *duplication* are probabilities, *extra_delay* seconds added to the route's
