@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-from .. import faults
+from ..faults import Fault
 from ..trace import Kind, Trace, TraceEvent
 from .launch import Observed
 
@@ -93,7 +93,7 @@ class LeaderTracker:
 class Triggers:
     """Faults waiting for the first event of their ``after`` kind; ``seen`` says which fall due, and when."""
 
-    def __init__(self, faults: Iterable[faults.Fault]) -> None:
+    def __init__(self, faults: Iterable[Fault]) -> None:
         self.waiting = [f for f in faults if f.after is not None]
 
     def __bool__(self) -> bool:
@@ -103,7 +103,7 @@ class Triggers:
         """The kinds the nodes must report the first event of."""
         return tuple(dict.fromkeys(f.after for f in self.waiting if f.after is not None))
 
-    def seen(self, event: TraceEvent) -> list[tuple[float, faults.Fault]]:
+    def seen(self, event: TraceEvent) -> list[tuple[float, Fault]]:
         """The faults *event* triggers, each with when it falls due (the event's time plus the fault's delay)."""
         fired = [f for f in self.waiting if f.after == event.kind]
         for fault in fired:
