@@ -34,8 +34,10 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
+from ..coord.promises import Promise
 from ..coord.timing import Timing
 from ..model import GroupType
+from ..protocols import protocol_class
 from ..trace import Kind, Trace, TraceEvent
 from .health import components_built, joins_succeeded, members_joined, no_handler_errors, run_start
 from .invariants import CHECKS as INVARIANT_CHECKS
@@ -396,10 +398,18 @@ _PAUSE = re.compile(r"^pause (?P<node>\S+) for (?P<seconds>[0-9.]+) s$")
 _NEVER = float("-inf")
 
 
+def _promises(protocol: str | None, promise: Promise) -> bool:
+    """Whether the protocol called *protocol* (a registered name or ``module:Class``) promises *promise*."""
+    if protocol is None:
+        return False
+    return promise in protocol_class(protocol).PROMISES
+
+
 def leader_without_majority_steps_down(
     trace: Trace, bounds: Mapping[str, LivenessBounds], protocols: Mapping[str, str], end: float
 ) -> list[Violation]:
-    """``fixed`` groups: a leader cut off from a majority of the group stops leading within the bound.
+    """Groups whose protocol promises ``steps_down_without_quorum`` (check-quorum, as ``fixed``): a leader cut off
+    from a majority of the group stops leading within the bound.
 
     The bound counts the leader's running time: a paused process cannot step down, so the count
     starts again when its pause ends.
@@ -411,7 +421,7 @@ def leader_without_majority_steps_down(
 
     def check(now: float, lives: Mapping[str, _GroupLife]) -> None:
         for name, life in lives.items():
-            if protocols.get(name.split(".")[0]) != "fixed":
+            if not _promises(protocols.get(name.split(".")[0]), Promise.STEPS_DOWN_WITHOUT_QUORUM):
                 continue
             bound = _bounds_for(bounds, name).step_down_s
             majority = len(life.configuration) // 2 + 1

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from ..coord.commands import Notify, TraceEvent
 from ..coord.election import Role
 from ..coord.events import LeaderAnnounce
+from ..coord.promises import Promise
 from .moves import Move, Step
 from .world import World
 
@@ -194,7 +195,7 @@ def promised(protocol: type) -> tuple[Property, ...]:
         For a promise that names no always property (a typo would otherwise check nothing).
     """
     promises = frozenset(getattr(protocol, "PROMISES", frozenset()))
-    unknown = sorted(promises - {p.name for p in ALWAYS} - {SYMMETRY})
+    unknown = sorted(promises - set(Promise))
     if unknown:
-        raise ValueError(f"{protocol.__name__}.PROMISES names unknown properties {unknown}; known: {sorted(p.name for p in ALWAYS)} and {SYMMETRY!r}")
+        raise ValueError(f"{protocol.__name__}.PROMISES names unknown promises {unknown}; known: {sorted(Promise)} (riaps_sim.coord.promises)")
     return tuple(p for p in ALWAYS if p.name in promises)

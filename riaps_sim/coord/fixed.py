@@ -52,6 +52,7 @@ from .election import Role, Table
 from .events import Heartbeat, LeaderAnnounce, MemberLeave, PreVoteReply, PreVoteRequest, RequestVote, VoteReply
 from .poll_ends import PollsEndOnce
 from .polls import FixedPolls, PollRules
+from .promises import Promise
 from .requests import TimerFired
 
 __all__ = ["FixedProtocol", "TERM_LIMIT", "MAX_TERM_STEP", "JOIN_CONFIRM_HEARTBEATS", "member_slot"]
@@ -106,9 +107,7 @@ class FixedProtocol(PollsEndOnce):
     DURABLE: ClassVar[bool] = True  # term and vote survive a crash: a restarted member cannot vote twice in a term
     #: What ``riaps-sim check`` (:mod:`riaps_sim.check.properties`) and the trace checks hold it to. Not
     #: ``member_symmetric``: between two leaders or pre-candidates of one term the larger id wins.
-    PROMISES: ClassVar[frozenset[str]] = frozenset(
-        {"one_leader_per_term", "poll_results_agree", "result_only_for_opened_poll", "one_result_per_poll", "no_lower_term_leader"}
-    )
+    PROMISES: ClassVar[frozenset[str]] = frozenset(Promise) - {Promise.MEMBER_SYMMETRIC}
 
     #: How far apart split candidates retry, as a share of ``electionMax`` per failed election in a row (four at most).
     RETRY_SPREAD = 1.0
