@@ -429,7 +429,8 @@ def leader_without_majority_steps_down(
                 key = (name, leader)
                 node = life.members[leader].node
                 side = next((s for s in sides if node in s), None)
-                reach = sum(1 for m in life.members.values() if side is None or m.node in side)
+                cut = set().union(*sides)  # a node on no side of the cut reaches, and is reached by, every side
+                reach = sum(1 for m in life.members.values() if side is None or m.node in side or m.node not in cut)
                 if reach >= majority:
                     since.pop(key, None)
                     continue

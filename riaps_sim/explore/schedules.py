@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from ..faults import CRASHED, FOLLOWERS, LEADER, ClockSkew, Crash, Delay, Duplicate, Fault, Heal, Loss, Partition, Pause, Restart, leader_plus
+from .aimed import aimed_schedule
 
 __all__ = ["ScheduleSpace", "FAULT_KINDS", "LINK_KINDS", "DEFAULT_KINDS", "draw_schedule", "quiet_tail", "normalise"]
 
@@ -30,6 +31,9 @@ class ScheduleSpace:
     """What schedules may contain: the *nodes*, the phases (seconds), the *kinds*, how many faults.
 
     ``fault_phase_s``: faults fall in ``[1, fault_phase_s)``; ``quiet_s``: the quiet phase after it.
+    ``aimed``: the share of schedules drawn from a template aimed at election and vote bugs
+    (:mod:`riaps_sim.explore.aimed`; with every kind of fault enabled and a fault phase of 15 s or
+    more), the rest uniformly.
     """
 
     nodes: tuple[str, ...]
@@ -37,6 +41,7 @@ class ScheduleSpace:
     quiet_s: float = 20.0
     kinds: tuple[str, ...] = DEFAULT_KINDS
     max_faults: int = 8
+    aimed: float = 0.5
 
     def __post_init__(self) -> None:
         unknown = sorted(set(self.kinds) - set(FAULT_KINDS))
@@ -48,6 +53,13 @@ class ScheduleSpace:
             raise ValueError(f"the fault phase must be > 1 s and the quiet phase > 0 s, got {self.fault_phase_s!r} and {self.quiet_s!r}")
         if self.max_faults < 1:
             raise ValueError(f"max_faults must be >= 1, got {self.max_faults!r}")
+        if not 0.0 <= self.aimed <= 1.0:
+            raise ValueError(f"aimed must be a share between 0 and 1, got {self.aimed!r}")
+
+    @property
+    def aims(self) -> bool:
+        """Whether aimed templates may be drawn: every kind enabled (they mix kinds) and room for them in time."""
+        return self.aimed > 0 and set(self.kinds) == set(FAULT_KINDS) and self.fault_phase_s >= 15.0
 
     @property
     def duration_s(self) -> float:
@@ -65,9 +77,11 @@ def draw_schedule(space: ScheduleSpace, rng: random.Random) -> list[Fault]:
     down) or a named node that is down; partitions cut named nodes or roles (``@leader``,
     ``@leader+K``, ``@followers``), two-way or one-way, holding or dropping.
     """
+    nodes = list(space.nodes)
+    if space.aims and rng.random() < space.aimed:
+        return sorted(aimed_schedule(nodes, space.fault_phase_s, rng), key=lambda f: f.at or 0.0)
     faults: list[Fault] = []
     down: list[str] = []  # what is down, most recent last: node names, or LEADER for a crash of whoever led
-    nodes = list(space.nodes)
     times = sorted(_time(rng, 1.0, space.fault_phase_s - 0.001) for _ in range(rng.randint(1, space.max_faults)))
     for at in times:
         kinds = [k for k in space.kinds if k != "restart" or down]
@@ -146,7 +160,8 @@ def quiet_tail(faults: Sequence[Fault], at: float) -> list[Fault]:
     """The faults that end every fault of *faults* at time *at*: the start of the quiet phase.
 
     Heal every partition, restart every node still down (a crash of ``@leader`` by ``@crashed``,
-    latest first), reset every skewed clock, clear every link fault. Pauses end by themselves.
+    latest first; not one crashed by an event-triggered crash, which may never fall), reset every
+    skewed clock, clear every link fault. Pauses end by themselves.
     """
     tail: list[Fault] = []
     down: list[str] = []
@@ -155,6 +170,8 @@ def quiet_tail(faults: Sequence[Fault], at: float) -> list[Fault]:
     partitioned = False
     for fault in faults:
         if isinstance(fault, Crash):
+            if fault.at is None:  # triggered: it may never fall, so nothing restarts it
+                continue
             down.append(fault.node)
         elif isinstance(fault, Restart):
             if fault.node == CRASHED:
