@@ -173,12 +173,17 @@ def test_a_netns_run_stopped_by_sigterm_leaves_nothing(netns: None, tmp_path) ->
         child.send_signal(signal.SIGTERM)
         assert child.wait(30) == 128 + signal.SIGTERM
     finally:
-        if child.poll() is None:
-            child.kill()
-            child.wait(10)
-        for name in leftovers(child.pid):  # never leave the machine dirty, even when the test fails
-            subprocess.run(["ip", "netns", "del", name], capture_output=True)
+        _stop_and_clean(child)
     assert leftovers(child.pid) == []
+
+
+def _stop_and_clean(child: subprocess.Popen[bytes]) -> None:
+    """Kill *child* if it still runs and delete any namespace of its run: never leave the machine dirty, even when a test fails."""
+    if child.poll() is None:
+        child.kill()
+        child.wait(10)
+    for name in leftovers(child.pid):
+        subprocess.run(["ip", "netns", "del", name], capture_output=True)
 
 
 def _has_fault(path: Path) -> bool:
@@ -208,11 +213,7 @@ def test_the_nodes_remove_their_namespaces_when_their_parent_is_killed(tmp_path)
             time.sleep(0.1)
         assert leftovers(child.pid) == [], "the orphaned nodes left their namespaces"
     finally:
-        if child.poll() is None:
-            child.kill()
-            child.wait(10)
-        for name in leftovers(child.pid):  # never leave the machine dirty, even when the test fails
-            subprocess.run(["ip", "netns", "del", name], capture_output=True)
+        _stop_and_clean(child)
 
 
 def _joined(folder: Path, nodes: int) -> bool:
