@@ -140,6 +140,10 @@ class WorkerPool(ProcessPoolExecutor):
                 worker.join(timeout=5.0)
                 if worker.is_alive():
                     worker.kill()
+        # The workers are gone: let the pool's own thread see it and end, so that it is no longer in
+        # concurrent.futures' list of pools to wake at exit (3.11 then writes to the pipe the thread
+        # closed, and prints an OSError traceback as the interpreter exits).
+        self.shutdown(wait=True)
 
 
 @dataclass(frozen=True, slots=True)
