@@ -23,6 +23,7 @@ from riaps_sim.discovery import Directory
 from riaps_sim.examples import Groupie
 from riaps_sim.model import GroupType
 from riaps_sim.runtime import Node
+from riaps_sim.runtime.nodeproc import close_context  # libzmq's term can hang (zeromq/libzmq#2586): bounded
 from riaps_sim.runtime.real import RealDriver
 from riaps_sim.runtime.sim import Simulation
 from riaps_sim.trace import Kind, Trace
@@ -155,4 +156,4 @@ def test_real_members_survive_malformed_frames() -> None:
             node.stop()
         pub.close(0)
         dealer.close(0)
-        context.destroy(0)
+        close_context(context, timeout_s=5.0)

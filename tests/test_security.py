@@ -20,6 +20,7 @@ from wallclock import deadline_s
 import ports
 from riaps_sim.cli import main
 from riaps_sim.discovery import BeaconDiscovery, BeaconRejection, Endpoint
+from riaps_sim.runtime.nodeproc import close_context  # libzmq's term can hang (zeromq/libzmq#2586): bounded
 from riaps_sim.security import ALLOWED_FILE, BEACON_FILE, KEY_FILE, AppKeys, KeyFileError
 
 GROUP = "Msg@TheGroup.g1"
@@ -174,7 +175,7 @@ def test_forged_beacons_make_no_member_connect_anywhere(beacon_port: int) -> Non
         assert [e.node for e in victim.directory.known(GROUP)] == ["friend"]
     finally:
         sub.closeSocket()
-        context.destroy(linger=0)
+        close_context(context, timeout_s=5.0)
         for node in (victim, insecure_forger, keyed_forger, friend):
             node.close()
         traps.close()
@@ -300,7 +301,7 @@ def test_a_50_mb_frame_is_dropped_by_the_socket_and_memory_does_not_grow() -> No
         sender.stdin.close()
         sender.wait(10)
         ans.closeSocket()
-        context.destroy(linger=0)
+        close_context(context, timeout_s=5.0)
 
 
 # -- the ZAP handler's answers, spoken to as libzmq speaks to it -------------------------------------------------
@@ -347,7 +348,7 @@ def test_zap_handler_answers_each_request_as_rfc_27_says() -> None:
     finally:
         libzmq.close(linger=0)
         zap.close()
-        context.destroy(linger=0)
+        close_context(context, timeout_s=5.0)
 
 
 # -- the pieces wired as a node process wires them ------------------------------------------------------------------
@@ -406,7 +407,7 @@ class SecureNode:
         self.node.stop()
         self.discovery.close()
         self.zap.close()
-        self.context.destroy(linger=0)
+        close_context(self.context, timeout_s=5.0)
 
 
 @pytest.mark.slow
@@ -445,7 +446,7 @@ def test_secure_nodes_elect_a_leader_and_refuse_a_stranger(beacon_port: int) -> 
         assert all(n.zap.statistics().admitted >= 3 for n in nodes)  # each pub admitted the three subs
     finally:
         stranger.close(linger=0)
-        stranger_context.destroy(linger=0)
+        close_context(stranger_context, timeout_s=5.0)
         for node in nodes:
             node.close()
 

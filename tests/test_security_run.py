@@ -20,6 +20,7 @@ from riaps_sim.discovery import BeaconDiscovery
 from riaps_sim.examples import Groupie
 from riaps_sim.model import GroupType
 from riaps_sim.runner import RunResult
+from riaps_sim.runtime.nodeproc import close_context  # libzmq's term can hang (zeromq/libzmq#2586): bounded
 from riaps_sim.runtime.process import NodePlan, RealRun
 from riaps_sim.runtime.rejections import rejections_in
 
@@ -95,7 +96,7 @@ def test_strangers_get_nothing_and_every_refusal_is_traced_and_counted(tmp_path:
     finally:
         for sock in strangers:
             sock.close(0)
-        context.destroy(0)
+        close_context(context, timeout_s=5.0)
         run.stop()
     scenario = Scenario.group_of(3, Groupie, duration=10)
     result = RunResult(scenario, "real", 3, 10.0, run.trace(), 0.0, start=0.0, secure=True)
