@@ -9,7 +9,7 @@ import pytest
 import zmq
 
 from riaps_sim import Component, GroupType, Scenario, run_scenario
-from riaps_sim.analysis.checks import check_safety, one_leader_per_incarnation_term
+from riaps_sim.analysis.checks import check_run, check_safety, one_leader_per_incarnation_term
 from riaps_sim.coord import Heartbeat, LeaderAnnounce, Persist, encode
 from riaps_sim.coord.fixed import MAX_TERM_STEP
 from riaps_sim.examples import Groupie
@@ -121,6 +121,7 @@ def test_a_duplicated_announcement_tells_each_member_the_result_once() -> None:
         assert {e.node for e in trace.select(kind="vote_announced") if e.component} == set(NODES), f"seed {seed}: not everyone was told"
         dropped = [e for e in trace.select(kind="drop") if "second result" in (e.detail or "")]
         assert dropped, f"seed {seed}: no duplicate announcement reached a member (the fault did nothing)"
+        assert check_run(trace, (FIXED,), end=20.0).violations == [], f"seed {seed}"
 
 
 # ---------------------------------------------------------------------- a rogue member: forged term, heartbeat flood
@@ -205,3 +206,17 @@ def test_a_member_joins_the_configuration_once_heard_over_one_and_a_half_heartbe
     out = m.handle(Heartbeat(member=other), 1.5)
     assert set(m.configuration.values()) == {me, other}  # type: ignore[attr-defined]
     assert isinstance(out[0], Persist) and out[0].configuration == tuple(sorted((me, other)))
+
+
+def test_a_result_told_twice_breaks_the_promise_of_fixed_and_not_of_riaps() -> None:
+    """``one_result_per_poll`` is judged from the trace for protocols that promise it, by what the class promises."""
+    from riaps_sim.analysis.checks import one_result_per_poll
+    from riaps_sim.trace import Kind, Trace
+
+    trace = Trace()
+    for at in (3.0, 3.2):  # n1's component told poll P's result twice
+        trace.record(at, at, "n1", "member", "TheGroup.g1", Kind.VOTE_ANNOUNCED, msg_id="P", detail="yes")
+    trace.record(3.1, 3.1, "n2", "member", "TheGroup.g1", Kind.VOTE_ANNOUNCED, msg_id="P", detail="yes")
+    (twice,) = one_result_per_poll(trace, {"TheGroup": "fixed"})
+    assert twice.invariant == "one_result_per_poll" and twice.nodes == ("n1",) and twice.time == 3.2
+    assert one_result_per_poll(trace, {"TheGroup": "riaps"}) == []

@@ -50,6 +50,7 @@ __all__ = [
     "Report",
     "one_leader_per_incarnation_term",
     "poll_opened_before_announced",
+    "one_result_per_poll",
     "no_handler_errors",
     "components_built",
     "members_joined",
@@ -70,6 +71,7 @@ SAFETY = (
     "joins_succeeded",
     "one_leader_per_term",
     "poll_opened_before_announced",
+    "one_result_per_poll",
     "vote_results_agree",
     "no_delivery_outside_group",
     "no_callback_after_leaving",
@@ -333,6 +335,22 @@ def poll_opened_before_announced(trace: Trace) -> list[Violation]:
     return out
 
 
+def one_result_per_poll(trace: Trace, protocols: Mapping[str, str]) -> list[Violation]:
+    """Groups whose protocol promises ``one_result_per_poll`` (``fixed``): each member's component is told a poll's
+    result at most once (a duplicated ``ann`` is not told again)."""
+    told: set[tuple[str, str | None, str | None, object]] = set()
+    out = []
+    for e in trace.select(kind=Kind.VOTE_ANNOUNCED).sorted():
+        if not e.component or not _promises(protocols.get((e.group or "").split(".")[0]), Promise.ONE_RESULT_PER_POLL):
+            continue
+        key = (e.node, e.component, e.group, e.msg_id)
+        if key in told:
+            text = f"{e.node}/{e.component} is told the result of poll {e.msg_id} of {e.group} a second time ({e.detail!r})"
+            out.append(Violation("one_result_per_poll", e.when, (e.node,), (e,), text))
+        told.add(key)
+    return out
+
+
 def check_safety(trace: Trace) -> list[Violation]:
     """Every safety check; violations in time order."""
     checks = {
@@ -528,5 +546,6 @@ def check_run(trace: Trace, group_types: Iterable[GroupType], end: float, quiet_
     types = list(group_types)
     results, liveness = check_liveness(trace, types, end, quiet_from)
     bounds = {g.name: LivenessBounds.from_timing(g.timing) for g in types}
-    violations = check_safety(trace) + members_joined(trace, types) + liveness
+    protocols = {g.name: g.protocol for g in types if getattr(g, "kind", "leader") != "default"}
+    violations = check_safety(trace) + one_result_per_poll(trace, protocols) + members_joined(trace, types) + liveness
     return Report(sorted(violations, key=lambda v: v.time), results, SAFETY + LIVENESS, bounds)

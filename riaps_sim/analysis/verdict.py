@@ -42,6 +42,7 @@ class Category(StrEnum):
 CATEGORIES: dict[str, Category] = {
     "one_leader_per_term": Category.SAFETY,
     "poll_opened_before_announced": Category.SAFETY,
+    "one_result_per_poll": Category.SAFETY,
     "vote_results_agree": Category.SAFETY,
     "no_delivery_outside_group": Category.SAFETY,
     "no_callback_after_leaving": Category.SAFETY,
