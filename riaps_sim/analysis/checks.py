@@ -338,10 +338,13 @@ def poll_opened_before_announced(trace: Trace) -> list[Violation]:
 def one_result_per_poll(trace: Trace, protocols: Mapping[str, str]) -> list[Violation]:
     """Groups whose protocol promises ``one_result_per_poll`` (``fixed``): each member's component is told a poll's
     result at most once (a duplicated ``ann`` is not told again)."""
+    promising = _promising(protocols, Promise.ONE_RESULT_PER_POLL)
+    if not promising:
+        return []
     told: set[tuple[str, str | None, str | None, object]] = set()
     out = []
     for e in trace.select(kind=Kind.VOTE_ANNOUNCED).sorted():
-        if not e.component or not _promises(protocols.get((e.group or "").split(".")[0]), Promise.ONE_RESULT_PER_POLL):
+        if not e.component or (e.group or "").split(".")[0] not in promising:
             continue
         key = (e.node, e.component, e.group, e.msg_id)
         if key in told:
@@ -416,11 +419,14 @@ _PAUSE = re.compile(r"^pause (?P<node>\S+) for (?P<seconds>[0-9.]+) s$")
 _NEVER = float("-inf")
 
 
-def _promises(protocol: str | None, promise: Promise) -> bool:
-    """Whether the protocol called *protocol* (a registered name or ``module:Class``) promises *promise*."""
-    if protocol is None:
-        return False
-    return promise in protocol_class(protocol).PROMISES
+def _promising(protocols: Mapping[str, str], promise: Promise) -> set[str]:
+    """The group types (of *protocols*, group type -> a registered protocol or ``module:Class``) whose protocol promises *promise*."""
+    return {name for name, protocol in protocols.items() if promise in protocol_class(protocol).PROMISES}
+
+
+def _group_protocols(types: Iterable[GroupType]) -> dict[str, str]:
+    """Coordinated group type name -> its protocol."""
+    return {g.name: g.protocol for g in types if getattr(g, "kind", "leader") != "default"}
 
 
 def leader_without_majority_steps_down(
@@ -432,6 +438,7 @@ def leader_without_majority_steps_down(
     The bound counts the leader's running time: a paused process cannot step down, so the count
     starts again when its pause ends.
     """
+    promising = _promising(protocols, Promise.STEPS_DOWN_WITHOUT_QUORUM)
     sides: list[set[str]] = []
     since: dict[tuple[str, str], float] = {}  # (group, leader) -> when it lost its majority
     paused_until: dict[str, float] = {}  # node -> when its latest pause ends
@@ -439,7 +446,7 @@ def leader_without_majority_steps_down(
 
     def check(now: float, lives: Mapping[str, _GroupLife]) -> None:
         for name, life in lives.items():
-            if not _promises(protocols.get(name.split(".")[0]), Promise.STEPS_DOWN_WITHOUT_QUORUM):
+            if name.split(".")[0] not in promising:
                 continue
             bound = _bounds_for(bounds, name).step_down_s
             majority = len(life.configuration) // 2 + 1
@@ -533,7 +540,7 @@ def check_liveness(
     """Every liveness check over the run that ended at *end* (seconds, the trace's clock)."""
     types = list(group_types)
     bounds = {g.name: LivenessBounds.from_timing(g.timing) for g in types}
-    protocols = {g.name: g.protocol for g in types if getattr(g, "kind", "leader") != "default"}
+    protocols = _group_protocols(types)
     coordinated = {name: b for name, b in bounds.items() if name in protocols}
     results, violations = leader_after_faults(trace, coordinated, end, quiet_from)
     violations += leader_without_majority_steps_down(trace, coordinated, protocols, end)
@@ -546,6 +553,6 @@ def check_run(trace: Trace, group_types: Iterable[GroupType], end: float, quiet_
     types = list(group_types)
     results, liveness = check_liveness(trace, types, end, quiet_from)
     bounds = {g.name: LivenessBounds.from_timing(g.timing) for g in types}
-    protocols = {g.name: g.protocol for g in types if getattr(g, "kind", "leader") != "default"}
+    protocols = _group_protocols(types)
     violations = check_safety(trace) + one_result_per_poll(trace, protocols) + members_joined(trace, types) + liveness
     return Report(sorted(violations, key=lambda v: v.time), results, SAFETY + LIVENESS, bounds)

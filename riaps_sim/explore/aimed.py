@@ -27,17 +27,18 @@ from collections.abc import Callable
 
 from ..faults import CRASHED, LEADER, Crash, Duplicate, Fault, Heal, Partition, Pause, Restart
 
-__all__ = ["TEMPLATES", "aimed_schedule"]
+__all__ = ["TEMPLATES", "aimed_schedule", "draw_time"]
 
 
-def _t(rng: random.Random, low: float, high: float) -> float:
+def draw_time(rng: random.Random, low: float, high: float) -> float:
+    """A time in ``[low, high]`` seconds, to the millisecond (schedules print and replay as written)."""
     return round(rng.uniform(low, high), 3)
 
 
 def two_candidates(nodes: list[str], phase_s: float, rng: random.Random) -> list[Fault]:
-    at = _t(rng, 3.0, phase_s - 9.0)
+    at = draw_time(rng, 3.0, phase_s - 9.0)
     a, b = rng.sample(nodes, 2)
-    pause_at, pause_s = _t(rng, at, at + 0.5), _t(rng, 0.5, 3.5)
+    pause_at, pause_s = draw_time(rng, at, at + 0.5), draw_time(rng, 0.5, 3.5)
     return [
         Crash(at=at, node=LEADER),
         Partition(at=at, sides=[[a], [b]], mode=rng.choice(("hold", "drop"))),
@@ -50,21 +51,21 @@ def two_candidates(nodes: list[str], phase_s: float, rng: random.Random) -> list
 def early_leader_death(nodes: list[str], phase_s: float, rng: random.Random) -> list[Fault]:
     """The first leader dies within 0.3 s of its election and stays down (a triggered crash is not restarted:
     whether and when it falls is known only in the run)."""
-    return [Crash(node=LEADER, after="leader_elected", delay=_t(rng, 0.0, 0.3))]
+    return [Crash(node=LEADER, after="leader_elected", delay=draw_time(rng, 0.0, 0.3))]
 
 
 def crash_after_vote(nodes: list[str], phase_s: float, rng: random.Random) -> list[Fault]:
-    at = _t(rng, 3.0, phase_s - 8.0)
-    voter_down = _t(rng, at + 2.0, at + 3.5)  # leader deadlines are 2-3 s: about when the next votes go out
+    at = draw_time(rng, 3.0, phase_s - 8.0)
+    voter_down = draw_time(rng, at + 2.0, at + 3.5)  # leader deadlines are 2-3 s: about when the next votes go out
     return [
         Crash(at=at, node=LEADER),
         Crash(at=voter_down, node=rng.choice(nodes)),
-        Restart(at=_t(rng, voter_down + 0.05, voter_down + 1.5), node=CRASHED),
+        Restart(at=draw_time(rng, voter_down + 0.05, voter_down + 1.5), node=CRASHED),
     ]
 
 
 def paused_leader_cut_off(nodes: list[str], phase_s: float, rng: random.Random) -> list[Fault]:
-    at, pause_s = _t(rng, 3.0, phase_s - 12.0), _t(rng, 2.5, 4.5)
+    at, pause_s = draw_time(rng, 3.0, phase_s - 12.0), draw_time(rng, 2.5, 4.5)
     cut = round(at + pause_s - rng.uniform(0.0, 0.5), 3)
     return [
         Pause(at=at, node=LEADER, duration_s=pause_s),
@@ -74,19 +75,19 @@ def paused_leader_cut_off(nodes: list[str], phase_s: float, rng: random.Random) 
 
 
 def held_across_term_change(nodes: list[str], phase_s: float, rng: random.Random) -> list[Fault]:
-    at = _t(rng, 3.0, phase_s - 12.0)
+    at = draw_time(rng, 3.0, phase_s - 12.0)
     return [
         Partition(at=at, sides=[[rng.choice(nodes)]], mode="hold"),
-        Crash(at=_t(rng, at + 0.2, at + 2.0), node=LEADER),
-        Heal(at=_t(rng, at + 5.0, at + 10.0)),
+        Crash(at=draw_time(rng, at + 0.2, at + 2.0), node=LEADER),
+        Heal(at=draw_time(rng, at + 5.0, at + 10.0)),
     ]
 
 
 def duplicated_across_term_change(nodes: list[str], phase_s: float, rng: random.Random) -> list[Fault]:
-    at = _t(rng, 3.0, phase_s - 8.0)
+    at = draw_time(rng, 3.0, phase_s - 8.0)
     member = rng.choice(nodes)
     duplicates: list[Fault] = [Duplicate(at=at, a=member, b=other, rate=1.0) for other in nodes if other != member]
-    return [*duplicates, Crash(at=_t(rng, at + 0.5, at + 3.0), node=LEADER)]
+    return [*duplicates, Crash(at=draw_time(rng, at + 0.5, at + 3.0), node=LEADER)]
 
 
 #: The templates by name, each ``(nodes, fault phase in s, rng) -> faults``.

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from ..faults import CRASHED, FOLLOWERS, LEADER, ClockSkew, Crash, Delay, Duplicate, Fault, Heal, Loss, Partition, Pause, Restart, leader_plus
-from .aimed import aimed_schedule
+from .aimed import aimed_schedule, draw_time
 
 __all__ = ["ScheduleSpace", "FAULT_KINDS", "LINK_KINDS", "DEFAULT_KINDS", "draw_schedule", "quiet_tail", "normalise"]
 
@@ -66,10 +66,6 @@ class ScheduleSpace:
         return self.fault_phase_s + self.quiet_s
 
 
-def _time(rng: random.Random, low: float, high: float) -> float:
-    return round(rng.uniform(low, high), 3)
-
-
 def draw_schedule(space: ScheduleSpace, rng: random.Random) -> list[Fault]:
     """The fault phase of one schedule (without its quiet tail), in time order.
 
@@ -82,7 +78,7 @@ def draw_schedule(space: ScheduleSpace, rng: random.Random) -> list[Fault]:
         return sorted(aimed_schedule(nodes, space.fault_phase_s, rng), key=lambda f: f.at or 0.0)
     faults: list[Fault] = []
     down: list[str] = []  # what is down, most recent last: node names, or LEADER for a crash of whoever led
-    times = sorted(_time(rng, 1.0, space.fault_phase_s - 0.001) for _ in range(rng.randint(1, space.max_faults)))
+    times = sorted(draw_time(rng, 1.0, space.fault_phase_s - 0.001) for _ in range(rng.randint(1, space.max_faults)))
     for at in times:
         kinds = [k for k in space.kinds if k != "restart" or down]
         if len(down) >= len(nodes) - 1:
@@ -91,7 +87,7 @@ def draw_schedule(space: ScheduleSpace, rng: random.Random) -> list[Fault]:
         if kind == "partition":
             faults.append(_partition(rng, nodes, at))
             if rng.random() < 0.5 and at < space.fault_phase_s - 0.01:  # many partitions heal inside the fault phase
-                faults.append(Heal(at=_time(rng, at + 0.001, space.fault_phase_s - 0.001)))
+                faults.append(Heal(at=draw_time(rng, at + 0.001, space.fault_phase_s - 0.001)))
         elif kind == "crash":
             up = [n for n in nodes if n not in down]
             node = LEADER if rng.random() < 0.4 and LEADER not in down else rng.choice(up)
